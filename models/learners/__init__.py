@@ -1,0 +1,53 @@
+"""Learners: batched policies that act for every agent of a role in every world, and learn from payoffs.
+
+A learner never sees the engine's internals: it gives actions and gets rewards (and, where the game has
+delayed consequences, credit for earlier actions), exactly as a PettingZoo agent would.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import torch
+
+from models.learners.tabular import FIXED_PARAMS, Q_LEARNING_PARAMS, FixedPolicy, TabularQLearner
+from models.params import ConfigError, ParamSpace
+from models.random import RandomStreams
+
+
+class Learner(Protocol):
+    def act(self, round_index: int) -> torch.Tensor: ...
+
+    def learn(self, actions: torch.Tensor, rewards: torch.Tensor, credit: torch.Tensor | None) -> None: ...
+
+
+LEARNERS: dict[str, tuple[ParamSpace, type]] = {
+    "q_learning": (Q_LEARNING_PARAMS, TabularQLearner),
+    "fixed": (FIXED_PARAMS, FixedPolicy),
+}
+
+
+def resolve_learner(values: dict[str, Any], where: str) -> dict[str, Any]:
+    """Check a learner config: `kind` picks the learner, the rest are its parameters."""
+    values = dict(values)
+    kind = values.pop("kind", "q_learning")
+    if kind not in LEARNERS:
+        raise ConfigError(
+            f"{where}.kind = {kind!r} is not a known learner: allowed are {', '.join(LEARNERS)}."
+        )
+    space, _ = LEARNERS[kind]
+    return {"kind": kind, **space.resolve(values, where)}
+
+
+def make_learner(
+    config: dict[str, Any],
+    role: str,
+    n_worlds: int,
+    n_agents: int,
+    n_actions: int,
+    rng: RandomStreams,
+) -> Learner:
+    """Build the learner a resolved config names, for one role of a batch of worlds."""
+    params = {k: v for k, v in config.items() if k != "kind"}
+    _, cls = LEARNERS[config["kind"]]
+    return cls(params, role, n_worlds, n_agents, n_actions, rng)

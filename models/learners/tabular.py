@@ -1,0 +1,120 @@
+"""Batched tabular action-value learning: one independent table per agent per world.
+
+Each agent keeps Q(a), the running estimate of its payoff from action a, and updates it toward the payoff
+it received: Q(a) += learning_rate * (payoff - Q(a)). Late consequences of an earlier action (a failed
+replication of an old finding) arrive as credit and are added to that action's value: Q += learning_rate *
+credit. Exploration is epsilon-greedy or softmax (Boltzmann) with a temperature in payoff units.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from models.params import ConfigError, Param, ParamSpace
+from models.random import RandomStreams
+
+Q_LEARNING_PARAMS = ParamSpace(
+    name="learner",
+    params={
+        "exploration": Param(
+            "softmax", "how actions are explored", kind=str, choices=("epsilon_greedy", "softmax")
+        ),
+        "epsilon": Param(0.05, "probability of a uniformly random action (epsilon_greedy)", low=0, high=1),
+        "temperature": Param(0.1, "softmax temperature, in payoff units", low=0, low_open=True, high=1e6),
+        "learning_rate": Param(0.1, "step size of the value update", low=0, low_open=True, high=1),
+        "initial_value": Param(
+            0.0, "initial action value (optimism encourages trying everything)", low=-1e6, high=1e6
+        ),
+    },
+)
+
+FIXED_PARAMS = ParamSpace(
+    name="learner",
+    params={
+        "probabilities": Param(
+            [],
+            "fixed probability of each action, in the game's action order (empty: uniform)",
+            kind=list,
+        ),
+    },
+)
+
+
+def sample_categorical(probabilities: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
+    """Inverse-CDF sampling: one draw per row of (..., actions) probabilities."""
+    cdf = probabilities.cumsum(-1)
+    drawn = (uniform.unsqueeze(-1) * cdf[..., -1:] >= cdf).sum(-1)
+    return drawn.clamp(max=probabilities.shape[-1] - 1)
+
+
+class TabularQLearner:
+    """Independent stateless action-value learners for every agent of one role in a batch of worlds."""
+
+    def __init__(
+        self,
+        params: dict[str, Any],
+        role: str,
+        n_worlds: int,
+        n_agents: int,
+        n_actions: int,
+        rng: RandomStreams,
+    ) -> None:
+        self.p = params
+        self.role, self.rng, self.n_actions = role, rng, n_actions
+        # A tiny random offset breaks ties between untried actions without favouring action 0.
+        jitter = rng.uniform(-1, f"{role}/tie_break", (n_agents, n_actions)) * 1e-6
+        self.values = jitter + params["initial_value"]
+
+    def act(self, round_index: int) -> torch.Tensor:
+        shape = self.values.shape[1:2]
+        if self.p["exploration"] == "softmax":
+            probabilities = torch.softmax(self.values / self.p["temperature"], dim=-1)
+            return sample_categorical(probabilities, self.rng.uniform(round_index, f"{self.role}/act", shape))
+        greedy = self.values.argmax(-1)
+        explore = self.rng.uniform(round_index, f"{self.role}/explore", shape) < self.p["epsilon"]
+        random_action = (
+            (self.rng.uniform(round_index, f"{self.role}/act", shape) * self.n_actions)
+            .long()
+            .clamp(max=self.n_actions - 1)
+        )
+        return torch.where(explore, random_action, greedy)
+
+    def learn(self, actions: torch.Tensor, rewards: torch.Tensor, credit: torch.Tensor | None = None) -> None:
+        rate = self.p["learning_rate"]
+        if credit is not None:
+            self.values += rate * credit
+            rewards = rewards - credit.sum(-1)  # the credit is not a payoff of this round's action
+        index = actions.unsqueeze(-1)
+        chosen = self.values.gather(-1, index)
+        self.values.scatter_(-1, index, chosen + rate * (rewards.unsqueeze(-1) - chosen))
+
+
+class FixedPolicy:
+    """Agents held to a fixed mixed strategy: no learning. For analytic checks and baselines."""
+
+    def __init__(
+        self,
+        params: dict[str, Any],
+        role: str,
+        n_worlds: int,
+        n_agents: int,
+        n_actions: int,
+        rng: RandomStreams,
+    ) -> None:
+        probabilities = params["probabilities"] or [1.0] * n_actions
+        if len(probabilities) != n_actions or sum(probabilities) <= 0 or min(probabilities) < 0:
+            raise ConfigError(
+                f"learners.{role}.probabilities = {probabilities!r} does not fit the game: allowed is "
+                f"a list of {n_actions} non-negative numbers with a positive sum, one per action."
+            )
+        self.role, self.rng, self.n_agents = role, rng, n_agents
+        self.probabilities = torch.tensor(probabilities, dtype=torch.float32, device=rng.device)
+
+    def act(self, round_index: int) -> torch.Tensor:
+        uniform = self.rng.uniform(round_index, f"{self.role}/act", (self.n_agents,))
+        return sample_categorical(self.probabilities, uniform)
+
+    def learn(self, actions: torch.Tensor, rewards: torch.Tensor, credit: torch.Tensor | None = None) -> None:
+        """A fixed policy does not learn."""

@@ -1,0 +1,51 @@
+"""The learning loop: every role's learner acts, the engine steps every world, learners learn.
+
+One call runs a whole batch of worlds (design points x replications) for a number of rounds and returns
+the metric time series, shape (recorded rounds, worlds, metrics). Studies, tests and benchmarks all use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from models.games import get_game
+from models.learners import make_learner
+from models.metrics import compute
+
+
+def simulate(
+    game: str,
+    worlds: list[dict[str, Any]],
+    learners: dict[str, dict[str, Any]],
+    seeds: list[int],
+    rounds: int,
+    device: str = "cpu",
+    record_every: int = 1,
+    on_round: Callable[[int], None] | None = None,
+) -> torch.Tensor:
+    """Run `rounds` rounds of a batch of worlds; return metrics at rounds 0, record_every, ...
+
+    `worlds` are resolved game parameters (one dict per world), `learners` a resolved learner config per
+    role (shared by every world of the batch), `seeds` one per world.
+    """
+    spec = get_game(game)
+    engine = spec.engine(worlds, seeds, device=device)
+    agents = {
+        role: make_learner(learners[role], role, len(worlds), n_agents, n_actions, engine.rng)
+        for role, (n_agents, n_actions) in engine.roles.items()
+    }
+    recorded = []
+    with torch.inference_mode():
+        for t in range(rounds):
+            actions = {role: learner.act(t) for role, learner in agents.items()}
+            result = engine.step(actions)
+            for role, learner in agents.items():
+                learner.learn(actions[role], result.rewards[role], result.credit.get(role))
+            if t % record_every == 0:
+                recorded.append(compute(spec.metrics, result.tallies))
+            if on_round is not None:
+                on_round(t)
+    return torch.stack(recorded).cpu()
