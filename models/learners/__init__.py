@@ -10,7 +10,13 @@ from typing import Any, Protocol
 
 import torch
 
-from models.learners.tabular import FIXED_PARAMS, Q_LEARNING_PARAMS, FixedPolicy, TabularQLearner
+from models.learners.tabular import (
+    FIXED_PARAMS,
+    Q_LEARNING_PARAMS,
+    FixedPolicy,
+    TabularQLearner,
+    check_probabilities,
+)
 from models.params import ConfigError, ParamSpace
 from models.random import RandomStreams
 
@@ -51,3 +57,9 @@ def make_learner(
     params = {k: v for k, v in config.items() if k != "kind"}
     _, cls = LEARNERS[config["kind"]]
     return cls(params, role, n_worlds, n_agents, n_actions, rng)
+
+
+def check_learner(config: dict[str, Any], role: str, n_actions: int) -> None:
+    """Refuse a learner config that cannot fit the game's action count, before anything runs."""
+    if config["kind"] == "fixed":
+        check_probabilities(config["probabilities"], role, n_actions)

@@ -91,6 +91,17 @@ class TabularQLearner:
         self.values.scatter_(-1, index, chosen + rate * (rewards.unsqueeze(-1) - chosen))
 
 
+def check_probabilities(probabilities: list[float], role: str, n_actions: int) -> list[float]:
+    """A fixed mixed strategy that fits the game (empty means uniform), or ConfigError."""
+    probabilities = probabilities or [1.0] * n_actions
+    if len(probabilities) != n_actions or sum(probabilities) <= 0 or min(probabilities) < 0:
+        raise ConfigError(
+            f"learners.{role}.probabilities = {probabilities!r} does not fit the game: allowed is a list "
+            f"of {n_actions} non-negative numbers with a positive sum, one per action."
+        )
+    return probabilities
+
+
 class FixedPolicy:
     """Agents held to a fixed mixed strategy: no learning. For analytic checks and baselines."""
 
@@ -103,12 +114,7 @@ class FixedPolicy:
         n_actions: int,
         rng: RandomStreams,
     ) -> None:
-        probabilities = params["probabilities"] or [1.0] * n_actions
-        if len(probabilities) != n_actions or sum(probabilities) <= 0 or min(probabilities) < 0:
-            raise ConfigError(
-                f"learners.{role}.probabilities = {probabilities!r} does not fit the game: allowed is "
-                f"a list of {n_actions} non-negative numbers with a positive sum, one per action."
-            )
+        probabilities = check_probabilities(params["probabilities"], role, n_actions)
         self.role, self.rng, self.n_agents = role, rng, n_agents
         self.probabilities = torch.tensor(probabilities, dtype=torch.float32, device=rng.device)
 

@@ -13,11 +13,11 @@ no study (replicators compete for fresh findings). Journals publish every positi
 result and a null result with probability `publish_null_prob`.
 
 Payoffs per published study are literal sums of the rewards: `novelty_reward` if novel and positive,
-`replication_reward` if a replication, `null_reward` if null. A published failed replication refutes the finding and
-charges `failed_replication_penalty` to the original author, once per finding; that charge is credited
-back to the action that produced the finding (`RoundResult.credit`), so learners can connect sloppy work
-to its later cost. An unpublished failed replication leaves the finding standing: publication bias hides
-it.
+`replication_reward` if a replication, `null_reward` if null. A published failed replication refutes the
+finding and charges `failed_replication_penalty` to the original author, once per finding; that charge is
+credited back to the action that produced the finding (`RoundResult.credit`), so learners can connect
+sloppy work to its later cost. An unpublished failed replication leaves the finding standing: publication
+bias hides it.
 
 State is a handful of tensors shaped (worlds, ...); one `step` advances every world, with no per-agent
 Python. Parameters may differ per world, except the shape parameters.
@@ -99,7 +99,7 @@ class PublicationGame:
         self.slots = _shared(worlds, "studies_per_round")
         self.literature_size = _shared(worlds, "literature_size") or self.n_researchers
         self.n_actions = 2 * self.rigor_levels
-        self.roles = {"researcher": (self.n_researchers, self.n_actions)}
+        self.roles = self.role_shapes(worlds[0])
 
         def column(key: str) -> torch.Tensor:
             values = [float(w[key]) for w in worlds]
@@ -118,6 +118,11 @@ class PublicationGame:
         self.rigor_values = torch.linspace(0, 1, self.rigor_levels, device=self.device)
         self.rng = RandomStreams(world_keys(seeds, self.device))
         self.reset()
+
+    @staticmethod
+    def role_shapes(params: dict[str, Any]) -> dict[str, tuple[int, int]]:
+        """(agents, actions) per role for resolved parameters, without building a world."""
+        return {"researcher": (params["n_researchers"], 2 * params["rigor_levels"])}
 
     def reset(self) -> None:
         """Empty literature, round 0."""

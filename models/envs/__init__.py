@@ -1,0 +1,1 @@
+"""PettingZoo environments: each wraps one world of a batched engine, so any MARL library can train on it."""

@@ -1,0 +1,196 @@
+"""Study configs: a TOML file read, checked whole and expanded into runs before anything runs.
+
+A study names a game, fixes game and learner parameters, sweeps some of them over a grid, and repeats
+every design point with `replications` seeds. Planning refuses a bad config with one message naming
+the field, the value and what is allowed, so nothing is ever written for a config that cannot run.
+
+Seeds: the study seed derives one seed per replication, shared by every design point (common random
+numbers: differences between design points are not blurred by different random draws).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from models.games import GameSpec, get_game
+from models.learners import check_learner, resolve_learner
+from models.params import ConfigError, Param, ParamSpace
+
+SECTIONS = ("study", "game", "learners", "sweep")
+
+STUDY_PARAMS = ParamSpace(
+    name="study",
+    params={
+        "name": Param("", "the study's name: letters, digits, '_' or '-'", kind=str),
+        "description": Param("", "what the study asks, in a sentence", kind=str),
+        "game": Param("publication", "which game to play", kind=str),
+        "rounds": Param(500, "rounds each run lasts", kind=int, low=1, high=10_000_000),
+        "replications": Param(5, "runs (seeds) per design point", kind=int, low=1, high=100_000),
+        "seed": Param(0, "study seed from which every run's seed derives", kind=int, low=0, high=2**63 - 1),
+        "record_every": Param(1, "record metrics every this many rounds", kind=int, low=1, high=10_000_000),
+    },
+    checks=(
+        lambda s: (
+            None
+            if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", s["name"])
+            else f"name = {s['name']!r} is not allowed: use 1 to 64 letters, digits, '_' or '-'"
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One simulation: a design point and a replication, with everything needed to rerun it."""
+
+    run_id: str
+    design_point: int
+    replicate: int
+    seed: int
+    game: dict[str, Any]
+    learners: dict[str, dict[str, Any]]
+
+
+@dataclass
+class StudyPlan:
+    """A checked, fully resolved study: its identity, its runs, and where it came from."""
+
+    study_id: str
+    name: str
+    description: str
+    game: GameSpec
+    rounds: int
+    replications: int
+    seed: int
+    record_every: int
+    swept: list[str]
+    config: dict[str, Any]
+    runs: list[Run] = field(default_factory=list)
+    source: str = ""
+
+    @property
+    def design_points(self) -> int:
+        return len(self.runs) // self.replications
+
+
+def replicate_seed(study_seed: int, replicate: int) -> int:
+    digest = hashlib.sha256(f"{study_seed}:{replicate}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+def _sweep_target(key: str, game: GameSpec) -> tuple[str, str, str]:
+    """('game', '', param) or ('learners', role, param) for a sweep key."""
+    parts = key.split(".")
+    if len(parts) == 1 and parts[0] in game.params.params:
+        return "game", "", parts[0]
+    if len(parts) == 3 and parts[0] == "learners" and parts[1] in game.roles:
+        return "learners", parts[1], parts[2]
+    raise ConfigError(
+        f"sweep.{key} is not a parameter of the {game.name} game: allowed are its parameters "
+        f"({', '.join(game.params.params)}) or learners.<role>.<parameter> with role one of "
+        f"{', '.join(game.roles)}."
+    )
+
+
+def plan_study(raw: dict[str, Any], source: str = "") -> StudyPlan:
+    """Check a parsed study config and expand it into runs; raise ConfigError on anything wrong."""
+    unknown = sorted(set(raw) - set(SECTIONS))
+    if unknown:
+        raise ConfigError(
+            f"the study config has unknown section(s) {', '.join(unknown)}: allowed are "
+            f"[{'], ['.join(SECTIONS)}]."
+        )
+    for section in SECTIONS:
+        if not isinstance(raw.get(section, {}), dict):
+            raise ConfigError(f"[{section}] must be a table of settings, not {raw[section]!r}.")
+    study = STUDY_PARAMS.resolve(raw.get("study", {}), "study")
+    game = get_game(study["game"])
+    base_game = game.params.resolve(raw.get("game", {}), "game")
+    learner_raw = raw.get("learners", {})
+    unknown_roles = sorted(set(learner_raw) - set(game.roles))
+    if unknown_roles:
+        raise ConfigError(
+            f"learners has unknown role(s) {', '.join(unknown_roles)}: the {game.name} game's roles are "
+            f"{', '.join(game.roles)}."
+        )
+    base_learners = {
+        role: resolve_learner(learner_raw.get(role, {}), f"learners.{role}") for role in game.roles
+    }
+
+    sweep = raw.get("sweep", {})
+    axes = []
+    for key, values in sweep.items():
+        target = _sweep_target(key, game)
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"sweep.{key} = {values!r} must be a non-empty list of values.")
+        if len({json.dumps(v) for v in values}) != len(values):
+            raise ConfigError(f"sweep.{key} = {values!r} lists a value twice: each value once.")
+        axes.append((key, target, values))
+
+    config = {
+        "study": study,
+        "game": base_game,
+        "learners": base_learners,
+        "sweep": {key: values for key, _, values in axes},
+    }
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:10]
+    plan = StudyPlan(
+        study_id=f"{study['name']}-{digest}",
+        name=study["name"],
+        description=study["description"],
+        game=game,
+        rounds=study["rounds"],
+        replications=study["replications"],
+        seed=study["seed"],
+        record_every=study["record_every"],
+        swept=[key for key, _, _ in axes],
+        config=config,
+        source=source,
+    )
+    seeds = [replicate_seed(study["seed"], r) for r in range(study["replications"])]
+    for point, combo in enumerate(itertools.product(*(values for _, _, values in axes))):
+        game_values = dict(raw.get("game", {}))
+        learner_values = {role: dict(learner_raw.get(role, {})) for role in game.roles}
+        for (key, (section, role, name), _), value in zip(axes, combo, strict=True):
+            if section == "game":
+                game_values[name] = value
+            else:
+                learner_values[role][name] = value
+        where = f"sweep point {dict(zip(plan.swept, combo, strict=True))}: game"
+        point_game = game.params.resolve(game_values, where)
+        point_learners = {
+            role: resolve_learner(values, f"learners.{role}") for role, values in learner_values.items()
+        }
+        for role, (_, n_actions) in game.engine.role_shapes(point_game).items():
+            check_learner(point_learners[role], role, n_actions)
+        for replicate, seed in enumerate(seeds):
+            plan.runs.append(
+                Run(
+                    run_id=f"{plan.study_id}:p{point}:r{replicate}",
+                    design_point=point,
+                    replicate=replicate,
+                    seed=seed,
+                    game=point_game,
+                    learners=point_learners,
+                )
+            )
+    return plan
+
+
+def load_study(path: str | Path) -> StudyPlan:
+    """Read and plan a study TOML file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"study file {str(path)!r} does not exist: give the path of a .toml study config.")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"study file {str(path)!r} is not valid TOML: {error}.") from None
+    return plan_study(raw, source=str(path))
