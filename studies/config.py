@@ -158,7 +158,7 @@ def plan_study(raw: dict[str, Any], source: str = "") -> StudyPlan:
     for point, combo in enumerate(itertools.product(*(values for _, _, values in axes))):
         game_values = dict(raw.get("game", {}))
         learner_values = {role: dict(learner_raw.get(role, {})) for role in game.roles}
-        for (key, (section, role, name), _), value in zip(axes, combo, strict=True):
+        for (_, (section, role, name), _), value in zip(axes, combo, strict=True):
             if section == "game":
                 game_values[name] = value
             else:

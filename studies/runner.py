@@ -19,8 +19,8 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from models.simulate import simulate
 from models.params import ConfigError
+from models.simulate import simulate
 from studies import store
 from studies.config import Run, StudyPlan
 
@@ -83,7 +83,7 @@ def run_study(
                 plan.rounds,
                 device=device,
                 record_every=plan.record_every,
-                on_round=lambda _t, n=len(batch): bar.update(n),
+                on_round=lambda _t, n=len(batch): bar.update(n),  # noqa: B008
             )
             timing = {
                 "device": device,

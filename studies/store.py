@@ -31,9 +31,10 @@ DEFAULT_DB = Path("data") / "results.duckdb"
 SCHEMA_VERSION = "1"
 LOCK_TIMEOUT_S = 60.0
 
-SCHEMA = """
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS store_info (key VARCHAR PRIMARY KEY, value VARCHAR);
-INSERT OR IGNORE INTO store_info VALUES ('schema_version', '{version}'), ('created_by', 'reward-design-lab');
+INSERT OR IGNORE INTO store_info
+    VALUES ('schema_version', '{SCHEMA_VERSION}'), ('created_by', 'reward-design-lab');
 CREATE TABLE IF NOT EXISTS studies (
     study_id VARCHAR PRIMARY KEY,
     name VARCHAR NOT NULL,
@@ -77,7 +78,7 @@ CREATE OR REPLACE VIEW final_metrics AS
     FROM metrics m JOIN runs r USING (run_id)
     WHERE m.step >= r.rounds - greatest(r.rounds // 10, 1)
     GROUP BY m.run_id, m.metric;
-""".format(version=SCHEMA_VERSION)
+"""
 
 SQL_TYPES = {int: "BIGINT", float: "DOUBLE", str: "VARCHAR", bool: "BOOLEAN", list: "DOUBLE[]"}
 
@@ -236,6 +237,8 @@ def write_batch(
     with connect(path) as con:
         con.begin()
         try:
+            con.register("run_frame", run_frame)
+            con.register("metric_frame", metric_frame)
             con.execute("INSERT INTO runs BY NAME SELECT * FROM run_frame")
             con.execute("INSERT INTO metrics SELECT * FROM metric_frame")
             con.commit()

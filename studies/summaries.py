@@ -65,7 +65,7 @@ def outcome_by_design_point(path: Path, study_id: str, metric: str) -> pl.DataFr
     half_width = pl.Series(
         [
             t_critical(n - 1) * sd / math.sqrt(n) if n > 1 else 0.0
-            for n, sd in zip(frame["runs"], frame["sd"])
+            for n, sd in zip(frame["runs"], frame["sd"], strict=True)
         ],
         dtype=pl.Float64,
     )
