@@ -1,0 +1,89 @@
+"""Batched learners: convergence on a bandit, exploration rates, softmax frequencies, delayed credit."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from models.learners import check_learner, make_learner, resolve_learner
+from models.learners.tabular import sample_categorical
+from models.params import ConfigError
+from models.random import RandomStreams, world_keys
+
+MEANS = torch.tensor([0.2, 0.5, 0.8, 0.4])
+
+
+def learner(n_worlds=4, n_agents=500, **params):
+    config = resolve_learner(params, "learners.agent")
+    rng = RandomStreams(world_keys(list(range(n_worlds))))
+    return make_learner(config, "agent", n_worlds, n_agents, len(MEANS), rng), rng
+
+
+@pytest.mark.parametrize("exploration", ["epsilon_greedy", "softmax"])
+def test_independent_learners_find_the_best_arm_of_a_bernoulli_bandit(exploration):
+    # Optimistic initial values make every agent try every arm early (Sutton & Barto, section 2.6).
+    agents, rng = learner(exploration=exploration, epsilon=0.1, temperature=0.05, initial_value=1.0)
+    for t in range(400):
+        actions = agents.act(t)
+        rewards = (rng.uniform(t, "bandit", (500,)) < MEANS[actions]).float()
+        agents.learn(actions, rewards, None)
+    greedy = agents.values.argmax(-1)
+    assert (greedy == 2).float().mean() > 0.9
+    # Values estimate the arms' means where agents sampled them a lot.
+    assert abs(agents.values[..., 2].mean().item() - 0.8) < 0.05
+
+
+def test_epsilon_greedy_explores_at_the_stated_rate():
+    agents, _ = learner(n_worlds=10, n_agents=1000, exploration="epsilon_greedy", epsilon=0.2)
+    agents.values[..., 1] = 1.0  # action 1 is greedy for everybody
+    off_greedy = sum((agents.act(t) != 1).float().mean().item() for t in range(20)) / 20
+    expected = 0.2 * 3 / 4
+    assert abs(off_greedy - expected) < 4 * math.sqrt(expected * (1 - expected) / 200_000)
+
+
+def test_softmax_chooses_in_proportion_to_exponentiated_values():
+    agents, _ = learner(n_worlds=10, n_agents=1000, exploration="softmax", temperature=0.5)
+    agents.values[:] = torch.tensor([0.0, 0.5, 1.0, -1.0])
+    counts = torch.zeros(4)
+    for t in range(10):
+        counts += torch.bincount(agents.act(t).reshape(-1), minlength=4)
+    expected = torch.softmax(torch.tensor([0.0, 0.5, 1.0, -1.0]) / 0.5, 0) * counts.sum()
+    chi_square = ((counts - expected) ** 2 / expected).sum().item()
+    assert chi_square < 16.3  # 3 degrees of freedom, p = 0.001
+
+
+def test_delayed_credit_moves_the_credited_action_not_the_chosen_one():
+    agents, _ = learner(n_worlds=1, n_agents=2, learning_rate=0.5, initial_value=1.0)
+    before = agents.values.clone()
+    actions = torch.tensor([[0, 0]])
+    credit = torch.zeros(1, 2, 4)
+    credit[0, 1, 3] = -2.0  # agent 1's earlier action 3 is charged 2
+    received = torch.tensor([[3.0, 3.0 - 2.0]])  # what the agents received: payoff 3, minus the charge
+    agents.learn(actions, received, credit)
+    assert agents.values[0, 0, 0] == pytest.approx(before[0, 0, 0] + 0.5 * (3.0 - before[0, 0, 0]))
+    assert agents.values[0, 1, 0] == pytest.approx(before[0, 1, 0] + 0.5 * (3.0 - before[0, 1, 0]))
+    assert agents.values[0, 1, 3] == pytest.approx(before[0, 1, 3] - 1.0)
+    assert agents.values[0, 0, 3] == before[0, 0, 3]
+
+
+def test_fixed_policy_plays_its_probabilities_and_refuses_a_misfit():
+    config = resolve_learner({"kind": "fixed", "probabilities": [1, 0, 3, 0]}, "learners.agent")
+    agents = make_learner(config, "agent", 5, 1000, 4, RandomStreams(world_keys(list(range(5)))))
+    counts = torch.bincount(agents.act(0).reshape(-1), minlength=4).float()
+    assert counts[1] == 0 and counts[3] == 0
+    assert abs(counts[2] / counts.sum() - 0.75) < 0.03
+    with pytest.raises(ConfigError, match="list of 6 non-negative numbers"):
+        check_learner(config, "agent", 6)
+
+
+def test_sample_categorical_inverts_the_cdf():
+    probabilities = torch.tensor([0.25, 0.0, 0.5, 0.25])
+    uniform = torch.tensor([0.0, 0.2499, 0.25, 0.7499, 0.75, 0.9999])
+    assert sample_categorical(probabilities, uniform).tolist() == [0, 0, 2, 2, 3, 3]
+
+
+def test_unknown_learner_is_refused_with_the_choices():
+    with pytest.raises(ConfigError, match="allowed are q_learning, fixed"):
+        resolve_learner({"kind": "ppo"}, "learners.researcher")

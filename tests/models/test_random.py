@@ -1,0 +1,69 @@
+"""Counter-based random numbers: the reference hash, uniformity, independence, batch invariance."""
+
+from __future__ import annotations
+
+import random
+
+import torch
+
+from models.random import RandomStreams, mix32, mix32_int, world_keys
+
+
+def reference_lowbias32(x: int) -> int:
+    """Chris Wellons' lowbias32 on unsigned 32-bit integers, written the plain way."""
+    x &= 0xFFFFFFFF
+    x ^= x >> 16
+    x = (x * 0x7FEB352D) & 0xFFFFFFFF
+    x ^= x >> 15
+    x = (x * 0x846CA68B) & 0xFFFFFFFF
+    x ^= x >> 16
+    return x
+
+
+def test_tensor_hash_matches_reference_on_random_inputs():
+    rng = random.Random(3)
+    values = [rng.randrange(-(2**31), 2**31) for _ in range(2000)] + [0, 1, -1, 2**31 - 1, -(2**31)]
+    hashed = mix32(torch.tensor(values, dtype=torch.int32)).tolist()
+    for value, got in zip(values, hashed, strict=True):
+        assert got & 0xFFFFFFFF == reference_lowbias32(value)
+        assert mix32_int(value) & 0xFFFFFFFF == reference_lowbias32(value)
+
+
+def test_uniforms_have_the_moments_and_bins_of_u01():
+    u = RandomStreams(world_keys(list(range(50)))).uniform(0, "test", (20_000,)).double()
+    n = u.numel()
+    assert abs(u.mean() - 0.5) < 4 * (1 / 12 / n) ** 0.5
+    assert abs(u.var() - 1 / 12) < 0.002
+    counts = torch.histc(u, bins=20, min=0, max=1)
+    expected = n / 20
+    chi_square = ((counts - expected) ** 2 / expected).sum().item()
+    assert chi_square < 50  # 19 degrees of freedom: p < 0.0002 beyond 50
+    assert u.min() >= 0 and u.max() < 1
+
+
+def test_neighbouring_draws_worlds_rounds_and_streams_are_uncorrelated():
+    streams = RandomStreams(world_keys(list(range(200))))
+    a = streams.uniform(5, "a", (500,)).double()
+    pairs = {
+        "neighbouring agents": (a[:, :-1], a[:, 1:]),
+        "neighbouring worlds": (a[:-1], a[1:]),
+        "next round": (a, streams.uniform(6, "a", (500,)).double()),
+        "other stream": (a, streams.uniform(5, "b", (500,)).double()),
+    }
+    for name, (x, y) in pairs.items():
+        correlation = torch.corrcoef(torch.stack([x.reshape(-1), y.reshape(-1)]))[0, 1].item()
+        assert abs(correlation) < 4 / x.numel() ** 0.5, name
+
+
+def test_a_worlds_draws_do_not_depend_on_its_batch():
+    batch = RandomStreams(world_keys([11, 22, 33])).uniform(9, "s", (7, 3))
+    alone = RandomStreams(world_keys([22])).uniform(9, "s", (7, 3))
+    assert torch.equal(batch[1], alone[0])
+    again = RandomStreams(world_keys([11, 22, 33])).uniform(9, "s", (7, 3))
+    assert torch.equal(batch, again)
+    assert not torch.equal(batch[0], batch[2])
+
+
+def test_large_seeds_are_distinguished():
+    keys = world_keys([2**40, 2**40 + 1, 2**62 + 5, 5])
+    assert len(set(keys.tolist())) == 4

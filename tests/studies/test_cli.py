@@ -1,0 +1,93 @@
+"""`python -m studies`: run, check, list, query, export, params, and clear refusals."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from studies.cli import main
+
+TINY_TOML = """
+[study]
+name = "cli_tiny"
+rounds = 30
+replications = 2
+seed = 3
+
+[game]
+n_researchers = 15
+
+[sweep]
+publish_null_prob = [0.0, 1.0]
+"""
+
+
+@pytest.fixture
+def study_file(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY_TOML)
+    return path
+
+
+def test_run_list_query_export(study_file, db, tmp_path, capsys):
+    assert main(["run", str(study_file), "--db", str(db), "--quiet"]) == 0
+    assert "4 run(s) completed" in capsys.readouterr().err
+
+    assert main(["list", "--db", str(db), "--format", "csv"]) == 0
+    listing = capsys.readouterr().out
+    assert "cli_tiny" in listing and ",4,4," in listing
+
+    assert main(["query", "SELECT count(*) AS n FROM runs", "--db", str(db), "--format", "csv"]) == 0
+    assert capsys.readouterr().out.split() == ["n", "4"]
+
+    out = tmp_path / "exports"
+    assert main(["export", "cli_tiny", "--db", str(db), "--out", str(out)]) == 0
+    runs = pl.read_parquet(out / "cli_tiny_runs.parquet")
+    metrics = pl.read_parquet(out / "cli_tiny_metrics.parquet")
+    assert runs.height == 4 and set(metrics["run_id"]) == set(runs["run_id"])
+    assert not list(out.glob("*.part"))
+
+
+def test_the_environment_variable_names_the_database(study_file, db, monkeypatch, capsys):
+    monkeypatch.setenv("STUDIES_DB", str(db))
+    assert main(["run", str(study_file), "--quiet"]) == 0
+    assert db.exists()
+    assert main(["query", "SELECT count(*) AS n FROM studies", "--format", "csv"]) == 0
+    assert capsys.readouterr().out.split() == ["n", "1"]
+
+
+def test_a_bad_config_is_refused_in_one_line_and_writes_nothing(tmp_path, db, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(TINY_TOML.replace("n_researchers = 15", "n_researchers = -3"))
+    assert main(["run", str(bad), "--db", str(db)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: game.n_researchers = -3") and error.count("\n") == 1
+    assert not db.exists()
+
+
+def test_queries_are_read_only_and_errors_are_explained(study_file, db, capsys):
+    main(["run", str(study_file), "--db", str(db), "--quiet"])
+    capsys.readouterr()
+    assert main(["query", "DELETE FROM runs", "--db", str(db)]) == 2
+    assert "the query failed" in capsys.readouterr().err
+    assert main(["query", "SELECT count(*) FROM runs", "--db", str(db), "--format", "csv"]) == 0
+    assert capsys.readouterr().out.split()[-1] == "4"
+
+
+def test_check_and_params(study_file, capsys):
+    assert main(["check", str(study_file)]) == 0
+    assert "2 design point(s) x 2 replication(s) = 4 runs" in capsys.readouterr().out
+    assert main(["params", "publication"]) == 0
+    listing = capsys.readouterr().out
+    assert "publish_null_prob" in listing and "exploration" in listing
+
+
+def test_the_module_entry_point_runs():
+    done = subprocess.run(
+        [sys.executable, "-m", "studies", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "run" in done.stdout and "STUDIES_DB" in done.stdout

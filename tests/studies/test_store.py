@@ -1,0 +1,141 @@
+"""The results store: round trips, reproducibility from stored rows, resumption, concurrent readers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from models.games import GAMES
+from models.simulate import simulate
+from studies import store
+from studies.config import plan_study
+from studies.runner import batches, run_study
+
+METRICS = [m.name for m in GAMES["publication"].metrics]
+
+
+def table(db, sql):
+    return store.query(db, sql)
+
+
+def test_round_trip_every_stored_value_is_the_simulated_value(tiny_plan, db):
+    report = run_study(tiny_plan, db, progress=False)
+    assert report.completed == len(tiny_plan.runs) == 4
+    runs = table(db, "SELECT * FROM runs ORDER BY run_id")
+    assert runs.height == 4 and set(runs["status"]) == {"complete"}
+    assert runs.schema["publish_null_prob"].is_float() and runs.schema["n_researchers"].is_integer()
+    assert set(runs["code_commit"]) != {None}
+    for row in runs.iter_rows(named=True):
+        # The stored config and seed alone reproduce the run, value for value.
+        config = json.loads(row["config"])
+        series = simulate(
+            "publication", [config["game"]], config["learners"], [row["seed"]], config["rounds"]
+        )
+        stored = table(db, f"SELECT step, metric, value FROM metrics WHERE run_id = '{row['run_id']}'")
+        expected = {
+            (step, METRICS[m]): series[step, 0, m].item()
+            for step in range(series.shape[0])
+            for m in range(len(METRICS))
+            if not np.isnan(series[step, 0, m].item())
+        }
+        got = {(s, m): v for s, m, v in stored.iter_rows()}
+        assert got == pytest.approx(expected, rel=0, abs=0)
+
+
+def test_final_metrics_average_the_last_tenth_of_rounds(tiny_plan, db):
+    run_study(tiny_plan, db, progress=False)
+    check = table(
+        db,
+        """
+        SELECT f.value AS view_value, (SELECT avg(value) FROM metrics m
+             WHERE m.run_id = f.run_id AND m.metric = f.metric AND m.step >= 36) AS manual
+        FROM final_metrics f
+        """,
+    )
+    assert check.height > 0
+    np.testing.assert_allclose(check["view_value"], check["manual"])
+
+
+def test_rerunning_skips_complete_runs_and_doubles_nothing(tiny_plan, db):
+    run_study(tiny_plan, db, progress=False)
+    before = table(db, "SELECT count(*) AS n FROM metrics")["n"][0]
+    again = run_study(tiny_plan, db, progress=False)
+    assert again.completed == 0 and again.skipped == 4
+    assert table(db, "SELECT count(*) AS n FROM metrics")["n"][0] == before
+    assert table(db, "SELECT count(*) AS n FROM studies")["n"][0] == 1
+
+
+def test_an_interrupted_study_resumes_to_the_uninterrupted_result(tiny_plan, tmp_path, monkeypatch):
+    reference_db = tmp_path / "reference.duckdb"
+    run_study(tiny_plan, reference_db, batch_worlds=1, progress=False)
+
+    db = tmp_path / "interrupted.duckdb"
+    real_write, written = store.write_batch, []
+
+    def write_then_die(*args, **kwargs):
+        if len(written) == 2:
+            raise KeyboardInterrupt  # the process is stopped while the third batch is in flight
+        real_write(*args, **kwargs)
+        written.append(1)
+
+    monkeypatch.setattr(store, "write_batch", write_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        run_study(tiny_plan, db, batch_worlds=1, progress=False)
+    assert table(db, "SELECT count(*) AS n FROM runs")["n"][0] == 2
+    monkeypatch.setattr(store, "write_batch", real_write)
+    resumed = run_study(tiny_plan, db, batch_worlds=3, progress=False)  # batch size is speed only
+    assert resumed.completed == 2 and resumed.skipped == 2
+
+    sql = "SELECT run_id, step, metric, value FROM metrics ORDER BY ALL"
+    assert table(db, sql).equals(table(reference_db, sql))
+
+
+def test_a_refused_config_writes_nothing(db):
+    config = {"study": {"name": "bad"}, "game": {"base_rate": 7}}
+    with pytest.raises(Exception, match="base_rate"):
+        run_study(plan_study(config), db, progress=False)
+    assert not db.exists()
+
+
+def test_a_reader_waits_for_a_writer_holding_the_lock(tiny_plan, db):
+    run_study(tiny_plan, db, progress=False)
+    hold = (
+        f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('locked', flush=True); time.sleep(1.5)"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", hold], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    started = time.monotonic()
+    count = table(db, "SELECT count(*) AS n FROM runs")["n"][0]
+    assert count == 4
+    assert time.monotonic() - started > 0.5  # it waited for the lock instead of failing
+    holder.wait(timeout=10)
+
+
+def test_a_missing_database_is_explained(tmp_path):
+    with pytest.raises(store.StoreError, match="run a study first"):
+        store.query(tmp_path / "none.duckdb", "SELECT 1")
+
+
+def test_database_path_prefers_option_then_environment(monkeypatch, tmp_path):
+    monkeypatch.delenv("STUDIES_DB", raising=False)
+    assert store.database_path(None) == store.DEFAULT_DB
+    monkeypatch.setenv("STUDIES_DB", str(tmp_path / "env.duckdb"))
+    assert store.database_path(None) == tmp_path / "env.duckdb"
+    assert store.database_path(tmp_path / "cli.duckdb") == tmp_path / "cli.duckdb"
+
+
+def test_batches_group_runs_with_equal_shapes_only():
+    config = {
+        "study": {"name": "shapes", "rounds": 5, "replications": 2},
+        "sweep": {"n_researchers": [10, 20], "base_rate": [0.1, 0.2]},
+    }
+    plan = plan_study(config)
+    groups = list(batches(plan, plan.runs, batch_worlds=3))
+    assert sorted(len(g) for g in groups) == [1, 1, 3, 3]
+    for group in groups:
+        assert len({run.game["n_researchers"] for run in group}) == 1
