@@ -25,7 +25,7 @@ def code_version() -> dict[str, object]:
         return done.stdout.strip()
 
     commit = git("rev-parse", "HEAD")
-    status = git("status", "--porcelain", "--untracked-files=no") if commit else None
+    status = git("status", "--porcelain") if commit else None
     packages = {}
     for name in PACKAGES:
         try:

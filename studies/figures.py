@@ -1,0 +1,73 @@
+"""The figures in REPORT.md, drawn from the results store with the same summaries the explorer shows.
+
+`python -m studies figures` (or `make report`) redraws them from the latest `publication_bias` study.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from studies import store, summaries
+
+OUTCOMES = (
+    ("false_discovery_rate", "False discovery rate"),
+    ("replication_rate", "Replication rate"),
+    ("mean_rigor", "Mean rigor"),
+    ("true_discoveries", "True discoveries per round"),
+)
+
+
+def latest_study(db: Path, name: str) -> str:
+    frame = store.query(
+        db, "SELECT study_id FROM studies WHERE name = ? ORDER BY created_at DESC LIMIT 1", [name]
+    )
+    if frame.is_empty():
+        raise store.StoreError(
+            f"no {name!r} study in {db}: run `python -m studies run studies/configs/{name}.toml` first."
+        )
+    return frame["study_id"][0]
+
+
+def publication_bias_figures(db: Path, out: Path) -> list[Path]:
+    study_id = latest_study(db, "publication_bias")
+    x_name = summaries.study_info(db, study_id)["swept_parameters"][0]
+
+    fig, axes = plt.subplots(1, len(OUTCOMES), figsize=(15, 3.6), constrained_layout=True)
+    for ax, (metric, title) in zip(axes, OUTCOMES, strict=True):
+        frame = summaries.outcome_by_design_point(db, study_id, metric)
+        x = frame[x_name].to_numpy()
+        ax.fill_between(x, frame["q10"], frame["q90"], alpha=0.15, color="C0", label="10–90% of runs")
+        ax.fill_between(x, frame["ci_low"], frame["ci_high"], alpha=0.35, color="C0", label="95% CI of mean")
+        ax.plot(x, frame["mean"], "o-", color="C0", label="mean over seeds")
+        ax.set_title(title)
+        ax.set_xlabel("publish_null_prob (1 − publication bias)")
+        ax.grid(alpha=0.3)
+    axes[0].legend(loc="best", fontsize=8)
+    outcome_path = out / "publication_bias_outcomes.png"
+    fig.savefig(outcome_path, dpi=110)
+    plt.close(fig)
+
+    course = summaries.time_course(db, study_id, "mean_rigor")
+    fig, ax = plt.subplots(figsize=(7, 3.6), constrained_layout=True)
+    for index, (design, group) in enumerate(course.group_by("design", maintain_order=True)):
+        color = plt.cm.viridis(index / max(1, course["design"].n_unique() - 1))
+        ax.plot(group["step"], group["mean"], color=color, label=design[0], linewidth=1)
+    ax.set_xlabel("round")
+    ax.set_ylabel("mean rigor (mean over seeds)")
+    ax.set_title("Researchers learn their rigor level")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    course_path = out / "publication_bias_rigor_over_time.png"
+    fig.savefig(course_path, dpi=110)
+    plt.close(fig)
+    return [outcome_path, course_path]
+
+
+def make_report_figures(db: Path, out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    return publication_bias_figures(db, out)
