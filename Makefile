@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-STUDY  ?= studies/configs/publication_bias.toml
+STUDY  ?= studies/publication_bias.toml
 PORT   ?= 8501
 
 .PHONY: run test study app lint report clean

@@ -16,7 +16,7 @@ from studies.config import load_study
 from studies.runner import DEFAULT_BATCH_WORLDS, resolve_device, run_study
 
 EPILOG = """examples:
-  python -m studies run studies/configs/publication_bias.toml
+  python -m studies run studies/publication_bias.toml
   python -m studies list
   python -m studies query "SELECT metric, avg(value) FROM final_metrics GROUP BY metric"
   python -m studies params publication

@@ -28,7 +28,7 @@ def latest_study(db: Path, name: str) -> str:
     )
     if frame.is_empty():
         raise store.StoreError(
-            f"no {name!r} study in {db}: run `python -m studies run studies/configs/{name}.toml` first."
+            f"no {name!r} study in {db}: run `python -m studies run studies/{name}.toml` first."
         )
     return frame["study_id"][0]
 

@@ -98,7 +98,7 @@ def connect(path: Path, read_only: bool = False, timeout: float = LOCK_TIMEOUT_S
     if read_only and not path.exists():
         raise StoreError(
             f"there is no results database at {path}: run a study first, for example "
-            "`python -m studies run studies/configs/publication_bias.toml`."
+            "`python -m studies run studies/publication_bias.toml`."
         )
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -190,7 +190,7 @@ def test_averaging_windows() -> None:
     assert app.window_options(30) == [1, 2, 5, 10]
     assert app.window_options(1) == [1]
     assert app.default_window(600) == 10  # 60 points per line
-    assert app.default_window(100) == 1
+    assert app.default_window(80) == 1
     course = pl.DataFrame(
         {
             "design_point": [0] * 4,

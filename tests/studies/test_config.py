@@ -11,7 +11,7 @@ from helpers import tiny_config
 from models.params import ConfigError
 from studies.config import load_study, plan_study
 
-DEFAULT_STUDY = Path(__file__).resolve().parents[2] / "studies" / "configs" / "publication_bias.toml"
+DEFAULT_STUDY = Path(__file__).resolve().parents[2] / "studies" / "publication_bias.toml"
 
 
 def test_a_grid_expands_to_design_points_times_replications():
