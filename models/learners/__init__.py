@@ -6,26 +6,18 @@ delayed consequences, credit for earlier actions), exactly as a PettingZoo agent
 
 from __future__ import annotations
 
-from typing import Any, Protocol
-
-import torch
+from typing import Any
 
 from models.learners.tabular import (
     FIXED_PARAMS,
     Q_LEARNING_PARAMS,
+    BatchedLearner,
     FixedPolicy,
     TabularQLearner,
     check_probabilities,
 )
 from models.params import ConfigError, ParamSpace
 from models.random import RandomStreams
-
-
-class Learner(Protocol):
-    def act(self, round_index: int) -> torch.Tensor: ...
-
-    def learn(self, actions: torch.Tensor, rewards: torch.Tensor, credit: torch.Tensor | None) -> None: ...
-
 
 LEARNERS: dict[str, tuple[ParamSpace, type]] = {
     "q_learning": (Q_LEARNING_PARAMS, TabularQLearner),
@@ -52,7 +44,7 @@ def make_learner(
     n_agents: int,
     n_actions: int,
     rng: RandomStreams,
-) -> Learner:
+) -> BatchedLearner:
     """Build the learner a resolved config names, for one role of a batch of worlds."""
     params = {k: v for k, v in config.items() if k != "kind"}
     _, cls = LEARNERS[config["kind"]]

@@ -49,8 +49,8 @@ def sample_categorical(probabilities: torch.Tensor, uniform: torch.Tensor) -> to
     return drawn.clamp(max=probabilities.shape[-1] - 1)
 
 
-class TabularQLearner:
-    """Independent stateless action-value learners for every agent of one role in a batch of worlds."""
+class BatchedLearner:
+    """What every learner holds: its parameters, role, shape and the batch's random streams."""
 
     def __init__(
         self,
@@ -61,24 +61,31 @@ class TabularQLearner:
         n_actions: int,
         rng: RandomStreams,
     ) -> None:
-        self.p = params
-        self.role, self.rng, self.n_actions = role, rng, n_actions
+        self.p, self.role, self.rng = params, role, rng
+        self.n_worlds, self.n_agents, self.n_actions = n_worlds, n_agents, n_actions
+
+    def draw(self, round_index: int, purpose: str) -> torch.Tensor:
+        """One uniform per agent per world, from this role's stream for `purpose`."""
+        return self.rng.uniform(round_index, f"{self.role}/{purpose}", (self.n_agents,))
+
+
+class TabularQLearner(BatchedLearner):
+    """Independent stateless action-value learners for every agent of one role in a batch of worlds."""
+
+    def __init__(self, params: dict[str, Any], *args: Any) -> None:
+        super().__init__(params, *args)
+        role, n_agents, n_actions = self.role, self.n_agents, self.n_actions
         # A tiny random offset breaks ties between untried actions without favouring action 0.
-        jitter = rng.uniform(-1, f"{role}/tie_break", (n_agents, n_actions)) * 1e-6
+        jitter = self.rng.uniform(-1, f"{role}/tie_break", (n_agents, n_actions)) * 1e-6
         self.values = jitter + params["initial_value"]
 
     def act(self, round_index: int) -> torch.Tensor:
-        shape = self.values.shape[1:2]
         if self.p["exploration"] == "softmax":
             probabilities = torch.softmax(self.values / self.p["temperature"], dim=-1)
-            return sample_categorical(probabilities, self.rng.uniform(round_index, f"{self.role}/act", shape))
+            return sample_categorical(probabilities, self.draw(round_index, "act"))
         greedy = self.values.argmax(-1)
-        explore = self.rng.uniform(round_index, f"{self.role}/explore", shape) < self.p["epsilon"]
-        random_action = (
-            (self.rng.uniform(round_index, f"{self.role}/act", shape) * self.n_actions)
-            .long()
-            .clamp(max=self.n_actions - 1)
-        )
+        explore = self.draw(round_index, "explore") < self.p["epsilon"]
+        random_action = (self.draw(round_index, "act") * self.n_actions).long().clamp(max=self.n_actions - 1)
         return torch.where(explore, random_action, greedy)
 
     def learn(self, actions: torch.Tensor, rewards: torch.Tensor, credit: torch.Tensor | None = None) -> None:
@@ -102,25 +109,16 @@ def check_probabilities(probabilities: list[float], role: str, n_actions: int) -
     return probabilities
 
 
-class FixedPolicy:
+class FixedPolicy(BatchedLearner):
     """Agents held to a fixed mixed strategy: no learning. For analytic checks and baselines."""
 
-    def __init__(
-        self,
-        params: dict[str, Any],
-        role: str,
-        n_worlds: int,
-        n_agents: int,
-        n_actions: int,
-        rng: RandomStreams,
-    ) -> None:
-        probabilities = check_probabilities(params["probabilities"], role, n_actions)
-        self.role, self.rng, self.n_agents = role, rng, n_agents
-        self.probabilities = torch.tensor(probabilities, dtype=torch.float32, device=rng.device)
+    def __init__(self, params: dict[str, Any], *args: Any) -> None:
+        super().__init__(params, *args)
+        probabilities = check_probabilities(params["probabilities"], self.role, self.n_actions)
+        self.probabilities = torch.tensor(probabilities, dtype=torch.float32, device=self.rng.device)
 
     def act(self, round_index: int) -> torch.Tensor:
-        uniform = self.rng.uniform(round_index, f"{self.role}/act", (self.n_agents,))
-        return sample_categorical(self.probabilities, uniform)
+        return sample_categorical(self.probabilities, self.draw(round_index, "act"))
 
     def learn(self, actions: torch.Tensor, rewards: torch.Tensor, credit: torch.Tensor | None = None) -> None:
         """A fixed policy does not learn."""
