@@ -22,7 +22,7 @@ study: $(STAMP)
 app: $(STAMP)
 	@echo "Explorer: http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
 	$(BIN)/streamlit run app/streamlit_app.py --server.address 127.0.0.1 --server.port $(PORT) \
-		--server.headless true --browser.gatherUsageStats false
+		--server.headless true --browser.gatherUsageStats false --client.toolbarMode viewer
 
 test: $(STAMP)
 	$(BIN)/ruff check .

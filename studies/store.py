@@ -23,7 +23,6 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from models.params import ConfigError
 from studies.config import Run, StudyPlan
 from studies.version import code_version
 
@@ -59,6 +58,7 @@ CREATE TABLE IF NOT EXISTS runs (
     replicate INTEGER NOT NULL,
     seed UBIGINT NOT NULL,
     rounds INTEGER NOT NULL,
+    record_every INTEGER NOT NULL,
     learner VARCHAR,
     config JSON,
     code_commit VARCHAR,
@@ -73,10 +73,12 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE TABLE IF NOT EXISTS metrics (run_id VARCHAR NOT NULL, step INTEGER NOT NULL, metric VARCHAR NOT NULL,
                                     value DOUBLE NOT NULL);
+-- A run's outcome: its last tenth of rounds, or at least its last recorded round when recording is sparse.
 CREATE OR REPLACE VIEW final_metrics AS
     SELECT m.run_id, m.metric, avg(m.value) AS value, count(*) AS steps_averaged
     FROM metrics m JOIN runs r USING (run_id)
-    WHERE m.step >= r.rounds - greatest(r.rounds // 10, 1)
+    WHERE m.step >= least(r.rounds - greatest(r.rounds // 10, 1),
+                          (r.rounds - 1) // r.record_every * r.record_every)
     GROUP BY m.run_id, m.metric;
 """
 
@@ -85,6 +87,10 @@ SQL_TYPES = {int: "BIGINT", float: "DOUBLE", str: "VARCHAR", bool: "BOOLEAN", li
 
 class StoreError(RuntimeError):
     """The results database cannot be used as asked; the message says why and what to do."""
+
+
+class QueryError(StoreError):
+    """A query the database refused (bad SQL, a write on a read-only connection, a missing table)."""
 
 
 def database_path(option: str | os.PathLike | None = None) -> Path:
@@ -201,6 +207,7 @@ def write_batch(
                 "replicate": run.replicate,
                 "seed": run.seed,
                 "rounds": plan.rounds,
+                "record_every": plan.record_every,
                 "learner": learner,
                 "config": json.dumps(run_config, sort_keys=True),
                 "code_commit": version["commit"],
@@ -253,17 +260,23 @@ def query(path: Path, sql: str, parameters: list[Any] | None = None) -> pl.DataF
         try:
             return con.sql(sql, params=parameters or None).pl()
         except duckdb.Error as error:
-            raise ConfigError(f"the query failed: {error}") from None
+            raise QueryError(f"the query failed: {error}") from None
 
 
 def list_studies(path: Path) -> pl.DataFrame:
-    return query(
-        path,
-        """
-        SELECT s.name, s.study_id, s.game, array_to_string(s.swept_parameters, ', ') AS swept,
-               count(r.run_id) AS runs_complete, s.design_points * s.replications AS runs_planned,
-               s.rounds, strftime(s.created_at, '%Y-%m-%d %H:%M') AS created
-        FROM studies s LEFT JOIN runs r ON r.study_id = s.study_id AND r.status = 'complete'
-        GROUP BY ALL ORDER BY created
-        """,
-    )
+    """Every study with its progress, oldest first; empty for a database that holds no study table yet."""
+    with connect(path, read_only=True) as con:
+        tables = {
+            row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        }
+        if not {"studies", "runs", "metrics"} <= tables:
+            return pl.DataFrame()
+        return con.sql(
+            """
+            SELECT s.name, s.study_id, s.game, array_to_string(s.swept_parameters, ', ') AS swept,
+                   count(r.run_id) AS runs_complete, s.design_points * s.replications AS runs_planned,
+                   s.rounds, strftime(s.created_at, '%Y-%m-%d %H:%M') AS created
+            FROM studies s LEFT JOIN runs r ON r.study_id = s.study_id AND r.status = 'complete'
+            GROUP BY ALL ORDER BY max(s.created_at), s.study_id
+            """
+        ).pl()

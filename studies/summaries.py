@@ -62,9 +62,9 @@ def outcome_by_design_point(path: Path, study_id: str, metric: str) -> pl.DataFr
         """,
         [study_id, metric],
     )
-    half_width = pl.Series(
+    half_width = pl.Series(  # one seed gives no interval: null, not a zero-width one
         [
-            t_critical(n - 1) * sd / math.sqrt(n) if n > 1 else 0.0
+            t_critical(n - 1) * sd / math.sqrt(n) if n > 1 else None
             for n, sd in zip(frame["runs"], frame["sd"], strict=True)
         ],
         dtype=pl.Float64,

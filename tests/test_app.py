@@ -142,6 +142,26 @@ def test_db_option_overrides_the_environment(
     assert at.selectbox(key="study").value == study_id(results, "tiny")
 
 
+def test_a_study_still_running(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Registered with no run written yet, then with half its runs: the page says so instead of failing."""
+    db = tmp_path / "results.duckdb"
+    plan = plan_study(tiny("running", SWEEP))
+    store.register_study(db, plan)
+    at = start(monkeypatch, db)
+    assert "No run of this study is complete yet" in page_text(at)
+    assert at.sidebar.warning  # 0 of 4 runs complete
+
+    run_study(plan, db, progress=False)
+    with duckdb.connect(str(db)) as con:  # as if interrupted after the first replicate of each point
+        con.execute("DELETE FROM metrics WHERE run_id LIKE '%:r1'")
+        con.execute("DELETE FROM runs WHERE run_id LIKE '%:r1'")
+    at.run()  # a rerun of the same session sees the new state: the cache is keyed by the file's mtime
+    assert not at.exception, at.exception
+    assert at.selectbox(key="study").options == ["running · 2/4 runs"]
+    assert shown_outcome(at)["runs"].to_list() == [1, 1]
+    assert len(charts(at)) == 2
+
+
 def test_without_a_database_explains_how_to_run_a_study(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -9,10 +9,11 @@ import time
 
 import numpy as np
 import pytest
+from helpers import tiny_config
 
 from models.games import GAMES
 from models.simulate import simulate
-from studies import store
+from studies import store, summaries
 from studies.config import plan_study
 from studies.runner import batches, run_study
 
@@ -139,3 +140,27 @@ def test_batches_group_runs_with_equal_shapes_only():
     assert sorted(len(g) for g in groups) == [1, 1, 3, 3]
     for group in groups:
         assert len({run.game["n_researchers"] for run in group}) == 1
+
+
+def test_sparse_recording_still_gives_every_run_an_outcome(db):
+    plan = plan_study(tiny_config(rounds=100, record_every=20, replications=1))
+    run_study(plan, db, progress=False)
+    outcome = table(db, "SELECT run_id, steps_averaged FROM final_metrics WHERE metric = 'mean_rigor'")
+    assert outcome.height == len(plan.runs)
+    assert set(outcome["steps_averaged"]) == {1}  # only step 80 lies in the window, and it is used
+
+
+def test_a_single_seed_has_no_interval_rather_than_a_zero_width_one(db):
+    plan = plan_study(tiny_config(replications=1))
+    run_study(plan, db, progress=False)
+    frame = summaries.outcome_by_design_point(db, plan.study_id, "mean_rigor")
+    assert frame["ci_low"].null_count() == frame.height and frame["mean"].null_count() == 0
+
+
+def test_an_empty_database_lists_no_study_and_bad_sql_is_a_query_error(db):
+    import duckdb
+
+    duckdb.connect(str(db)).close()
+    assert store.list_studies(db).is_empty()
+    with pytest.raises(store.QueryError, match="the query failed"):
+        store.query(db, "SELECT * FROM no_such_table")
