@@ -135,7 +135,7 @@ def column_name(sweep_key: str) -> str:
     return parts[0] if len(parts) == 1 else f"{parts[1]}_{parts[2]}"
 
 
-def _parameter_columns(plan: StudyPlan, run: Run) -> dict[str, Any]:
+def _parameter_columns(run: Run) -> dict[str, Any]:
     values = dict(run.game)
     for role, learner in run.learners.items():
         values.update({f"{role}_{key}": value for key, value in learner.items()})
@@ -143,8 +143,7 @@ def _parameter_columns(plan: StudyPlan, run: Run) -> dict[str, Any]:
 
 
 def _column_types(plan: StudyPlan) -> dict[str, str]:
-    run = plan.runs[0]
-    return {name: SQL_TYPES[type(value)] for name, value in _parameter_columns(plan, run).items()}
+    return {name: SQL_TYPES[type(value)] for name, value in _parameter_columns(plan.runs[0]).items()}
 
 
 def register_study(path: Path, plan: StudyPlan) -> None:
@@ -219,7 +218,7 @@ def write_batch(
                 "started_at": timing["started_at"],
                 "finished_at": timing["finished_at"],
                 "wall_seconds": timing["wall_seconds"],
-                **_parameter_columns(plan, run),
+                **_parameter_columns(run),
             }
         )
     run_frame = pl.DataFrame(run_rows, infer_schema_length=None)

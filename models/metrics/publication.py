@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import torch
+
 from models.metrics import Metric, ratio
-from models.publication.engine import PublicationTallies as T
+from models.publication.engine import PublicationTallies
 
 
-def _fdr(t: T):
+def _fdr(t: PublicationTallies) -> torch.Tensor:
     return ratio(t.published_false_positives, t.published_novel_positives)
 
 
