@@ -11,7 +11,7 @@ import polars as pl
 from models.games import GAMES
 from models.learners import LEARNERS
 from models.params import ConfigError
-from studies import store
+from studies import store, summaries
 from studies.config import load_study
 from studies.runner import DEFAULT_BATCH_WORLDS, resolve_device, run_study
 
@@ -44,14 +44,59 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{plan.rounds} rounds, into {db}",
         file=sys.stderr,
     )
-    report = run_study(plan, db, batch_worlds=args.batch_worlds, device=device, progress=not args.quiet)
+    report = run_study(
+        plan,
+        db,
+        batch_worlds=args.batch_worlds,
+        device=device,
+        progress=not args.quiet,
+        workers=args.workers,
+        backend=args.backend,
+        address=args.address,
+    )
     rate = report.completed * plan.rounds / report.wall_seconds if report.completed else 0.0
     print(
         f"done: {report.completed} run(s) completed, {report.skipped} already complete, "
-        f"{report.wall_seconds:.1f} s ({rate:,.0f} world-rounds/s). "
-        f'Explore with `make app` or `python -m studies query "SELECT * FROM final_metrics LIMIT 5"`.',
+        f"{report.wall_seconds:.1f} s on {report.workers} worker(s) ({rate:,.0f} world-rounds/s).",
         file=sys.stderr,
     )
+    if not args.quiet:
+        print_summary(db, plan.study_id)
+        print('Explore with `make app`, or query with `python -m studies query "SQL"`.', file=sys.stderr)
+    return 0
+
+
+def print_summary(db: Path, study_id: str, metrics: list[str] | None = None) -> None:
+    """Each metric's outcome per design point with its 95% interval; sensitivity indices if any."""
+    info = summaries.study_info(db, study_id)
+    names = metrics or summaries.metric_names(db, study_id)
+    swept = list(info["swept_parameters"] or [])
+    for metric in names:
+        frame = summaries.outcome_by_design_point(db, study_id, metric)
+        if info["design_points"] > 12:  # sampled designs: the outcome's spread over the design
+            print(
+                f"{metric}: over {frame.height} design points, mean {frame['mean'].mean():.4g}, "
+                f"from {frame['mean'].min():.4g} to {frame['mean'].max():.4g}"
+            )
+            continue
+        print(f"{metric} (mean over seeds, 95% CI):")
+        _print_frame(frame.select(*swept, "runs", "mean", "ci_low", "ci_high"))
+    indices = summaries.sensitivity(db, study_id)
+    if not indices.is_empty():
+        print(f"sensitivity indices ({info['design']}, 95% CI):")
+        _print_frame(indices.filter(pl.col("metric").is_in(names)).drop("study_id", "method"))
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    db = store.database_path(args.db)
+    found = store.query(
+        db,
+        "SELECT study_id FROM studies WHERE study_id = ? OR name = ? ORDER BY created_at DESC",
+        [args.study] * 2,
+    )
+    if found.is_empty():
+        raise ConfigError(f"no study named {args.study!r} in {db}: `python -m studies list` shows them.")
+    print_summary(db, found["study_id"][0], args.metric or None)
     return 0
 
 
@@ -138,8 +183,27 @@ def parser() -> argparse.ArgumentParser:
         help="worlds stepped together (speed only; results do not depend on it)",
     )
     run.add_argument("--device", default="cpu", help="cpu or cuda")
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes (or Ray tasks) in parallel (default: every core, for studies large "
+        "enough to repay starting them)",
+    )
+    run.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        default="local",
+        help="local process pool, or Ray (an optional extra: pip install -e '.[ray]')",
+    )
+    run.add_argument("--address", help="address of an existing Ray cluster (default: start a local Ray)")
     run.set_defaults(func=cmd_run)
+
+    summary = sub.add_parser("summary", parents=[db], help="a study's outcomes with 95%% intervals")
+    summary.add_argument("study", help="study name (its latest version) or id")
+    summary.add_argument("--metric", action="append", help="only this metric (repeatable)")
+    summary.set_defaults(func=cmd_summary)
 
     check = sub.add_parser("check", help="check a study file without running it")
     check.add_argument("file")

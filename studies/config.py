@@ -11,7 +11,6 @@ numbers: differences between design points are not blurred by different random d
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import re
 import tomllib
@@ -20,10 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from models.games import GameSpec, get_game
-from models.learners import check_learner, resolve_learner
+from models.learners import LEARNERS, check_learner, resolve_learner
 from models.params import ConfigError, Param, ParamSpace
+from studies.designs import DESIGN_PARAMS, Axis, design_points, design_size, parse_axis
 
-SECTIONS = ("study", "game", "learners", "sweep")
+SECTIONS = ("study", "game", "learners", "design", "sweep")
+MAX_RUNS = 2_000_000  # a plan holds every run in memory; beyond this, split the study
 
 STUDY_PARAMS = ParamSpace(
     name="study",
@@ -72,6 +73,8 @@ class StudyPlan:
     record_every: int
     swept: list[str]
     config: dict[str, Any]
+    design: dict[str, Any] = field(default_factory=lambda: DESIGN_PARAMS.defaults())
+    axes: list[Axis] = field(default_factory=list)
     runs: list[Run] = field(default_factory=list)
     source: str = ""
 
@@ -79,19 +82,39 @@ class StudyPlan:
     def design_points(self) -> int:
         return len(self.runs) // self.replications
 
+    def point_values(self) -> dict[int, dict[str, Any]]:
+        """Each design point's swept values, by sweep key."""
+        values = {}
+        for run in self.runs:
+            if run.design_point not in values:
+                values[run.design_point] = {axis.key: axis_value(axis, run) for axis in self.axes}
+        return values
+
+
+def axis_value(axis: Axis, run: Run) -> Any:
+    return run.game[axis.name] if axis.section == "game" else run.learners[axis.role][axis.name]
+
 
 def replicate_seed(study_seed: int, replicate: int) -> int:
     digest = hashlib.sha256(f"{study_seed}:{replicate}".encode()).digest()
     return int.from_bytes(digest[:8], "big") >> 1
 
 
-def _sweep_target(key: str, game: GameSpec) -> tuple[str, str, str]:
-    """('game', '', param) or ('learners', role, param) for a sweep key."""
+def _sweep_target(
+    key: str, game: GameSpec, learners: dict[str, dict[str, Any]]
+) -> tuple[tuple[str, str, str], Param]:
+    """(('game', '', param) or ('learners', role, param)), and the parameter's declaration."""
     parts = key.split(".")
     if len(parts) == 1 and parts[0] in game.params.params:
-        return "game", "", parts[0]
+        return ("game", "", parts[0]), game.params.params[parts[0]]
     if len(parts) == 3 and parts[0] == "learners" and parts[1] in game.roles:
-        return "learners", parts[1], parts[2]
+        space, _ = LEARNERS[learners[parts[1]]["kind"]]
+        if parts[2] in space.params:
+            return ("learners", parts[1], parts[2]), space.params[parts[2]]
+        raise ConfigError(
+            f"sweep.{key}: the {learners[parts[1]]['kind']} learner has no parameter {parts[2]!r}: allowed "
+            f"are {', '.join(space.params)}."
+        )
     raise ConfigError(
         f"sweep.{key} is not a parameter of the {game.name} game: allowed are its parameters "
         f"({', '.join(game.params.params)}) or learners.<role>.<parameter> with role one of "
@@ -124,21 +147,29 @@ def plan_study(raw: dict[str, Any], source: str = "") -> StudyPlan:
         role: resolve_learner(learner_raw.get(role, {}), f"learners.{role}") for role in game.roles
     }
 
-    sweep = raw.get("sweep", {})
+    design = DESIGN_PARAMS.resolve(raw.get("design", {}), "design")
+    if "seed" not in raw.get("design", {}):
+        design["seed"] = study["seed"] % 2**32
     axes = []
-    for key, values in sweep.items():
-        target = _sweep_target(key, game)
-        if not isinstance(values, list) or not values:
-            raise ConfigError(f"sweep.{key} = {values!r} must be a non-empty list of values.")
-        if len({json.dumps(v) for v in values}) != len(values):
-            raise ConfigError(f"sweep.{key} = {values!r} lists a value twice: each value once.")
-        axes.append((key, target, values))
+    for key, spec in raw.get("sweep", {}).items():
+        target, param = _sweep_target(key, game, base_learners)
+        axes.append(parse_axis(key, spec, target, param, design["kind"]))
+    if design["kind"] != "grid" and not axes:
+        raise ConfigError(f"design.kind = {design['kind']!r} needs at least one swept range in [sweep].")
+    planned = design_size(design, axes) * study["replications"]
+    if planned > MAX_RUNS:
+        raise ConfigError(
+            f"the design has {planned:,} runs ({design_size(design, axes):,} design points x "
+            f"{study['replications']} replications): allowed are at most {MAX_RUNS:,} per study, because a "
+            "plan holds every run in memory; split the sweep into several studies."
+        )
 
     config = {
         "study": study,
         "game": base_game,
         "learners": base_learners,
-        "sweep": {key: values for key, _, values in axes},
+        "design": design,
+        "sweep": raw.get("sweep", {}),
     }
     digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:10]
     plan = StudyPlan(
@@ -150,19 +181,21 @@ def plan_study(raw: dict[str, Any], source: str = "") -> StudyPlan:
         replications=study["replications"],
         seed=study["seed"],
         record_every=study["record_every"],
-        swept=[key for key, _, _ in axes],
+        swept=[axis.key for axis in axes],
         config=config,
+        design=design,
+        axes=axes,
         source=source,
     )
     seeds = [replicate_seed(study["seed"], r) for r in range(study["replications"])]
-    for point, combo in enumerate(itertools.product(*(values for _, _, values in axes))):
+    for point, combo in enumerate(design_points(design, axes)):
         game_values = dict(raw.get("game", {}))
         learner_values = {role: dict(learner_raw.get(role, {})) for role in game.roles}
-        for (_, (section, role, name), _), value in zip(axes, combo, strict=True):
-            if section == "game":
-                game_values[name] = value
+        for axis, value in zip(axes, combo, strict=True):
+            if axis.section == "game":
+                game_values[axis.name] = value
             else:
-                learner_values[role][name] = value
+                learner_values[axis.role][axis.name] = value
         where = f"sweep point {dict(zip(plan.swept, combo, strict=True))}: game"
         point_game = game.params.resolve(game_values, where)
         point_learners = {

@@ -1,30 +1,43 @@
-"""Run a planned study: pending runs grouped into batches of worlds, each batch stepped together.
+"""Run a planned study: pending runs grouped into batches of worlds, batches spread over workers.
 
 Runs that share tensor shapes and learner settings run as one batch on the engine's worlds axis, so a
-sweep is a few large tensor steps, not many small Python loops. Because random draws are counter-based,
-a run's numbers do not depend on which batch it lands in: batch size is a speed knob, never a result.
+sweep is a few large tensor steps, not many small Python loops. Batches go to the driver process itself,
+a local process pool (`--workers`), or Ray tasks (`--backend ray`); each returns a Parquet shard that
+only the driver ingests, one transaction per shard. Because random draws are counter-based, a run's
+numbers depend neither on its batch nor on its worker: batch size, workers and backend are speed knobs.
 Complete runs already in the store are skipped, so rerunning an interrupted study finishes it.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import multiprocessing
+import os
+import shutil
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
 from models.params import ConfigError
-from models.simulate import simulate
-from studies import store
+from studies import sensitivity, store
 from studies.config import Run, StudyPlan
+from studies.version import code_version
+from studies.worker import BatchTask, Shard, run_batch
 
 DEFAULT_BATCH_WORLDS = 256
+BACKENDS = ("local", "ray")
+BYTES_PER_AGENT_SLOT = (
+    320  # measured peak of a round, per researcher and study slot (tensors and temporaries)
+)
+BYTES_PER_METRIC_VALUE = 16  # DuckDB's compressed metrics rows, measured on the default study, rounded up
+AUTO_POOL_AGENT_ROUNDS = 300_000_000  # below this a pool's start-up costs more than it saves
 
 
 @dataclass
@@ -34,6 +47,8 @@ class RunReport:
     skipped: int
     completed: int
     wall_seconds: float
+    workers: int
+    sensitivity_rows: int = 0
 
 
 def _batch_key(plan: StudyPlan, run: Run) -> str:
@@ -51,54 +66,183 @@ def batches(plan: StudyPlan, runs: list[Run], batch_worlds: int) -> Iterator[lis
             yield group[start : start + batch_worlds]
 
 
+def agents_per_world(plan: StudyPlan, run: Run) -> int:
+    return sum(n for n, _ in plan.game.engine.role_shapes(run.game).values())
+
+
+def available_memory() -> int:
+    """Bytes the system says it can give without swapping (Linux); a large number where unknown."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 1 << 50
+
+
+def fit_batch_worlds(plan: StudyPlan, runs: list[Run], db: Path, batch_worlds: int, workers: int) -> int:
+    """The batch size to use: as asked, or smaller if the batches in flight would not fit in memory.
+
+    Refuses, saying what it would need, a study whose single world exceeds memory or whose metrics exceed
+    the free disk space next to the database.
+    """
+    if not runs:
+        return batch_worlds
+    slots = max(run.game.get("studies_per_round", 1) for run in runs)
+    largest = max(agents_per_world(plan, run) for run in runs)
+    recorded = math.ceil(plan.rounds / plan.record_every) * len(plan.game.metrics)
+    per_world = largest * slots * BYTES_PER_AGENT_SLOT + recorded * 8 * 4  # metric frames are copied ~4x
+    budget = available_memory() * 0.8 / max(workers, 1)
+    if per_world > budget:
+        raise ConfigError(
+            f"one world of this study needs about {per_world / 2**30:.1f} GiB of memory "
+            f"({largest:,} agents x {slots} study slot(s), {recorded:,} recorded values), and "
+            f"{budget / 2**30:.1f} GiB are available per worker: use fewer agents, fewer workers or a "
+            "larger machine."
+        )
+    disk = len(runs) * recorded * BYTES_PER_METRIC_VALUE
+    free = shutil.disk_usage(db.parent if db.parent.exists() else Path.cwd()).free
+    if disk > free:
+        raise ConfigError(
+            f"the study's metrics need about {disk / 2**30:.1f} GiB of disk and {free / 2**30:.1f} GiB are "
+            f"free next to {db}: record less often (study.record_every), run fewer rounds, or choose "
+            "another --db."
+        )
+    return max(1, min(batch_worlds, int(budget // per_world)))
+
+
+def make_tasks(
+    plan: StudyPlan, runs: list[Run], batch_worlds: int, workers: int, device: str
+) -> list[BatchTask]:
+    """Batches small enough that every worker gets work, each with its share of the cores."""
+    size = max(1, min(batch_worlds, math.ceil(len(runs) / max(workers, 1))))
+    threads = max(1, (os.cpu_count() or 1) // max(workers, 1))
+    version = code_version()
+    return [
+        BatchTask(
+            study_id=plan.study_id,
+            game=plan.game.name,
+            rounds=plan.rounds,
+            record_every=plan.record_every,
+            runs=batch,
+            device=device,
+            threads=threads,
+            version=version,
+        )
+        for batch in batches(plan, runs, size)
+    ]
+
+
+def choose_workers(requested: int | None, plan: StudyPlan, runs: list[Run], backend: str) -> int:
+    """As asked; by default every core, except for studies too small to repay a pool's start-up."""
+    if requested is not None:
+        return requested
+    cores = os.cpu_count() or 1
+    if backend == "ray":
+        return cores
+    work = sum(agents_per_world(plan, run) for run in runs) * plan.rounds
+    return cores if work >= AUTO_POOL_AGENT_ROUNDS else 1
+
+
+def execute(
+    tasks: list[BatchTask], workers: int, backend: str, address: str | None, bar: tqdm
+) -> Iterator[Shard]:
+    """Shards as batches finish, from the driver itself, a process pool, or Ray."""
+    if backend == "ray":
+        yield from _execute_on_ray(tasks, address, bar)
+    elif workers <= 1:
+        for task in tasks:
+            yield run_batch(task, on_round=lambda _t, n=len(task.runs): bar.update(n))  # noqa: B008
+    else:
+        # 'spawn', not 'fork': forking a process whose torch thread pool is running can deadlock.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = {pool.submit(run_batch, task): task for task in tasks}
+            try:
+                for future in as_completed(futures):
+                    bar.update(futures[future].world_rounds)
+                    yield future.result()
+            except BaseException:
+                pool.shutdown(cancel_futures=True)
+                raise
+
+
+def _execute_on_ray(tasks: list[BatchTask], address: str | None, bar: tqdm) -> Iterator[Shard]:
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError(
+            "--backend ray needs Ray, an optional extra: pip install -e '.[ray]' (or use --backend local)."
+        ) from None
+    started_here = not ray.is_initialized()
+    if started_here:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    remote = ray.remote(run_batch)
+    waiting = {remote.options(num_cpus=task.threads).remote(task): task for task in tasks}
+    try:
+        while waiting:
+            done, _ = ray.wait(list(waiting), num_returns=1)
+            task = waiting.pop(done[0])
+            bar.update(task.world_rounds)
+            yield ray.get(done[0])
+    finally:
+        for reference in waiting:
+            ray.cancel(reference)
+        if started_here:
+            ray.shutdown()
+
+
 def run_study(
     plan: StudyPlan,
     db: Path,
     batch_worlds: int = DEFAULT_BATCH_WORLDS,
     device: str = "cpu",
     progress: bool = True,
+    workers: int | None = None,
+    backend: str = "local",
+    address: str | None = None,
 ) -> RunReport:
-    """Run every run of the plan not yet complete in the store at `db`."""
+    """Run every run of the plan not yet complete in the store at `db`, then its sensitivity analysis."""
     begun = time.perf_counter()
-    store.register_study(db, plan)
+    if backend not in BACKENDS:
+        raise ConfigError(f"--backend {backend!r} is not allowed: use {' or '.join(BACKENDS)}.")
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers {workers} is not allowed: use a whole number of at least 1.")
+    store.check_database(db)
     done = store.completed_run_ids(db, plan.study_id)
     pending = [run for run in plan.runs if run.run_id not in done]
+    workers = choose_workers(workers, plan, pending, backend)
+    batch_worlds = fit_batch_worlds(plan, pending, db, batch_worlds, workers)
+    tasks = make_tasks(plan, pending, batch_worlds, workers, device)
+    workers = min(workers, max(len(tasks), 1))
+    store.register_study(db, plan)
     bar = tqdm(
-        total=len(pending) * plan.rounds,
+        total=sum(task.world_rounds for task in tasks),
         unit="world-round",
         unit_scale=True,
         desc=plan.name,
-        disable=not progress or not pending,
+        disable=not progress or not tasks,
         file=sys.stderr,
         dynamic_ncols=True,
     )
     with bar:
-        for batch in batches(plan, pending, batch_worlds):
-            started_at, t0 = datetime.now(UTC), time.perf_counter()
-            series = simulate(
-                plan.game.name,
-                [run.game for run in batch],
-                batch[0].learners,
-                [run.seed for run in batch],
-                plan.rounds,
-                device=device,
-                record_every=plan.record_every,
-                on_round=lambda _t, n=len(batch): bar.update(n),  # noqa: B008
-            )
-            timing = {
-                "device": device,
-                "started_at": started_at,
-                "finished_at": datetime.now(UTC),
-                "wall_seconds": time.perf_counter() - t0,
-            }
-            store.write_batch(db, plan, batch, series.numpy(), timing)
-    return RunReport(
+        for shard in execute(tasks, workers, backend, address, bar):
+            store.ingest(db, shard)
+    report = RunReport(
         study_id=plan.study_id,
         planned=len(plan.runs),
-        skipped=len(plan.runs) - len(pending),
+        skipped=len(done),
         completed=len(pending),
         wall_seconds=time.perf_counter() - begun,
+        workers=workers,
     )
+    if plan.design["kind"] in sensitivity.METHODS:
+        indices = sensitivity.analyze(plan, db)
+        store.write_sensitivity(db, plan.study_id, indices)
+        report.sensitivity_rows = indices.height
+    return report
 
 
 def resolve_device(device: str) -> str:

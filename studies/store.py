@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import numpy as np
 import polars as pl
 
-from studies.config import Run, StudyPlan
+from studies.config import StudyPlan
 from studies.version import code_version
+from studies.worker import Shard, parameter_columns
 
 DEFAULT_DB = Path("data") / "results.duckdb"
 SCHEMA_VERSION = "1"
@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS studies (
     description VARCHAR,
     game VARCHAR NOT NULL,
     swept_parameters VARCHAR[],
+    design VARCHAR,
     design_points INTEGER,
     replications INTEGER,
     rounds INTEGER,
@@ -70,6 +71,18 @@ CREATE TABLE IF NOT EXISTS runs (
     started_at TIMESTAMPTZ,
     finished_at TIMESTAMPTZ,
     wall_seconds DOUBLE
+);
+CREATE TABLE IF NOT EXISTS sensitivity (
+    study_id VARCHAR NOT NULL,
+    method VARCHAR NOT NULL,
+    metric VARCHAR NOT NULL,
+    parameter VARCHAR NOT NULL,
+    statistic VARCHAR NOT NULL,
+    value DOUBLE,
+    ci_low DOUBLE,
+    ci_high DOUBLE,
+    design_points INTEGER,
+    computed_at TIMESTAMPTZ
 );
 CREATE TABLE IF NOT EXISTS metrics (run_id VARCHAR NOT NULL, step INTEGER NOT NULL, metric VARCHAR NOT NULL,
                                     value DOUBLE NOT NULL);
@@ -107,13 +120,18 @@ def connect(path: Path, read_only: bool = False, timeout: float = LOCK_TIMEOUT_S
             "`python -m studies run studies/publication_bias.toml`."
         )
     if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        check_writable(path)
     deadline, pause = time.monotonic() + timeout, 0.02
     while True:
         try:
             con = duckdb.connect(str(path), read_only=read_only)
             break
-        except duckdb.IOException as error:
+        except duckdb.Error as error:
+            if "not a valid DuckDB database" in str(error):
+                raise StoreError(
+                    f"{path} is not a DuckDB database (or it is damaged): choose another file with --db "
+                    "or STUDIES_DB; this one was left as it was."
+                ) from None
             if "lock" not in str(error).lower() or time.monotonic() > deadline:
                 raise StoreError(f"cannot open the results database {path}: {error}") from None
             time.sleep(pause)
@@ -122,6 +140,49 @@ def connect(path: Path, read_only: bool = False, timeout: float = LOCK_TIMEOUT_S
         yield con
     finally:
         con.close()
+
+
+def check_writable(path: Path) -> None:
+    """Refuse, with the reason, a database path whose folder cannot be created or written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        probe = path.parent / f".{path.name}.probe-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as error:
+        raise StoreError(
+            f"cannot write the results database at {path}: {error.strerror or error}; choose a writable "
+            "path with --db or STUDIES_DB."
+        ) from None
+
+
+def check_database(path: Path) -> None:
+    """Refuse a file that is not this tool's results store (another program's DuckDB, another schema)
+    before anything writes to it, so it is left exactly as it was."""
+    if not path.exists():
+        check_writable(path)
+        return
+    with connect(path, read_only=True) as con:
+        tables = sorted(
+            row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        )
+        if not tables:
+            return
+        info = (
+            dict(con.execute("SELECT key, value FROM store_info").fetchall())
+            if "store_info" in tables
+            else {}
+        )
+    if info.get("created_by") != "reward-design-lab":
+        raise StoreError(
+            f"{path} is a DuckDB database of something else (tables: {', '.join(tables[:6])}): choose "
+            "another file with --db or STUDIES_DB; this one was left as it was."
+        )
+    if info.get("schema_version") != SCHEMA_VERSION:
+        raise StoreError(
+            f"{path} holds results in store schema {info.get('schema_version')}, and this code writes schema "
+            f"{SCHEMA_VERSION}: write to a new file with --db (the old one was left as it was)."
+        )
 
 
 def ensure_schema(path: Path) -> None:
@@ -135,15 +196,8 @@ def column_name(sweep_key: str) -> str:
     return parts[0] if len(parts) == 1 else f"{parts[1]}_{parts[2]}"
 
 
-def _parameter_columns(run: Run) -> dict[str, Any]:
-    values = dict(run.game)
-    for role, learner in run.learners.items():
-        values.update({f"{role}_{key}": value for key, value in learner.items()})
-    return values
-
-
 def _column_types(plan: StudyPlan) -> dict[str, str]:
-    return {name: SQL_TYPES[type(value)] for name, value in _parameter_columns(plan.runs[0]).items()}
+    return {name: SQL_TYPES[type(value)] for name, value in parameter_columns(plan.runs[0]).items()}
 
 
 def register_study(path: Path, plan: StudyPlan) -> None:
@@ -154,13 +208,14 @@ def register_study(path: Path, plan: StudyPlan) -> None:
         for name, sql_type in _column_types(plan).items():
             con.execute(f'ALTER TABLE runs ADD COLUMN IF NOT EXISTS "{name}" {sql_type}')
         con.execute(
-            "INSERT OR IGNORE INTO studies VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO studies VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 plan.study_id,
                 plan.name,
                 plan.description,
                 plan.game.name,
                 [column_name(key) for key in plan.swept],
+                plan.design["kind"],
                 plan.design_points,
                 plan.replications,
                 plan.rounds,
@@ -184,73 +239,39 @@ def completed_run_ids(path: Path, study_id: str) -> set[str]:
     return {row[0] for row in rows}
 
 
-def write_batch(
-    path: Path,
-    plan: StudyPlan,
-    runs: list[Run],
-    series: np.ndarray,
-    timing: dict[str, Any],
-) -> None:
-    """Write complete runs and their metric series (recorded steps, worlds, metrics) in one transaction."""
-    version = code_version()
-    run_rows = []
-    for run in runs:
-        learner = ", ".join(f"{role}={cfg['kind']}" for role, cfg in sorted(run.learners.items()))
-        run_config = {"game": run.game, "learners": run.learners, "rounds": plan.rounds, "seed": run.seed}
-        run_rows.append(
-            {
-                "run_id": run.run_id,
-                "study_id": plan.study_id,
-                "game": plan.game.name,
-                "design_point": run.design_point,
-                "replicate": run.replicate,
-                "seed": run.seed,
-                "rounds": plan.rounds,
-                "record_every": plan.record_every,
-                "learner": learner,
-                "config": json.dumps(run_config, sort_keys=True),
-                "code_commit": version["commit"],
-                "code_dirty": version["dirty"],
-                "package_versions": json.dumps(version["packages"], sort_keys=True),
-                "status": "complete",
-                "device": timing["device"],
-                "batch_worlds": len(runs),
-                "started_at": timing["started_at"],
-                "finished_at": timing["finished_at"],
-                "wall_seconds": timing["wall_seconds"],
-                **_parameter_columns(run),
-            }
-        )
-    run_frame = pl.DataFrame(run_rows, infer_schema_length=None)
-
-    n_steps, n_worlds, n_metrics = series.shape
-    steps = np.arange(n_steps, dtype=np.int32) * plan.record_every
-    values = series.reshape(-1)
-    keep = ~np.isnan(values)
-    world = np.broadcast_to(np.arange(n_worlds)[None, :, None], series.shape).reshape(-1)[keep]
-    metric_names = [m.name for m in plan.game.metrics]
-    metric_frame = pl.DataFrame(
-        {
-            "run_id": np.array([run.run_id for run in runs], dtype=object)[world],
-            "step": np.broadcast_to(steps[:, None, None], series.shape).reshape(-1)[keep],
-            "metric": np.array(metric_names, dtype=object)[
-                np.broadcast_to(np.arange(n_metrics)[None, None, :], series.shape).reshape(-1)[keep]
-            ],
-            "value": values[keep],
-        },
-        schema={"run_id": pl.String, "step": pl.Int32, "metric": pl.String, "value": pl.Float64},
-    )
+def ingest(path: Path, shard: Shard) -> int:
+    """Add a shard's complete runs in one transaction, skipping runs already stored; return how many."""
+    runs, metrics = shard.frames()
     with connect(path) as con:
         con.begin()
         try:
-            con.register("run_frame", run_frame)
-            con.register("metric_frame", metric_frame)
-            con.execute("INSERT INTO runs BY NAME SELECT * FROM run_frame")
-            con.execute("INSERT INTO metrics SELECT * FROM metric_frame")
+            stored = {
+                row[0]
+                for row in con.execute(
+                    "SELECT run_id FROM runs WHERE list_contains(?, run_id)", [shard.run_ids]
+                ).fetchall()
+            }
+            fresh_runs = runs.filter(~pl.col("run_id").is_in(list(stored)))
+            fresh_metrics = metrics.filter(~pl.col("run_id").is_in(list(stored)))
+            con.register("shard_runs", fresh_runs)
+            con.register("shard_metrics", fresh_metrics)
+            con.execute("INSERT INTO runs BY NAME SELECT * FROM shard_runs")
+            con.execute("INSERT INTO metrics SELECT * FROM shard_metrics")
             con.commit()
         except Exception:
             con.rollback()
             raise
+    return fresh_runs.height
+
+
+def write_sensitivity(path: Path, study_id: str, frame: pl.DataFrame) -> None:
+    """Replace a study's sensitivity indices with a fresh analysis."""
+    with connect(path) as con:
+        con.begin()
+        con.execute("DELETE FROM sensitivity WHERE study_id = ?", [study_id])
+        con.register("indices", frame)
+        con.execute("INSERT INTO sensitivity BY NAME SELECT * FROM indices")
+        con.commit()
 
 
 def query(path: Path, sql: str, parameters: list[Any] | None = None) -> pl.DataFrame:

@@ -91,3 +91,12 @@ def time_course(path: Path, study_id: str, metric: str) -> pl.DataFrame:
         """,
         [study_id, metric],
     )
+
+
+def sensitivity(path: Path, study_id: str, metric: str | None = None) -> pl.DataFrame:
+    """The study's stored sensitivity indices (empty unless it used a Sobol or Morris design)."""
+    sql = "SELECT * FROM sensitivity WHERE study_id = ?" + (" AND metric = ?" if metric else "")
+    frame = store.query(
+        path, sql + " ORDER BY metric, statistic, value DESC", [study_id, metric] if metric else [study_id]
+    )
+    return frame.drop("computed_at", "design_points")

@@ -76,19 +76,18 @@ def test_an_interrupted_study_resumes_to_the_uninterrupted_result(tiny_plan, tmp
     run_study(tiny_plan, reference_db, batch_worlds=1, progress=False)
 
     db = tmp_path / "interrupted.duckdb"
-    real_write, written = store.write_batch, []
+    real_ingest, written = store.ingest, []
 
-    def write_then_die(*args, **kwargs):
+    def ingest_then_die(*args, **kwargs):
         if len(written) == 2:
             raise KeyboardInterrupt  # the process is stopped while the third batch is in flight
-        real_write(*args, **kwargs)
-        written.append(1)
+        written.append(real_ingest(*args, **kwargs))
 
-    monkeypatch.setattr(store, "write_batch", write_then_die)
+    monkeypatch.setattr(store, "ingest", ingest_then_die)
     with pytest.raises(KeyboardInterrupt):
         run_study(tiny_plan, db, batch_worlds=1, progress=False)
     assert table(db, "SELECT count(*) AS n FROM runs")["n"][0] == 2
-    monkeypatch.setattr(store, "write_batch", real_write)
+    monkeypatch.setattr(store, "ingest", real_ingest)
     resumed = run_study(tiny_plan, db, batch_worlds=3, progress=False)  # batch size is speed only
     assert resumed.completed == 2 and resumed.skipped == 2
 

@@ -1,0 +1,144 @@
+"""What a worker does: simulate one batch of runs and hand back its results as a Parquet shard.
+
+Workers never open the DuckDB file (it allows one writer): they return a shard, two Parquet tables in
+bytes, and only the driver ingests shards into the store. The same function runs in-process, in a local
+process pool and as a Ray task, so every backend produces the same rows.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import polars as pl
+import torch
+
+from models.games import get_game
+from models.simulate import simulate
+from studies.config import Run
+
+METRIC_SCHEMA = {"run_id": pl.String, "step": pl.Int32, "metric": pl.String, "value": pl.Float64}
+
+
+@dataclass(frozen=True)
+class BatchTask:
+    """Everything a worker needs, picklable: the runs of one batch and how to record them."""
+
+    study_id: str
+    game: str
+    rounds: int
+    record_every: int
+    runs: list[Run]
+    device: str
+    threads: int
+    version: dict[str, Any]
+
+    @property
+    def world_rounds(self) -> int:
+        return len(self.runs) * self.rounds
+
+
+@dataclass(frozen=True)
+class Shard:
+    """A batch's rows for the `runs` and `metrics` tables, as Parquet bytes."""
+
+    run_ids: list[str]
+    runs: bytes
+    metrics: bytes
+
+    def frames(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        return pl.read_parquet(io.BytesIO(self.runs)), pl.read_parquet(io.BytesIO(self.metrics))
+
+
+def parameter_columns(run: Run) -> dict[str, Any]:
+    """A run's parameters as `runs` columns: game parameters by name, learner ones as `<role>_<name>`."""
+    values = dict(run.game)
+    for role, learner in run.learners.items():
+        values.update({f"{role}_{key}": value for key, value in learner.items()})
+    return values
+
+
+def _parquet(frame: pl.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer)
+    return buffer.getvalue()
+
+
+def run_frame(task: BatchTask, timing: dict[str, Any]) -> pl.DataFrame:
+    rows = []
+    for run in task.runs:
+        learner = ", ".join(f"{role}={cfg['kind']}" for role, cfg in sorted(run.learners.items()))
+        config = {"game": run.game, "learners": run.learners, "rounds": task.rounds, "seed": run.seed}
+        rows.append(
+            {
+                "run_id": run.run_id,
+                "study_id": task.study_id,
+                "game": task.game,
+                "design_point": run.design_point,
+                "replicate": run.replicate,
+                "seed": run.seed,
+                "rounds": task.rounds,
+                "record_every": task.record_every,
+                "learner": learner,
+                "config": json.dumps(config, sort_keys=True),
+                "code_commit": task.version["commit"],
+                "code_dirty": task.version["dirty"],
+                "package_versions": json.dumps(task.version["packages"], sort_keys=True),
+                "status": "complete",
+                "device": task.device,
+                "batch_worlds": len(task.runs),
+                **timing,
+                **parameter_columns(run),
+            }
+        )
+    return pl.DataFrame(rows, infer_schema_length=None)
+
+
+def metric_frame(task: BatchTask, series: np.ndarray) -> pl.DataFrame:
+    """Long form (run_id, step, metric, value) of a (steps, worlds, metrics) array, NaN rows dropped."""
+    steps = np.arange(series.shape[0], dtype=np.int32) * task.record_every
+    index = np.indices(series.shape).reshape(3, -1)
+    values = series.reshape(-1)
+    keep = ~np.isnan(values)
+    names = np.array([m.name for m in get_game(task.game).metrics], dtype=object)
+    return pl.DataFrame(
+        {
+            "run_id": np.array([run.run_id for run in task.runs], dtype=object)[index[1][keep]],
+            "step": steps[index[0][keep]],
+            "metric": names[index[2][keep]],
+            "value": values[keep],
+        },
+        schema=METRIC_SCHEMA,
+    )
+
+
+def run_batch(task: BatchTask, on_round: Callable[[int], None] | None = None) -> Shard:
+    """Simulate the batch and return its shard."""
+    torch.set_num_threads(task.threads)
+    started_at, begun = datetime.now(UTC), time.perf_counter()
+    series = simulate(
+        task.game,
+        [run.game for run in task.runs],
+        task.runs[0].learners,
+        [run.seed for run in task.runs],
+        task.rounds,
+        device=task.device,
+        record_every=task.record_every,
+        on_round=on_round,
+    )
+    timing = {
+        "started_at": started_at,
+        "finished_at": datetime.now(UTC),
+        "wall_seconds": time.perf_counter() - begun,
+    }
+    return Shard(
+        run_ids=[run.run_id for run in task.runs],
+        runs=_parquet(run_frame(task, timing)),
+        metrics=_parquet(metric_frame(task, series.numpy())),
+    )
