@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -134,8 +135,8 @@ def connect(path: Path, read_only: bool = False, timeout: float = LOCK_TIMEOUT_S
                 ) from None
             if "lock" not in str(error).lower() or time.monotonic() > deadline:
                 raise StoreError(f"cannot open the results database {path}: {error}") from None
-            time.sleep(pause)
-            pause = min(pause * 2, 0.5)
+            time.sleep(pause * random.uniform(0.5, 1.5))  # jitter: waiting processes do not retry in step
+            pause = min(pause * 2, 0.1)
     try:
         yield con
     finally:

@@ -1,0 +1,88 @@
+"""Refusals that protect data: foreign, corrupt or unwritable databases, and studies too large to run.
+
+Each is refused with one clear message, and the database file is left byte for byte as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from models.params import ConfigError
+from studies import runner, store
+from studies.cli import main
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_file_that_is_not_a_database_is_refused_and_untouched(tiny_plan, tmp_path):
+    db = tmp_path / "notes.duckdb"
+    db.write_text("my thesis notes, not a database\n" * 100)
+    before = digest(db)
+    with pytest.raises(store.StoreError, match="is not a DuckDB database"):
+        runner.run_study(tiny_plan, db, progress=False)
+    assert digest(db) == before
+
+
+def test_another_programs_duckdb_is_refused_and_untouched(tiny_plan, tmp_path):
+    db = tmp_path / "other.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE patients (id INTEGER, name VARCHAR); INSERT INTO patients VALUES (1, 'a')")
+    before = digest(db)
+    with pytest.raises(store.StoreError, match=r"a DuckDB database of something else \(tables: patients\)"):
+        runner.run_study(tiny_plan, db, progress=False)
+    assert digest(db) == before
+
+
+def test_a_store_of_another_schema_version_is_refused(tiny_plan, tmp_path):
+    db = tmp_path / "old.duckdb"
+    runner.run_study(tiny_plan, db, progress=False)
+    with duckdb.connect(str(db)) as con:
+        con.execute("UPDATE store_info SET value = '0' WHERE key = 'schema_version'")
+    before = digest(db)
+    with pytest.raises(store.StoreError, match="store schema 0, and this code writes schema"):
+        runner.run_study(tiny_plan, db, progress=False)
+    assert digest(db) == before
+
+
+def test_an_unwritable_path_is_refused_with_the_reason(tiny_plan, tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    db = blocker / "results.duckdb"  # its folder would have to be a file
+    with pytest.raises(store.StoreError, match="cannot write the results database"):
+        runner.run_study(tiny_plan, db, progress=False)
+    assert main(["query", "SELECT 1", "--db", str(tmp_path / "none.duckdb")]) == 2
+    assert "there is no results database" in capsys.readouterr().err
+
+
+def test_a_study_too_large_for_memory_says_what_it_needs_and_writes_nothing(tiny_plan, db, monkeypatch):
+    monkeypatch.setattr(runner, "available_memory", lambda: 1_000)
+    with pytest.raises(ConfigError, match=r"one world of this study needs about .* GiB of memory"):
+        runner.run_study(tiny_plan, db, progress=False)
+    assert not db.exists()
+
+
+def test_a_study_too_large_for_the_disk_says_what_it_needs_and_writes_nothing(tiny_plan, db, monkeypatch):
+    monkeypatch.setattr(runner, "BYTES_PER_METRIC_VALUE", 10**15)
+    with pytest.raises(ConfigError, match=r"metrics need about .* GiB of disk"):
+        runner.run_study(tiny_plan, db, progress=False)
+    assert not db.exists()
+
+
+def test_memory_shrinks_batches_before_refusing(tiny_plan, db, monkeypatch):
+    one_world = 20 * runner.BYTES_PER_AGENT_SLOT + 40 * 8 * 8 * 4
+    monkeypatch.setattr(runner, "available_memory", lambda: int(one_world * 2.6 / 0.8))
+    assert runner.fit_batch_worlds(tiny_plan, tiny_plan.runs, db, 256, workers=1) == 2
+
+
+def test_bad_backend_and_workers_are_refused(tiny_plan, db):
+    with pytest.raises(ConfigError, match="--backend 'slurm' is not allowed"):
+        runner.run_study(tiny_plan, db, backend="slurm", progress=False)
+    with pytest.raises(ConfigError, match="--workers 0 is not allowed"):
+        runner.run_study(tiny_plan, db, workers=0, progress=False)
+    assert not db.exists()
