@@ -30,6 +30,8 @@ from studies.worker import Shard, parameter_columns
 DEFAULT_DB = Path("data") / "results.duckdb"
 SCHEMA_VERSION = "1"
 LOCK_TIMEOUT_S = 60.0
+# Files stay readable by older DuckDB releases, such as the plain `duckdb` CLI users may have installed.
+WRITE_CONFIG = {"storage_compatibility_version": "v1.0.0"}
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS store_info (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -125,7 +127,7 @@ def connect(path: Path, read_only: bool = False, timeout: float = LOCK_TIMEOUT_S
     deadline, pause = time.monotonic() + timeout, 0.02
     while True:
         try:
-            con = duckdb.connect(str(path), read_only=read_only)
+            con = duckdb.connect(str(path), read_only=read_only, config={} if read_only else WRITE_CONFIG)
             break
         except duckdb.Error as error:
             if "not a valid DuckDB database" in str(error):

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from helpers import tiny_config
 
 from studies import store
+from studies.config import plan_study
 from studies.runner import run_study
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,8 +30,37 @@ def test_the_readme_opens_with_the_two_commands_and_ci_runs_the_test_one():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 
 
+@pytest.fixture(scope="module")
+def two_studies(tmp_path_factory) -> Path:
+    """A grid study and a Sobol study, standing in for the README's publication_bias and ..._sensitivity."""
+    db = tmp_path_factory.mktemp("readme") / "results.duckdb"
+    run_study(plan_study(tiny_config()), db, progress=False)
+    sobol = tiny_config(name="tiny_sobol", replications=1)
+    sobol["design"] = {"kind": "sobol", "samples": 4}
+    sobol["sweep"] = {
+        "publish_null_prob": {"low": 0.0, "high": 1.0},
+        "failed_replication_penalty": {"low": 0.0, "high": 6.0},
+    }
+    run_study(plan_study(sobol), db, progress=False)
+    return db
+
+
 @pytest.mark.parametrize("sql", SQL_BLOCKS, ids=[f"sql_{i}" for i in range(len(SQL_BLOCKS))])
-def test_readme_sql_examples_run(sql, tiny_plan, db):
-    run_study(tiny_plan, db, progress=False)
-    result = store.query(db, sql.replace("publication_bias-%", "tiny-%"))
-    assert result.height > 0
+def test_readme_sql_examples_run_and_return_rows(sql, two_studies):
+    sql = sql.replace("publication_sensitivity", "tiny_sobol").replace("publication_bias", "tiny")
+    sql = sql.replace("discoveries >= 2", "discoveries >= 0")  # 20 researchers make fewer discoveries
+    assert store.query(two_studies, sql).height > 0
+
+
+def test_the_plain_duckdb_cli_reads_the_store(two_studies):
+    cli = Path(sys.executable).parent / "duckdb"
+    if not cli.exists():
+        pytest.skip("the duckdb CLI (dev extra duckdb-cli) is not installed")
+    done = subprocess.run(
+        [str(cli), "-readonly", "-csv", str(two_studies), "-c", "SELECT count(*) AS n FROM final_metrics"],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    assert (
+        int(done.stdout.split()[-1])
+        == store.query(two_studies, "SELECT count(*) AS n FROM final_metrics")["n"][0]
+    )
