@@ -68,6 +68,42 @@ def publication_bias_figures(db: Path, out: Path) -> list[Path]:
     return [outcome_path, course_path]
 
 
+SENSITIVITY_METRICS = ("false_discovery_rate", "mean_rigor", "replication_rate", "true_discoveries")
+
+
+def publication_sensitivity_figures(db: Path, out: Path) -> list[Path]:
+    """First-order and total Sobol indices with their 95% intervals, one panel per outcome."""
+    study_id = latest_study(db, "publication_sensitivity")
+    indices = summaries.sensitivity(db, study_id)
+    fig, axes = plt.subplots(
+        1, len(SENSITIVITY_METRICS), figsize=(15, 3.4), constrained_layout=True, sharey=True
+    )
+    for ax, metric in zip(axes, SENSITIVITY_METRICS, strict=True):
+        rows = indices.filter(indices["metric"] == metric)
+        parameters = sorted(set(rows["parameter"]))
+        for offset, (statistic, color, label) in enumerate(
+            (("S1", "C0", "first order (S1)"), ("ST", "C1", "total (ST)"))
+        ):
+            part = {
+                r["parameter"]: r for r in rows.filter(rows["statistic"] == statistic).iter_rows(named=True)
+            }
+            y = [i + (offset - 0.5) * 0.35 for i in range(len(parameters))]
+            value = [part[p]["value"] for p in parameters]
+            error = [[part[p]["value"] - part[p]["ci_low"] for p in parameters],
+                     [part[p]["ci_high"] - part[p]["value"] for p in parameters]]  # fmt: skip
+            ax.barh(y, value, height=0.35, xerr=error, color=color, alpha=0.8, capsize=3, label=label)
+        ax.set_yticks(range(len(parameters)), parameters)
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.set_title(metric)
+        ax.set_xlabel("Sobol index (95% CI)")
+        ax.grid(alpha=0.3, axis="x")
+    axes[-1].legend(fontsize=8, loc="upper right")
+    path = out / "publication_sensitivity_indices.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return [path]
+
+
 def make_report_figures(db: Path, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
-    return publication_bias_figures(db, out)
+    return publication_bias_figures(db, out) + publication_sensitivity_figures(db, out)

@@ -37,7 +37,7 @@ BYTES_PER_AGENT_SLOT = (
     320  # measured peak of a round, per researcher and study slot (tensors and temporaries)
 )
 BYTES_PER_METRIC_VALUE = 16  # DuckDB's compressed metrics rows, measured on the default study, rounded up
-AUTO_POOL_AGENT_ROUNDS = 300_000_000  # below this a pool's start-up costs more than it saves
+AUTO_POOL_AGENT_ROUNDS = 20_000_000  # about 15 s in one process; below it, starting a pool costs more
 
 
 @dataclass
