@@ -4,6 +4,11 @@ Start it with `streamlit run app/streamlit_app.py [-- --db PATH]` (or `make app`
 each query opens the database read-only for that query alone, so a study can keep writing to the same
 file meanwhile; query results are cached briefly and keyed by the file's modification time, so new runs
 show up on the next rerun.
+
+A grid study shows its outcome across the sweep and one line per design point over time. A sampled study
+(random, Latin hypercube, Sobol, Morris: hundreds of design points) shows one scatter per swept parameter,
+the time course as a band across design points and, for Sobol and Morris, the sensitivity indices; those
+views live in `sampled.py` next to this file (`streamlit run` puts this folder on the import path).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 
 import altair as alt
 import polars as pl
+import sampled
 import streamlit as st
 
 from models.games import GAMES
@@ -94,6 +100,23 @@ def load_time_course(db: str, token: Token, study_id: str, metric: str) -> pl.Da
     return summaries.time_course(Path(db), study_id, metric)
 
 
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def load_sensitivity(db: str, token: Token, study_id: str, metric: str) -> pl.DataFrame:
+    return summaries.sensitivity(Path(db), study_id, metric)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def load_design_points(db: str, token: Token, study_id: str, swept: tuple[str, ...]) -> pl.DataFrame:
+    """The swept values of every design point with a complete run, one row each."""
+    columns = "".join(f', "{name}"' for name in swept)
+    return store.query(
+        Path(db),
+        f"SELECT DISTINCT design_point{columns} FROM runs WHERE study_id = ? AND status = 'complete' "
+        "ORDER BY design_point",
+        [study_id],
+    )
+
+
 # --- Sidebar: what to look at --------------------------------------------------------------------------
 
 
@@ -148,16 +171,41 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def show_study_facts(info: dict[str, Any], row: dict[str, Any]) -> None:
-    """What the study asked and how far it got, so a chart is never read without its design."""
+def sampled_ranges(info: dict[str, Any], points: pl.DataFrame | None) -> str:
+    """One line per swept parameter: the smallest and largest value of its design points, and the range
+    the config asked to sample (the values alone while no run is complete)."""
+    swept = list(info["swept_parameters"] or [])
+    declared = sampled.declared_ranges(json.loads(info["config"] or "{}"), swept)
+    found = sampled.ranges(points, swept) if points is not None else {}
+    lines = []
+    for name in swept:
+        line = f"- `{name}`"
+        if name in found:
+            low, high = found[name]
+            line += f": {sampled.number(low)} to {sampled.number(high)}"
+        if name in declared:
+            low, high = declared[name]
+            line += f" (sampled in [{sampled.number(low)}, {sampled.number(high)}])"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def show_study_facts(info: dict[str, Any], row: dict[str, Any], points: pl.DataFrame | None) -> None:
+    """What the study asked and how far it got, so a chart is never read without its design.
+
+    `points`: the swept values of the design points with a complete run (for a sampled design's ranges).
+    """
     sidebar = st.sidebar
     sidebar.divider()
     if info.get("description"):
         sidebar.markdown(info["description"])
     game = GAMES.get(info["game"])
     sidebar.markdown(f"**Game:** {info['game']}" + (f" — {game.doc}" if game else ""))
-    sweep = swept_values(info)
-    if sweep:
+    design = info.get("design") or "grid"
+    sidebar.markdown(f"**Design:** {sampled.DESIGN_NAMES.get(design, design)}")
+    if sampled.is_sampled(design):
+        sidebar.markdown(f"**Swept** (smallest to largest value):\n{sampled_ranges(info, points)}")
+    elif sweep := swept_values(info):
         lines = "\n".join(f"- `{name}`: {', '.join(map(str, values))}" for name, values in sweep.items())
         sidebar.markdown(f"**Swept:**\n{lines}")
     else:
@@ -378,6 +426,20 @@ def show_outcome(outcome: pl.DataFrame, swept: list[str], metric: str, bounded: 
     st.caption(explanation)
 
 
+def pick_window(rounds: int, where: Any) -> int:
+    """The averaging window, from a slider when the run is long enough to offer a choice."""
+    options = window_options(rounds)
+    if len(options) == 1:
+        return options[0]
+    return where.select_slider(
+        "Average over windows of this many rounds",
+        options=options,
+        value=default_window(rounds),
+        key="window",
+        help="Per-round values are noisy; averaging consecutive rounds shows the trend. 1 = every round.",
+    )
+
+
 def show_time_course(
     course: pl.DataFrame, swept: list[str], metric: str, bounded: bool, rounds: int, numeric: bool
 ) -> None:
@@ -386,17 +448,8 @@ def show_time_course(
     if course.is_empty():
         st.info(f"No complete run has recorded `{metric}` yet.")
         return
-    options = window_options(rounds)
     left, right = st.columns([3, 2], vertical_alignment="center")
-    window = options[0]
-    if len(options) > 1:
-        window = left.select_slider(
-            "Average over windows of this many rounds",
-            options=options,
-            value=default_window(rounds),
-            key="window",
-            help="Per-round values are noisy; averaging consecutive rounds shows the trend. 1 = every round.",
-        )
+    window = pick_window(rounds, left)
     band = right.toggle("Show the 10–90% range across seeds", value=False, key="band")
     st.altair_chart(
         time_course_chart(averaged(course, window), swept, metric, bounded, band, numeric), width="stretch"
@@ -407,6 +460,91 @@ def show_time_course(
         + (". Band: 10–90% range across seeds (averaged within windows)." if band else ".")
         + " Click a legend entry to highlight one design point (shift-click for several)."
     )
+
+
+def show_marginal_effects(outcome: pl.DataFrame, swept: list[str], metric: str, bounded: bool) -> None:
+    """A sampled design: per swept parameter, the design points' outcomes against its value, with a trend."""
+    st.subheader("Outcome against each swept parameter")
+    if outcome.is_empty():
+        st.info(
+            f"No complete run has a value of `{metric}` in its last tenth of rounds: the metric is undefined "
+            "there, or no round there was recorded (`record_every` longer than a tenth of the run)."
+        )
+        return
+    chart = sampled.marginal_chart(outcome, swept, metric, y_scale(bounded))
+    st.altair_chart(chart, width="content")
+    st.caption(
+        f"Each point is one design point: the mean of its run outcomes over its "
+        f"{sampled.seeds_phrase(outcome)} (a run's outcome is `{metric}` averaged over its last tenth of "
+        f"rounds); {outcome.height} design points, each at its own values of all swept parameters. The line "
+        "is a LOESS smooth of the points: the parameter's marginal effect, averaged over the values of the "
+        "others. A flat line means little effect; points scattered far from it mean that the other "
+        "parameters (or seed noise) matter more."
+    )
+
+
+def show_sampled_time_course(
+    course: pl.DataFrame,
+    points: pl.DataFrame,
+    bounds: dict[str, tuple[float, float]],
+    metric: str,
+    bounded: bool,
+    rounds: int,
+) -> None:
+    """A sampled design over time: the mean across design points with their 10–90% band, optionally one
+    line per range of a chosen parameter (hundreds of design-point lines would not read).
+
+    `points`: the design points' swept values; `bounds`: each parameter's range as sampled.
+    """
+    swept = [name for name in points.columns if name != "design_point"]
+    st.subheader("Over time")
+    if course.is_empty():
+        st.info(f"No complete run has recorded `{metric}` yet.")
+        return
+    left, middle, right = st.columns([3, 2, 2], vertical_alignment="center")
+    window = pick_window(rounds, left)
+    choices = ["", *swept]
+    colour_by = middle.selectbox(
+        "Split by",
+        choices,
+        format_func=lambda name: name or "nothing (all design points)",
+        key="split",
+        help=f"One line per range of a swept parameter ({sampled.BINS} equal-width ranges of its values).",
+    )
+    band = right.toggle("Show the 10–90% range across design points", value=True, key="spread")
+    groups = sampled.binned(points, colour_by, bounds.get(colour_by)) if colour_by else None
+    frame = sampled.across_points(course, window, groups)
+    split = colour_by or None
+    chart = sampled.spread_course_chart(frame, metric, y_scale(bounded), band, split, CHART_HEIGHT)
+    st.altair_chart(chart, width="stretch")
+    caption = (
+        f"Mean over design points of `{metric}` (each design point's mean across its seeds) at each round"
+        + (f", averaged over windows of {window} rounds" if window > 1 else "")
+        + (". Band: the 10–90% range across design points." if band else ".")
+    )
+    if colour_by:
+        caption += f" One line per range of `{colour_by}`."
+    st.caption(caption)
+
+
+def show_sensitivity(indices: pl.DataFrame, design: str, metric: str, design_points: int) -> None:
+    """Sobol or Morris indices of the metric: bars with 95% intervals, parameters by total effect."""
+    if design not in sampled.STATISTICS:
+        st.caption(
+            f"No sensitivity indices: this is a {sampled.SHORT_NAMES.get(design, design)} design. Sobol and "
+            "Morris designs give sensitivity indices (how much of the outcome each parameter drives)."
+        )
+        return
+    st.subheader("Sensitivity")
+    method = sampled.method_of(indices)
+    if method not in sampled.STATISTICS:
+        st.info(
+            f"No sensitivity indices for `{metric}`: it is undefined at some design point or constant across "
+            "the design (or the analysis has not run yet: it runs when the study completes)."
+        )
+        return
+    st.altair_chart(sampled.sensitivity_chart(indices, metric, method), width="content")
+    st.caption(sampled.sensitivity_caption(method, metric, design_points))
 
 
 def reproduce_sql(study_id: str, metric: str, swept: list[str]) -> str:
@@ -424,10 +562,33 @@ def reproduce_sql(study_id: str, metric: str, swept: list[str]) -> str:
     )
 
 
-def show_outcome_table(outcome: pl.DataFrame, study_id: str, metric: str, swept: list[str], db: Path) -> None:
-    with st.expander("Outcome table and the SQL to reproduce it"):
+def show_outcome_table(
+    outcome: pl.DataFrame,
+    study_id: str,
+    metric: str,
+    swept: list[str],
+    db: Path,
+    indices: pl.DataFrame | None = None,
+) -> None:
+    """The numbers behind the charts and the SQL that gives them; the sensitivity indices too if any."""
+    title = "Outcome table" + (", sensitivity indices" if indices is not None else "")
+    with st.expander(f"{title} and the SQL to reproduce them"):
         st.dataframe(outcome, hide_index=True, width="stretch")
         st.code(reproduce_sql(study_id, metric, swept), language="sql")
+        if indices is not None:
+            st.markdown(f"**Sensitivity indices of `{metric}`**")
+            st.dataframe(indices, hide_index=True, width="stretch")
+            renamed = sorted(
+                f"`{key}` as `{store.column_name(key)}`"
+                for key in indices["parameter"].unique()
+                if store.column_name(key) != key
+            )
+            if renamed:
+                st.caption(
+                    "The table names parameters as the study's `[sweep]` does; the charts name them as the "
+                    f"runs table does: {', '.join(renamed)}."
+                )
+            st.code(sampled.sensitivity_sql(study_id, metric), language="sql")
         st.caption(
             f'Run it with `python -m studies query "…" --db {db}` or any DuckDB client '
             "(open the file read-only while a study is writing)."
@@ -457,23 +618,36 @@ def explore(db: Path) -> None:
         return
     names = load_metric_names(str(db), token, study_id)
     st.title(info["name"])
+    swept = list(info["swept_parameters"] or [])
+    design = info.get("design") or "grid"
+    points = None  # the sampled designs' values, for their ranges and the time course's ranges
+    if sampled.is_sampled(design):
+        points = load_design_points(str(db), token, study_id, tuple(swept))
     if not names:
-        show_study_facts(info, row)
+        show_study_facts(info, row, points)
         st.info("No run of this study is complete yet: it is still running. Press **R** to refresh.")
         return
     specs = metric_specs(info["game"])
     metric = pick_metric(names, specs)
-    show_study_facts(info, row)
+    show_study_facts(info, row, points)
     bounded = metric in specs and specs[metric].bounded
     if metric in specs:
         st.markdown(f"**{metric}**: {specs[metric].doc}.")
-    swept = list(info["swept_parameters"] or [])
     outcome = load_outcome(str(db), token, study_id, metric)
-    show_outcome(outcome, swept, metric, bounded)
     course = load_time_course(str(db), token, study_id, metric)
-    numeric = len(swept) == 1 and outcome.schema.get(swept[0], pl.String).is_numeric()
-    show_time_course(course, swept, metric, bounded, info["rounds"], numeric)
-    show_outcome_table(outcome, study_id, metric, swept, db)
+    if points is None:
+        show_outcome(outcome, swept, metric, bounded)
+        numeric = len(swept) == 1 and outcome.schema.get(swept[0], pl.String).is_numeric()
+        show_time_course(course, swept, metric, bounded, info["rounds"], numeric)
+        show_outcome_table(outcome, study_id, metric, swept, db)
+        return
+    indices = load_sensitivity(str(db), token, study_id, metric)
+    show_marginal_effects(outcome, swept, metric, bounded)
+    show_sensitivity(indices, design, metric, info["design_points"])
+    bounds = sampled.declared_ranges(json.loads(info["config"] or "{}"), swept)
+    show_sampled_time_course(course, points, bounds, metric, bounded, info["rounds"])
+    has_indices = design in sampled.STATISTICS and not indices.is_empty()
+    show_outcome_table(outcome, study_id, metric, swept, db, indices if has_indices else None)
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from types import ModuleType
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 import pytest
 from polars.testing import assert_frame_equal
 from streamlit.testing.v1 import AppTest
@@ -19,6 +20,11 @@ from studies.runner import run_study
 
 APP = Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py"
 SWEEP = {"publish_null_prob": [0.0, 1.0]}
+RANGES = {
+    "publish_null_prob": {"low": 0.0, "high": 1.0},
+    "failed_replication_penalty": {"low": 0.0, "high": 6.0},
+}
+SAMPLED = ["publish_null_prob", "failed_replication_penalty"]
 
 
 def tiny(name: str, sweep: dict[str, list[float]], replications: int = 2) -> dict:
@@ -35,6 +41,27 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = tmp_path_factory.mktemp("app") / "results.duckdb"
     grid = {**SWEEP, "learners.researcher.temperature": [0.1, 1.0]}
     for config in (tiny("tiny_grid", grid), tiny("tiny_single", {}, replications=3), tiny("tiny", SWEEP)):
+        run_study(plan_study(config), db, progress=False)
+    return db
+
+
+def sampled_study(name: str, design: dict) -> dict:
+    return {
+        "study": {"name": name, "rounds": 30, "replications": 1, "seed": 2},
+        "game": {"n_researchers": 20},
+        "design": design,
+        "sweep": RANGES,
+    }
+
+
+@pytest.fixture(scope="module")
+def sampled_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Latin hypercube study and a Sobol one (created last, so the default): 12 and 32 design points."""
+    db = tmp_path_factory.mktemp("sampled") / "results.duckdb"
+    for config in (
+        sampled_study("tiny_lhs", {"kind": "latin_hypercube", "samples": 12}),
+        sampled_study("tiny_sobol", {"kind": "sobol", "samples": 8}),
+    ):
         run_study(plan_study(config), db, progress=False)
     return db
 
@@ -62,8 +89,32 @@ def shown_outcome(at: AppTest) -> pl.DataFrame:
 
 
 def page_text(at: AppTest) -> str:
-    kinds = ("title", "markdown", "caption", "info", "warning", "error", "code")
+    kinds = ("title", "subheader", "markdown", "caption", "info", "warning", "error", "code")
     return "\n".join(str(element.value) for kind in kinds for element in at.get(kind))
+
+
+def chart_data(at: AppTest, index: int) -> pl.DataFrame:
+    """The one dataset a chart carries, decoded from the Arrow bytes Streamlit sends to the browser."""
+    (dataset,) = at.get("vega_lite_chart")[index].proto.datasets
+    return pl.from_arrow(pa.ipc.open_stream(dataset.data.data).read_all())
+
+
+def kinds_of_charts(at: AppTest) -> list[str]:
+    """What each chart is: 'concat' (small multiples), 'facet' (indices) or 'layer' (a single view)."""
+    return [next(k for k in ("concat", "facet", "layer") if k in spec) for spec in charts(at)]
+
+
+def table(at: AppTest, index: int) -> pl.DataFrame:
+    return pl.from_pandas(at.dataframe[index].value)
+
+
+def shown_indices(at: AppTest) -> pl.DataFrame:
+    assert len(at.dataframe) == 2  # the outcome table, then the indices
+    return table(at, 1)
+
+
+def sidebar_text(at: AppTest) -> str:
+    return "\n".join(str(element.value) for element in at.sidebar.markdown)
 
 
 def test_shows_the_latest_study_with_its_outcome(monkeypatch: pytest.MonkeyPatch, results: Path) -> None:
@@ -78,6 +129,10 @@ def test_shows_the_latest_study_with_its_outcome(monkeypatch: pytest.MonkeyPatch
     assert_frame_equal(shown_outcome(at), expected, check_dtypes=False)
     assert "publish_null_prob" in page_text(at)
     assert "95%" in page_text(at)
+    assert kinds_of_charts(at) == ["layer", "layer"]  # a grid keeps its views: no small multiples
+    assert "Sensitivity" not in page_text(at)
+    assert "**Design:** grid" in sidebar_text(at)
+    assert "`publish_null_prob`: 0.0, 1.0" in sidebar_text(at)  # a grid lists its values
 
 
 def test_changing_the_metric_shows_its_values(monkeypatch: pytest.MonkeyPatch, results: Path) -> None:
@@ -197,7 +252,8 @@ def test_an_unreadable_file_shows_an_error_not_a_trace(
     assert str(db) in at.error[0].value
 
 
-def load_app_module() -> ModuleType:
+def load_app_module(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    monkeypatch.syspath_prepend(str(APP.parent))  # as `streamlit run` does, for its sibling modules
     spec = importlib.util.spec_from_file_location("streamlit_app", APP)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
@@ -205,8 +261,8 @@ def load_app_module() -> ModuleType:
     return module
 
 
-def test_averaging_windows() -> None:
-    app = load_app_module()
+def test_averaging_windows(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = load_app_module(monkeypatch)
     assert app.window_options(30) == [1, 2, 5, 10]
     assert app.window_options(1) == [1]
     assert app.default_window(600) == 10  # 60 points per line
@@ -226,3 +282,155 @@ def test_averaging_windows() -> None:
     assert windowed["mean"].to_list() == [2.0, 6.0]
     assert windowed["step"].to_list() == [0.5, 2.5]
     assert windowed["runs"].to_list() == [2, 1]
+
+
+# --- Sampled designs: Sobol and Latin hypercube ---------------------------------------------------------
+
+
+def expected_indices(db: Path, name: str, metric: str) -> pl.DataFrame:
+    return summaries.sensitivity(db, study_id(db, name), metric)
+
+
+def test_a_sobol_study_shows_marginal_effects_and_indices(
+    monkeypatch: pytest.MonkeyPatch, sampled_results: Path
+) -> None:
+    at = start(monkeypatch, sampled_results)
+    assert at.selectbox(key="study").value == study_id(sampled_results, "tiny_sobol")
+    assert kinds_of_charts(at) == ["concat", "facet", "layer"]  # scatters, indices, time course
+    metric = "false_discovery_rate"
+
+    panels = charts(at)[0]["concat"]  # one scatter with its trend per swept parameter, in sweep order
+    assert [panel["layer"][0]["encoding"]["x"]["field"] for panel in panels] == SAMPLED
+    assert [panel["layer"][1]["transform"][-1]["loess"] for panel in panels] == ["mean"] * 2
+    sobol = study_id(sampled_results, "tiny_sobol")
+    outcome = summaries.outcome_by_design_point(sampled_results, sobol, metric)
+    assert chart_data(at, 0).height == outcome.height == 32  # 8 x (2 + 2) design points
+    assert_frame_equal(table(at, 0), outcome, check_dtypes=False)
+
+    expected = expected_indices(sampled_results, "tiny_sobol", metric)
+    assert set(expected["statistic"]) == {"S1", "ST"}
+    assert_frame_equal(shown_indices(at), expected, check_dtypes=False)
+    columns = ["parameter", "statistic", "value", "ci_low", "ci_high"]
+    assert_frame_equal(  # the bars and whiskers drawn are the stored indices
+        chart_data(at, 1).select(columns).sort(columns[:2]),
+        expected.select(columns).sort(columns[:2]),
+        check_dtypes=False,
+    )
+    bars = charts(at)[1]["spec"]["layer"][0]["encoding"]["y"]
+    by_total = expected.filter(pl.col("statistic") == "ST").sort("value", descending=True)["parameter"]
+    assert bars["sort"] == by_total.to_list()  # parameters sorted by total effect
+
+    text = page_text(at)
+    assert "Each point is one design point" in text
+    assert "crosses zero" in text
+    sidebar = sidebar_text(at)
+    assert "**Design:** Sobol" in sidebar
+    low, high = outcome["failed_replication_penalty"].min(), outcome["failed_replication_penalty"].max()
+    assert f"`failed_replication_penalty`: {low:.3g} to {high:.3g} (sampled in [0, 6])" in sidebar
+
+
+def test_switching_the_metric_updates_the_indices(
+    monkeypatch: pytest.MonkeyPatch, sampled_results: Path
+) -> None:
+    at = start(monkeypatch, sampled_results)
+    before = shown_indices(at)
+    at.selectbox(key="metric").set_value("mean_rigor").run()
+    assert not at.exception, at.exception
+    after = shown_indices(at)
+    expected = expected_indices(sampled_results, "tiny_sobol", "mean_rigor")
+    assert_frame_equal(after, expected, check_dtypes=False)
+    assert set(after["metric"]) == {"mean_rigor"}
+    assert not after["value"].equals(before["value"])
+    drawn = chart_data(at, 1)
+    assert sorted(drawn["value"].to_list()) == sorted(after["value"].to_list())
+
+
+def test_a_sampled_time_course_is_a_band_across_design_points(
+    monkeypatch: pytest.MonkeyPatch, sampled_results: Path
+) -> None:
+    at = start(monkeypatch, sampled_results)
+    at.select_slider(key="window").set_value(1).run()
+    layers = charts(at)[2]["layer"]
+    assert [layer["mark"]["type"] for layer in layers] == ["area", "line"]  # the band is on by default
+    course = chart_data(at, 2)
+    assert course["label"].unique().to_list() == ["all design points"]
+    assert course.height == 30  # one row per round, not one per design point and round
+    assert course["points"].max() == 32  # fewer where the rate is undefined at some design points
+    raw = summaries.time_course(
+        sampled_results, study_id(sampled_results, "tiny_sobol"), "mean_rigor"
+    ).filter(pl.col("step") == 7)
+    at.selectbox(key="metric").set_value("mean_rigor").run()
+    step = chart_data(at, 2).filter(pl.col("step") == 7).row(0, named=True)
+    assert step["mean"] == pytest.approx(raw["mean"].mean())
+    assert step["q10"] == pytest.approx(raw["mean"].quantile(0.1, interpolation="linear"))
+
+    at.selectbox(key="split").set_value("publish_null_prob").run()
+    assert not at.exception, at.exception
+    split = chart_data(at, 2)
+    thirds = ["0 to 0.333", "0.333 to 0.667", "0.667 to 1"]  # of the range sampled, [0, 1]
+    assert split["label"].unique(maintain_order=True).to_list() == thirds
+    assert split.group_by("step").agg(pl.col("points").sum())["points"].unique().to_list() == [32]
+    assert charts(at)[2]["layer"][1]["encoding"]["color"]["field"] == "label"
+
+
+def test_a_latin_hypercube_study_has_no_indices(
+    monkeypatch: pytest.MonkeyPatch, sampled_results: Path
+) -> None:
+    at = start(monkeypatch, sampled_results)
+    at.selectbox(key="study").set_value(study_id(sampled_results, "tiny_lhs")).run()
+    assert not at.exception, at.exception
+    assert kinds_of_charts(at) == ["concat", "layer"]  # scatters and the time course; no indices
+    assert len(charts(at)[0]["concat"]) == 2
+    assert len(at.dataframe) == 1  # the outcome table alone
+    text = page_text(at)
+    assert "Sobol and Morris designs give sensitivity indices" in text
+    assert "Sensitivity" not in [s.value for s in at.subheader]
+    assert "**Design:** Latin hypercube" in sidebar_text(at)
+
+
+def test_windows_align_across_design_points(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A round missing at one design point (its metric undefined there) must not shift its windows."""
+    load_app_module(monkeypatch)
+    import sampled
+
+    course = pl.DataFrame(
+        {
+            "design_point": [0, 0, 0, 0, 1, 1, 1],
+            "step": [0, 1, 2, 3, 0, 2, 3],  # design point 1 lacks round 1
+            "mean": [1.0, 3.0, 5.0, 7.0, 2.0, 6.0, 8.0],
+        }
+    )
+    frame = sampled.across_points(course, window=2)
+    assert frame["step"].to_list() == [0.5, 2.5]
+    assert frame["mean"].to_list() == [2.0, 6.5]  # (2 + 2) / 2 and (6 + 7) / 2
+    assert frame["points"].to_list() == [2, 2]
+    points = pl.DataFrame({"design_point": [0, 1, 2, 3], "x": [0.0, 0.4, 0.6, 1.0]})
+    bins = sampled.binned(points, "x", (0.0, 1.0), bins=2)
+    assert bins["group"].to_list() == [0, 0, 1, 1]
+    assert bins["label"].to_list() == ["0 to 0.5", "0 to 0.5", "0.5 to 1", "0.5 to 1"]
+
+
+def test_morris_indices_chart(monkeypatch: pytest.MonkeyPatch) -> None:
+    """mu_star beside sigma (which has no interval), parameters by mu_star, named as the runs table does."""
+    load_app_module(monkeypatch)
+    import sampled
+
+    indices = pl.DataFrame(
+        {
+            "study_id": ["m"] * 4,
+            "method": ["morris"] * 4,
+            "metric": ["mean_rigor"] * 4,
+            "parameter": ["publish_null_prob", "learners.researcher.temperature"] * 2,
+            "statistic": ["mu_star", "mu_star", "sigma", "sigma"],
+            "value": [0.1, 0.3, 0.05, 0.2],
+            "ci_low": [0.05, 0.2, None, None],
+            "ci_high": [0.15, 0.4, None, None],
+        }
+    )
+    assert sampled.method_of(indices) == "morris"
+    spec = sampled.sensitivity_chart(indices, "mean_rigor", "morris").to_dict()
+    assert [title.split(":")[0] for title in spec["facet"]["column"]["sort"]] == ["mu_star", "sigma"]
+    bars, whiskers, _ = spec["spec"]["layer"]
+    assert bars["encoding"]["y"]["sort"] == ["researcher_temperature", "publish_null_prob"]
+    assert "isValid(datum.ci_low)" in whiskers["transform"][0]["filter"]
+    assert "mu_star" in sampled.sensitivity_caption("morris", "mean_rigor", 30)
