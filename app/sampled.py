@@ -237,13 +237,6 @@ def parameter_order(indices: pl.DataFrame, method: str) -> list[str]:
     return [*ranked["parameter"].to_list(), *others]
 
 
-def sensitivity_frame(indices: pl.DataFrame) -> pl.DataFrame:
-    """The indices with each parameter as its runs-table column (as the other charts name it)."""
-    return indices.with_columns(
-        pl.col("parameter").map_elements(store.column_name, return_dtype=pl.String).alias("parameter")
-    )
-
-
 def share_scale(frame: pl.DataFrame) -> alt.Scale:
     """Sobol indices are shares: always show 0 to 1, widened to tenths to hold every estimate and
     interval (noise can push an estimate below 0 or an interval above 1)."""
@@ -263,12 +256,12 @@ def share_axis(scale: alt.Scale, title: str) -> alt.Axis:
 def sensitivity_chart(indices: pl.DataFrame, metric: str, method: str) -> alt.FacetChart:
     """Horizontal bars per statistic side by side (S1 and ST; mu_star and sigma), with 95% intervals
     as whiskers and a rule at zero; parameters sorted by total effect."""
-    frame = sensitivity_frame(indices).select("parameter", "statistic", "value", "ci_low", "ci_high")
+    frame = indices.select("parameter", "statistic", "value", "ci_low", "ci_high")
     statistics = [s for s in STATISTICS[method] if s in set(frame["statistic"])]
     frame = frame.filter(pl.col("statistic").is_in(statistics)).with_columns(
         pl.col("statistic").replace_strict(TITLES, default=pl.col("statistic")).alias("panel")
     )
-    order = parameter_order(sensitivity_frame(indices), method)
+    order = parameter_order(indices, method)
     y = alt.Y("parameter:N", sort=order, title=None, axis=alt.Axis(labelLimit=260))
     if method == "sobol":
         x_scale = share_scale(frame)

@@ -578,16 +578,6 @@ def show_outcome_table(
         if indices is not None:
             st.markdown(f"**Sensitivity indices of `{metric}`**")
             st.dataframe(indices, hide_index=True, width="stretch")
-            renamed = sorted(
-                f"`{key}` as `{store.column_name(key)}`"
-                for key in indices["parameter"].unique()
-                if store.column_name(key) != key
-            )
-            if renamed:
-                st.caption(
-                    "The table names parameters as the study's `[sweep]` does; the charts name them as the "
-                    f"runs table does: {', '.join(renamed)}."
-                )
             st.code(sampled.sensitivity_sql(study_id, metric), language="sql")
         st.caption(
             f'Run it with `python -m studies query "…" --db {db}` or any DuckDB client '

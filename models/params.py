@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
+
 
 class ConfigError(ValueError):
     """A configuration value that is not allowed; the message says which and what is allowed."""
@@ -30,6 +32,11 @@ class Param:
     high_open: bool = False
     choices: tuple[Any, ...] | None = None
     per_world: bool = True  # may differ between worlds of one batch (shape parameters may not)
+
+    @property
+    def varies_per_world(self) -> bool:
+        """A number that worlds of one batch may differ in; other parameters set shapes or code paths."""
+        return self.per_world and self.kind in (int, float)
 
     def allowed(self) -> str:
         if self.choices is not None:
@@ -115,3 +122,26 @@ class ParamSpace:
             if problem:
                 raise ConfigError(f"{where}: {problem}.")
         return resolved
+
+
+def batch_values(
+    space: ParamSpace, configs: list[dict[str, Any]], where: str, device: torch.device | str = "cpu"
+) -> dict[str, Any]:
+    """One batch's parameters: per-world numbers as (worlds, 1, 1) float32 tensors, the rest shared.
+
+    Worlds of one batch may differ in any per-world number (a sweep then runs as one batch); parameters
+    that set shapes or pick code paths must be equal, and a batch that mixes them is refused.
+    """
+    values: dict[str, Any] = {}
+    for key, param in space.params.items():
+        column = [config[key] for config in configs]
+        if param.varies_per_world:
+            values[key] = torch.tensor(column, dtype=torch.float32, device=device).view(-1, 1, 1)
+        elif any(value != column[0] for value in column):
+            raise ConfigError(
+                f"{where}.{key} differs between worlds of one batch ({column[0]!r}, ...): it sets shapes or "
+                "code paths, so worlds run together must share it."
+            )
+        else:
+            values[key] = column[0]
+    return values

@@ -19,7 +19,7 @@ from models.metrics import compute
 def simulate(
     game: str,
     worlds: list[dict[str, Any]],
-    learners: dict[str, dict[str, Any]],
+    learners: dict[str, dict[str, Any] | list[dict[str, Any]]],
     seeds: list[int],
     rounds: int,
     device: str = "cpu",
@@ -29,7 +29,7 @@ def simulate(
     """Run `rounds` rounds of a batch of worlds; return metrics at rounds 0, record_every, ...
 
     `worlds` are resolved game parameters (one dict per world), `learners` a resolved learner config per
-    role (shared by every world of the batch), `seeds` one per world.
+    role (one shared by every world, or a list with one per world), `seeds` one per world.
     """
     spec = get_game(game)
     engine = spec.engine(worlds, seeds, device=device)

@@ -21,11 +21,13 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from tqdm import tqdm
 
-from models.params import ConfigError
+from models.learners import LEARNERS
+from models.params import ConfigError, ParamSpace
 from studies import sensitivity, store
 from studies.config import Run, StudyPlan
 from studies.version import code_version
@@ -52,8 +54,15 @@ class RunReport:
 
 
 def _batch_key(plan: StudyPlan, run: Run) -> str:
-    shape = {key: run.game[key] for key, p in plan.game.params.params.items() if not p.per_world}
-    return json.dumps({"shape": shape, "learners": run.learners}, sort_keys=True)
+    """What worlds of one batch must share: shape parameters and the settings that pick code paths."""
+
+    def shared(space: ParamSpace, values: dict[str, Any]) -> dict[str, Any]:
+        return {key: values[key] for key, p in space.params.items() if not p.varies_per_world}
+
+    learners = {
+        role: {"kind": c["kind"], **shared(LEARNERS[c["kind"]][0], c)} for role, c in run.learners.items()
+    }
+    return json.dumps({"game": shared(plan.game.params, run.game), "learners": learners}, sort_keys=True)
 
 
 def batches(plan: StudyPlan, runs: list[Run], batch_worlds: int) -> Iterator[list[Run]]:

@@ -5,6 +5,7 @@ so seed noise is damped before it is attributed to parameters. Sobol gives first
 (ST) indices: the share of outcome variance due to a parameter alone, and with all its interactions.
 Morris gives mu_star (mean absolute elementary effect: overall influence) and sigma (its spread:
 non-linearity or interactions). Each comes with SALib's bootstrap 95% interval where it has one.
+Parameters are named by their `runs` column (`researcher_temperature` for a learner's).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import polars as pl
 from studies import store
 from studies.config import StudyPlan
 from studies.designs import problem
+from studies.store import column_name
 
 METHODS = ("sobol", "morris")
 SCHEMA = {
@@ -75,13 +77,19 @@ def analyze(plan: StudyPlan, db: Path) -> pl.DataFrame:
             if method == "sobol":
                 result = sobol.analyze(spec, y, calc_second_order=False, seed=plan.design["seed"])
                 for i, axis in enumerate(plan.axes):
-                    add(metric, axis.key, "S1", result["S1"][i], result["S1_conf"][i])
-                    add(metric, axis.key, "ST", result["ST"][i], result["ST_conf"][i])
+                    add(metric, column_name(axis.key), "S1", result["S1"][i], result["S1_conf"][i])
+                    add(metric, column_name(axis.key), "ST", result["ST"][i], result["ST_conf"][i])
             else:
                 result = morris.analyze(
                     spec, inputs, y, num_levels=plan.design["levels"], seed=plan.design["seed"]
                 )
                 for i, axis in enumerate(plan.axes):
-                    add(metric, axis.key, "mu_star", result["mu_star"][i], result["mu_star_conf"][i])
-                    add(metric, axis.key, "sigma", result["sigma"][i], None)
+                    add(
+                        metric,
+                        column_name(axis.key),
+                        "mu_star",
+                        result["mu_star"][i],
+                        result["mu_star_conf"][i],
+                    )
+                    add(metric, column_name(axis.key), "sigma", result["sigma"][i], None)
     return pl.DataFrame(rows, schema=SCHEMA, orient="row")

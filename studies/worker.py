@@ -125,7 +125,7 @@ def run_batch(task: BatchTask, on_round: Callable[[int], None] | None = None) ->
     series = simulate(
         task.game,
         [run.game for run in task.runs],
-        task.runs[0].learners,
+        {role: [run.learners[role] for run in task.runs] for role in task.runs[0].learners},
         [run.seed for run in task.runs],
         task.rounds,
         device=task.device,

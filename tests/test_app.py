@@ -411,7 +411,7 @@ def test_windows_align_across_design_points(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_morris_indices_chart(monkeypatch: pytest.MonkeyPatch) -> None:
-    """mu_star beside sigma (which has no interval), parameters by mu_star, named as the runs table does."""
+    """mu_star beside sigma (which has no interval), parameters by mu_star."""
     load_app_module(monkeypatch)
     import sampled
 
@@ -420,7 +420,7 @@ def test_morris_indices_chart(monkeypatch: pytest.MonkeyPatch) -> None:
             "study_id": ["m"] * 4,
             "method": ["morris"] * 4,
             "metric": ["mean_rigor"] * 4,
-            "parameter": ["publish_null_prob", "learners.researcher.temperature"] * 2,
+            "parameter": ["publish_null_prob", "researcher_temperature"] * 2,
             "statistic": ["mu_star", "mu_star", "sigma", "sigma"],
             "value": [0.1, 0.3, 0.05, 0.2],
             "ci_low": [0.05, 0.2, None, None],

@@ -16,7 +16,7 @@ from models.learners.tabular import (
     TabularQLearner,
     check_probabilities,
 )
-from models.params import ConfigError, ParamSpace
+from models.params import ConfigError, ParamSpace, batch_values
 from models.random import RandomStreams
 
 LEARNERS: dict[str, tuple[ParamSpace, type]] = {
@@ -38,16 +38,24 @@ def resolve_learner(values: dict[str, Any], where: str) -> dict[str, Any]:
 
 
 def make_learner(
-    config: dict[str, Any],
+    config: dict[str, Any] | list[dict[str, Any]],
     role: str,
     n_worlds: int,
     n_agents: int,
     n_actions: int,
     rng: RandomStreams,
 ) -> BatchedLearner:
-    """Build the learner a resolved config names, for one role of a batch of worlds."""
-    params = {k: v for k, v in config.items() if k != "kind"}
-    _, cls = LEARNERS[config["kind"]]
+    """Build one role's learner for a batch of worlds from a resolved config, shared or one per world.
+
+    Numeric parameters (learning rate, temperature, ...) may differ per world; the kind and settings
+    that pick code paths (exploration, fixed probabilities) must be shared.
+    """
+    configs = config if isinstance(config, list) else [config] * n_worlds
+    kinds = {c["kind"] for c in configs}
+    if len(kinds) != 1:
+        raise ConfigError(f"learners.{role}.kind differs between worlds of one batch ({sorted(kinds)}).")
+    space, cls = LEARNERS[kinds.pop()]
+    params = batch_values(space, configs, f"learners.{role}", rng.device)
     return cls(params, role, n_worlds, n_agents, n_actions, rng)
 
 

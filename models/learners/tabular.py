@@ -77,14 +77,14 @@ class TabularQLearner(BatchedLearner):
         role, n_agents, n_actions = self.role, self.n_agents, self.n_actions
         # A tiny random offset breaks ties between untried actions without favouring action 0.
         jitter = self.rng.uniform(-1, f"{role}/tie_break", (n_agents, n_actions)) * 1e-6
-        self.values = jitter + params["initial_value"]
+        self.values = jitter + params["initial_value"]  # per-world parameters are (worlds, 1, 1) tensors
 
     def act(self, round_index: int) -> torch.Tensor:
         if self.p["exploration"] == "softmax":
             probabilities = torch.softmax(self.values / self.p["temperature"], dim=-1)
             return sample_categorical(probabilities, self.draw(round_index, "act"))
         greedy = self.values.argmax(-1)
-        explore = self.draw(round_index, "explore") < self.p["epsilon"]
+        explore = self.draw(round_index, "explore") < self.p["epsilon"].view(-1, 1)
         random_action = (self.draw(round_index, "act") * self.n_actions).long().clamp(max=self.n_actions - 1)
         return torch.where(explore, random_action, greedy)
 

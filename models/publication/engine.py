@@ -30,7 +30,7 @@ from typing import Any
 
 import torch
 
-from models.params import ConfigError
+from models.params import ConfigError, batch_values
 from models.publication.params import PUBLICATION_PARAMS
 from models.random import RandomStreams, world_keys
 
@@ -68,16 +68,6 @@ def action_names(rigor_levels: int) -> list[str]:
     return [f"{kind} at rigor {r:.2f}" for kind in ("novel", "replicate") for r in rigor]
 
 
-def _shared(worlds: list[dict[str, Any]], key: str) -> int:
-    values = {w[key] for w in worlds}
-    if len(values) != 1:
-        raise ConfigError(
-            f"game.{key} differs between worlds of one batch ({sorted(values)}): it sets tensor "
-            "shapes, so worlds run together must share it."
-        )
-    return values.pop()
-
-
 class PublicationGame:
     """Batched engine of the publication game (see the module docstring for the rules)."""
 
@@ -94,27 +84,19 @@ class PublicationGame:
             raise ConfigError("a batch needs one seed per world and at least one world.")
         self.device = torch.device(device)
         self.n_worlds = len(worlds)
-        self.n_researchers = _shared(worlds, "n_researchers")
-        self.rigor_levels = _shared(worlds, "rigor_levels")
-        self.slots = _shared(worlds, "studies_per_round")
-        self.literature_size = _shared(worlds, "literature_size") or self.n_researchers
+        p = batch_values(PUBLICATION_PARAMS, worlds, "game", self.device)
+        self.n_researchers = p["n_researchers"]
+        self.rigor_levels = p["rigor_levels"]
+        self.slots = p["studies_per_round"]
+        self.literature_size = p["literature_size"] or self.n_researchers
         self.n_actions = 2 * self.rigor_levels
         self.roles = self.role_shapes(worlds[0])
-
-        def column(key: str) -> torch.Tensor:
-            values = [float(w[key]) for w in worlds]
-            return torch.tensor(values, dtype=torch.float32, device=self.device).view(-1, 1, 1)
-
-        self.base_rate = column("base_rate")
-        self.power = column("power")
-        self.alpha = column("alpha")
-        self.hacked_alpha = column("hacked_alpha")
-        self.rigor_cost = column("rigor_cost")
-        self.publish_null_prob = column("publish_null_prob")
-        self.novelty_reward = column("novelty_reward")
-        self.replication_reward = column("replication_reward")
-        self.null_reward = column("null_reward")
-        self.penalty = column("failed_replication_penalty").view(-1, 1)
+        self.base_rate, self.power = p["base_rate"], p["power"]
+        self.alpha, self.hacked_alpha, self.rigor_cost = p["alpha"], p["hacked_alpha"], p["rigor_cost"]
+        self.publish_null_prob = p["publish_null_prob"]
+        self.novelty_reward, self.replication_reward = p["novelty_reward"], p["replication_reward"]
+        self.null_reward = p["null_reward"]
+        self.penalty = p["failed_replication_penalty"].view(-1, 1)
         self.rigor_values = torch.linspace(0, 1, self.rigor_levels, device=self.device)
         self.rng = RandomStreams(world_keys(seeds, self.device))
         self.reset()

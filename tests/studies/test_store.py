@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 import pytest
+import torch
 from helpers import tiny_config
 
 from models.games import GAMES
@@ -163,3 +164,28 @@ def test_an_empty_database_lists_no_study_and_bad_sql_is_a_query_error(db):
     assert store.list_studies(db).is_empty()
     with pytest.raises(store.QueryError, match="the query failed"):
         store.query(db, "SELECT * FROM no_such_table")
+
+
+def test_a_sweep_over_learner_numbers_runs_as_one_batch_with_the_numbers_of_separate_runs():
+    config = {
+        "study": {"name": "temps", "rounds": 30, "replications": 2},
+        "game": {"n_researchers": 15},
+        "sweep": {
+            "learners.researcher.temperature": [0.05, 0.5],
+            "learners.researcher.learning_rate": [0.1, 0.3],
+        },
+    }
+    plan = plan_study(config)
+    (batch,) = list(batches(plan, plan.runs, batch_worlds=100))
+    assert len(batch) == 8
+    together = simulate(
+        "publication", [r.game for r in batch], {"researcher": [r.learners["researcher"] for r in batch]},
+        [r.seed for r in batch], rounds=30,
+    )  # fmt: skip
+    for i, run in enumerate(batch):
+        alone = simulate("publication", [run.game], run.learners, [run.seed], rounds=30)
+        torch.testing.assert_close(together[:, i : i + 1], alone, rtol=0, atol=0, equal_nan=True)
+    exploration = plan_study(
+        {**config, "sweep": {"learners.researcher.exploration": ["softmax", "epsilon_greedy"]}}
+    )
+    assert len(list(batches(exploration, exploration.runs, batch_worlds=100))) == 2
