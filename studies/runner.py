@@ -99,15 +99,16 @@ def fit_batch_worlds(plan: StudyPlan, runs: list[Run], db: Path, batch_worlds: i
     """
     if not runs:
         return batch_worlds
-    slots = max(run.game.get("studies_per_round", 1) for run in runs)
-    largest = max(agents_per_world(plan, run) for run in runs)
+    peak, agents = max(
+        (plan.game.engine.peak_bytes_per_world(r.game), agents_per_world(plan, r)) for r in runs
+    )
     recorded = math.ceil(plan.rounds / plan.record_every) * len(plan.game.metrics)
-    per_world = largest * slots * BYTES_PER_AGENT_SLOT + recorded * 8 * 4  # metric frames are copied ~4x
+    per_world = peak + recorded * 8 * 4  # metric frames are copied about four times on their way out
     budget = available_memory() * 0.8 / max(workers, 1)
     if per_world > budget:
         raise ConfigError(
             f"one world of this study needs about {per_world / 2**30:.1f} GiB of memory "
-            f"({largest:,} agents x {slots} study slot(s), {recorded:,} recorded values), and "
+            f"({agents:,} agents, {recorded:,} recorded values), and "
             f"{budget / 2**30:.1f} GiB are available per worker: use fewer agents, fewer workers or a "
             "larger machine."
         )

