@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from studies import store
 from studies.config import load_study
@@ -34,6 +35,7 @@ samples = 6
 publish_null_prob = { low = 0.0, high = 1.0 }
 failed_replication_penalty = { low = 0.0, high = 5.0 }
 """
+APP = Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py"
 ALL_METRICS = "SELECT run_id, step, metric, value FROM metrics ORDER BY ALL"
 
 
@@ -104,18 +106,32 @@ def test_sigkill_at_any_moment_then_rerun_gives_the_uninterrupted_result(
     assert counts.row(0) == (18, 18)
 
 
-def test_queries_work_while_a_study_writes_and_see_a_growing_set_of_runs(study_file, reference, tmp_path):
+def explorer_renders_partial_study(db: Path, monkeypatch) -> bool:
+    """The explorer, run headless against the database a study is writing, shows its complete runs."""
+    monkeypatch.setenv("STUDIES_DB", str(db))
+    monkeypatch.setattr("sys.argv", ["streamlit_app.py"])
+    app = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not app.exception, app.exception
+    label = app.selectbox(key="study").options[0]
+    assert label.startswith("exec · ") and not label.startswith("exec · 18/18")
+    return True
+
+
+def test_queries_and_the_explorer_work_while_a_study_writes(study_file, reference, tmp_path, monkeypatch):
     db = tmp_path / "live.duckdb"
     writer = subprocess.Popen(cli(study_file, db, "--workers", "1", "--batch-worlds", "1"))
-    seen, deadline = [], time.monotonic() + 120
+    seen, deadline, explorer_checked = [], time.monotonic() + 120, False
     try:
         while writer.poll() is None and time.monotonic() < deadline:
             seen.append(complete_runs(db))
+            if not explorer_checked and 3 <= seen[-1] < 15:
+                explorer_checked = explorer_renders_partial_study(db, monkeypatch)
             time.sleep(0.2)
         assert writer.wait(timeout=60) == 0
     finally:
         if writer.poll() is None:
             os.kill(writer.pid, signal.SIGKILL)
+    assert explorer_checked
     assert seen == sorted(seen)  # never fewer runs than before: no half-written batch is ever visible
     assert len(set(seen)) >= 3  # it saw the study grow, not just before and after
     assert same_results(db, reference)
