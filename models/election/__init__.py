@@ -1,0 +1,1 @@
+"""The election game: voters, candidates and electoral institutions (in progress: the voting rules)."""

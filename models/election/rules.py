@@ -1,0 +1,104 @@
+"""Single-winner voting rules, batched over worlds: one call decides every world's election.
+
+Ballots come from utilities, shape (worlds, voters, candidates), higher is better: a voter ranks
+candidates by utility, votes for its first choice, and approves every candidate at least as good as its
+mean over candidates (Merrill's sincere approval threshold). `turnout` (worlds, voters) says who votes.
+Ties are broken by `tie_break` (worlds, candidates), numbers in [0, 1) that order candidates wherever
+their scores are equal; the caller draws them from the world's random stream.
+
+The rules are checked against the pref_voting library on random profiles (tests/models/test_rules.py);
+these implementations are the fast path, with no per-voter or per-world Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+RULES = ("plurality", "runoff", "instant_runoff", "approval", "borda", "condorcet")
+
+
+@dataclass
+class Outcome:
+    """Each world's winner, and the share of the vote each candidate got on the ballot's first count."""
+
+    winner: torch.Tensor  # (worlds,) candidate index
+    vote_shares: torch.Tensor  # (worlds, candidates): first choices (approvals under approval voting)
+
+
+def first_choices(utilities: torch.Tensor, turnout: torch.Tensor, standing: torch.Tensor) -> torch.Tensor:
+    """First-choice vote counts (worlds, candidates) among the candidates still standing."""
+    masked = utilities.masked_fill(~standing.unsqueeze(1), float("-inf"))
+    top = masked.argmax(-1)
+    counts = torch.zeros(standing.shape, dtype=utilities.dtype, device=utilities.device)
+    return counts.scatter_add_(1, top, turnout.to(utilities.dtype))
+
+
+def pairwise(utilities: torch.Tensor, turnout: torch.Tensor) -> torch.Tensor:
+    """P[w, i, j]: voters in world w who prefer candidate i to candidate j, shape (worlds, C, C)."""
+    prefers = utilities.unsqueeze(-1) > utilities.unsqueeze(-2)  # (W, V, C, C)
+    return torch.einsum("wvij,wv->wij", prefers.to(utilities.dtype), turnout.to(utilities.dtype))
+
+
+def condorcet_winner(utilities: torch.Tensor, turnout: torch.Tensor) -> torch.Tensor:
+    """The candidate who beats every other head to head, per world; -1 where there is none."""
+    p = pairwise(utilities, turnout)
+    beats = (p > p.transpose(1, 2)).sum(-1)
+    exists = beats == utilities.shape[-1] - 1
+    return torch.where(exists.any(-1), exists.int().argmax(-1), -1)
+
+
+def _best(score: torch.Tensor, tie_break: torch.Tensor) -> torch.Tensor:
+    """argmax with ties decided by tie_break (scores here are whole numbers or exact halves)."""
+    return (score + 0.25 * tie_break).argmax(-1)
+
+
+def elect(rule: str, utilities: torch.Tensor, turnout: torch.Tensor, tie_break: torch.Tensor) -> Outcome:
+    """Decide every world's election under `rule`."""
+    utilities = utilities.double()
+    tie_break = tie_break.double()
+    n_worlds, _, n_candidates = utilities.shape
+    everyone = torch.ones(n_worlds, n_candidates, dtype=torch.bool, device=utilities.device)
+    first = first_choices(utilities, turnout, everyone)
+    voters = turnout.sum(-1, dtype=utilities.dtype).clamp(min=1)
+    shares = first / voters.unsqueeze(-1)
+
+    if rule == "plurality":
+        winner = _best(first, tie_break)
+    elif rule == "runoff":
+        majority = first.max(-1).values > voters / 2
+        finalists = (first + 0.25 * tie_break).topk(2, dim=-1).indices
+        p = pairwise(utilities, turnout)
+        a, b = finalists[:, 0], finalists[:, 1]
+        rows = torch.arange(n_worlds, device=utilities.device)
+        a_votes, b_votes = p[rows, a, b], p[rows, b, a]
+        a_wins = (a_votes > b_votes) | ((a_votes == b_votes) & (tie_break[rows, a] > tie_break[rows, b]))
+        winner = torch.where(majority, _best(first, tie_break), torch.where(a_wins, a, b))
+    elif rule == "instant_runoff":
+        standing = everyone.clone()
+        decided = torch.zeros(n_worlds, dtype=torch.bool, device=utilities.device)
+        for _ in range(n_candidates - 1):
+            counts = first_choices(utilities, turnout, standing)
+            decided |= counts.max(-1).values > voters / 2
+            weakest = (counts - 0.25 * tie_break).masked_fill(~standing, float("inf")).argmin(-1)
+            eliminate = torch.zeros_like(standing).scatter_(
+                1, weakest.unsqueeze(1), True
+            ) & ~decided.unsqueeze(1)
+            standing &= ~eliminate
+        winner = _best(first_choices(utilities, turnout, standing).masked_fill(~standing, -1), tie_break)
+    elif rule == "approval":
+        approve = utilities >= utilities.mean(-1, keepdim=True)
+        approvals = (approve.to(utilities.dtype) * turnout.unsqueeze(-1).to(utilities.dtype)).sum(1)
+        winner = _best(approvals, tie_break)
+        shares = approvals / approvals.sum(-1, keepdim=True).clamp(min=1)
+    elif rule == "borda":
+        winner = _best(pairwise(utilities, turnout).sum(-1), tie_break)
+    elif rule == "condorcet":  # Copeland's method, ties broken by Borda score: elects any Condorcet winner
+        p = pairwise(utilities, turnout)
+        copeland = (p > p.transpose(1, 2)).sum(-1) + 0.5 * ((p == p.transpose(1, 2)).sum(-1) - 1)
+        borda = p.sum(-1)
+        winner = _best(copeland * (borda.max() + 1) * 2 + borda, tie_break)
+    else:
+        raise ValueError(f"rule {rule!r} is not one of {', '.join(RULES)}")
+    return Outcome(winner=winner, vote_shares=shares)
