@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from models.election.engine import ElectionGame
+from models.election.params import ELECTION_PARAMS
 from models.metrics import Metric
+from models.metrics.election import ELECTION_METRICS
 from models.metrics.publication import PUBLICATION_METRICS
 from models.params import ConfigError, ParamSpace
 from models.publication import PUBLICATION_PARAMS, PublicationGame
@@ -28,6 +31,14 @@ GAMES: dict[str, GameSpec] = {
         engine=PublicationGame,
         roles=("researcher",),
         metrics=PUBLICATION_METRICS,
+    ),
+    "election": GameSpec(
+        name="election",
+        doc="voters vote, candidates choose platforms, an institution sets the electoral rule",
+        params=ELECTION_PARAMS,
+        engine=ElectionGame,
+        roles=("voter", "candidate", "institution"),
+        metrics=ELECTION_METRICS,
     ),
 }
 

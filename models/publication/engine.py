@@ -33,6 +33,7 @@ import torch
 from models.params import ConfigError, batch_values
 from models.publication.params import PUBLICATION_PARAMS
 from models.random import RandomStreams, world_keys
+from models.rounds import RoundResult
 
 NOVEL, REPLICATE = 0, 1
 
@@ -51,15 +52,6 @@ class PublicationTallies:
     published_false_positives: torch.Tensor
     publications: torch.Tensor
     payoff_sum: torch.Tensor
-
-
-@dataclass
-class RoundResult:
-    """What one round gives back: rewards and delayed credit per role, and the tallies for metrics."""
-
-    rewards: dict[str, torch.Tensor]  # role -> (worlds, agents): what each agent received this round
-    credit: dict[str, torch.Tensor]  # role -> (worlds, agents, actions): late costs of earlier actions
-    tallies: PublicationTallies
 
 
 def action_names(rigor_levels: int) -> list[str]:

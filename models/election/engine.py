@@ -1,0 +1,183 @@
+"""The election game, batched over worlds: voters vote, candidates choose platforms, an institution rules.
+
+Voters have ideal points in a policy space of 1 or 2 dimensions (normal, bimodal with adjustable
+`polarization`, or given). Each round every candidate picks a platform on a grid, every voter abstains
+or votes, and the electoral rule turns ballots into a winner whose platform becomes policy.
+
+- Ballots rank candidates by *perceived* utility: minus the (linear or quadratic) distance to the
+  platform, plus `media_attention_bias` times the platform's distance from the electorate's centre
+  (extreme platforms get attention), plus campaign money: `donor_bias` times exp(-distance to
+  `donor_position`), capped by `campaign_finance_cap`. With `strategic_voting` a voter may instead put
+  one chosen candidate first. With `compulsory_voting` nobody abstains.
+- Voters are paid their *policy* utility from the winner, minus `voting_cost` and plus
+  `expressive_benefit` if they voted: biases shift votes, not welfare. The expressive benefit falls by
+  `alienation` per unit of distance to the voter's favourite platform (abstention from alienation).
+- Candidates are paid (1 - policy_weight) x (win + vote share) / 2 minus policy_weight x the distance of
+  the winning policy from their own ideal point (drawn like a voter's).
+- The institution applies `rule`, or, with `institution_learns`, the rule it picks each round; it is
+  paid the voters' mean policy utility.
+
+State is a few tensors shaped (worlds, ...); one `step` decides every world's election at once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from models.election.params import ELECTION_PARAMS
+from models.election.rules import RULES, condorcet_winner, elect
+from models.params import batch_values
+from models.random import RandomStreams, world_keys
+from models.rounds import RoundResult
+
+
+@dataclass
+class ElectionTallies:
+    """Per-world facts of one round, the inputs of every election metric."""
+
+    winner: torch.Tensor  # (W,) candidate index
+    condorcet_winner: torch.Tensor  # (W,) index, -1 where none (on sincere policy preferences)
+    welfare: torch.Tensor  # (W, C) voters' mean policy utility were candidate c to win
+    winner_distance_to_median: torch.Tensor  # (W,)
+    turnout: torch.Tensor  # (W,) share of voters who voted
+    platforms: torch.Tensor  # (W, C, D)
+    vote_shares: torch.Tensor  # (W, C)
+
+
+def normal(rng: RandomStreams, stream: str, shape: tuple[int, ...]) -> torch.Tensor:
+    """Standard normal draws from two uniform streams (Box-Muller)."""
+    u1 = 1.0 - rng.uniform(-2, f"{stream}/radius", shape)
+    u2 = rng.uniform(-2, f"{stream}/angle", shape)
+    return torch.sqrt(-2 * torch.log(u1)) * torch.cos(2 * math.pi * u2)
+
+
+class ElectionGame:
+    """Batched engine of the election game (see the module docstring for the rules)."""
+
+    name = "election"
+    params = ELECTION_PARAMS
+
+    def __init__(
+        self, worlds: list[dict[str, Any]], seeds: list[int], device: torch.device | str = "cpu"
+    ) -> None:
+        self.device = torch.device(device)
+        self.n_worlds = len(worlds)
+        self.p = batch_values(ELECTION_PARAMS, worlds, "game", self.device)
+        self.n_voters, self.n_candidates = self.p["n_voters"], self.p["n_candidates"]
+        self.dimensions, self.grid = self.p["dimensions"], self.p["platform_grid"]
+        self.roles = self.role_shapes(worlds[0])
+        self.rng = RandomStreams(world_keys(seeds, self.device))
+        self.reset()
+
+    @staticmethod
+    def role_shapes(params: dict[str, Any]) -> dict[str, tuple[int, int]]:
+        """(agents, actions) per role: voters abstain or vote (or support one candidate), candidates pick a
+        grid platform, the institution picks a rule."""
+        voter_actions = params["n_candidates"] + 1 if params["strategic_voting"] else 2
+        return {
+            "voter": (params["n_voters"], voter_actions),
+            "candidate": (params["n_candidates"], params["platform_grid"] ** params["dimensions"]),
+            "institution": (1, len(RULES)),
+        }
+
+    @staticmethod
+    def peak_bytes_per_world(params: dict[str, Any]) -> int:
+        """Memory one world needs at a round's peak: the voters' pairwise comparisons dominate."""
+        candidates = params["n_candidates"]
+        return params["n_voters"] * (candidates * candidates * 16 + candidates * 64 + 64)
+
+    def reset(self) -> None:
+        """Draw every world's electorate and candidates' ideal points; round 0."""
+        shape = (self.n_voters, self.dimensions)
+        kind = self.p["voter_distribution"]
+        if kind == "given":
+            given = torch.tensor(self.p["voter_positions"], dtype=torch.float32, device=self.device)
+            self.voters = given.view(1, *shape).expand(self.n_worlds, -1, -1).clone()
+        else:
+            self.voters = normal(self.rng, "voters", shape)
+            if kind == "bimodal":  # half the voters around -polarization, half around +polarization
+                side = torch.where(self.rng.uniform(-2, "voters/side", (self.n_voters, 1)) < 0.5, -1.0, 1.0)
+                self.voters = self.voters + side * self.p["polarization"].view(-1, 1, 1)
+        self.centre = self.voters.mean(1)  # (W, D)
+        self.median = self.voters.median(1).values  # (W, D)
+        self.ideals = normal(self.rng, "candidate_ideals", (self.n_candidates, self.dimensions))
+        self.round_index = 0
+
+    def platforms_of(self, action: torch.Tensor) -> torch.Tensor:
+        """Grid index (W, C) -> platform coordinates (W, C, D)."""
+        digits = torch.stack([(action // self.grid**d) % self.grid for d in range(self.dimensions)], -1)
+        unit = digits.float() / (self.grid - 1) * 2 - 1
+        return unit * self.p["platform_extent"].view(-1, 1, 1)
+
+    def step(self, actions: dict[str, torch.Tensor]) -> RoundResult:
+        """Decide every world's election for one round."""
+        p, rng, t = self.p, self.rng, self.round_index
+        n_candidates = self.n_candidates
+        platforms = self.platforms_of(actions["candidate"].to(self.device).long())
+        distance = torch.cdist(self.voters, platforms)  # (W, V, C)
+        policy = -(distance if p["utility"] == "linear" else distance**2)
+
+        extremity = (platforms - self.centre.unsqueeze(1)).norm(dim=-1)  # (W, C)
+        donor = (platforms - p["donor_position"].view(-1, 1, 1)).norm(dim=-1)
+        money = torch.minimum(
+            p["donor_bias"].view(-1, 1) * torch.exp(-donor), p["campaign_finance_cap"].view(-1, 1)
+        )
+        perceived = policy + (p["media_attention_bias"].view(-1, 1) * extremity + money).unsqueeze(1)
+
+        vote = actions["voter"].to(self.device).long()
+        turnout = (vote > 0) | p["compulsory_voting"]
+        if p["strategic_voting"]:  # a supported candidate goes first on the ballot, the rest stay sincere
+            chosen = (vote - 1).clamp(min=0)
+            first = torch.nn.functional.one_hot(chosen, n_candidates).bool() & (vote > 0).unsqueeze(-1)
+            top = perceived.max(-1, keepdim=True).values + 1
+            perceived = torch.where(first, top, perceived)
+
+        tie_break = rng.uniform(t, "tie_break", (n_candidates,))
+        if p["institution_learns"]:
+            chosen_rule = actions["institution"].to(self.device).long()[:, 0]
+            winner = torch.zeros(self.n_worlds, dtype=torch.long, device=self.device)
+            shares = torch.zeros(self.n_worlds, n_candidates, dtype=torch.float64, device=self.device)
+            for index in chosen_rule.unique().tolist():
+                outcome = elect(RULES[index], perceived, turnout, tie_break)
+                here = chosen_rule == index
+                winner = torch.where(here, outcome.winner, winner)
+                shares = torch.where(here.unsqueeze(-1), outcome.vote_shares, shares)
+        else:
+            outcome = elect(p["rule"], perceived, turnout, tie_break)
+            winner, shares = outcome.winner, outcome.vote_shares
+
+        rows = torch.arange(self.n_worlds, device=self.device)
+        welfare = policy.mean(1)  # (W, C)
+        winning_policy = platforms[rows, winner]  # (W, D)
+        voted = turnout.float()
+        expressive = (
+            p["expressive_benefit"].view(-1, 1) - p["alienation"].view(-1, 1) * distance.min(-1).values
+        )
+        voter_reward = policy[rows, :, winner] + (expressive - p["voting_cost"].view(-1, 1)) * voted
+        won = (torch.arange(n_candidates, device=self.device) == winner.unsqueeze(1)).float()
+        policy_weight = p["policy_weight"].view(-1, 1)
+        policy_loss = (self.ideals - winning_policy.unsqueeze(1)).norm(dim=-1)
+        candidate_reward = (1 - policy_weight) * (won + shares.float()) / 2 - policy_weight * policy_loss
+        self.round_index += 1
+        tallies = ElectionTallies(
+            winner=winner,
+            condorcet_winner=condorcet_winner(policy, torch.ones_like(turnout)),
+            welfare=welfare,
+            winner_distance_to_median=(winning_policy - self.median).norm(dim=-1),
+            turnout=voted.mean(-1),
+            platforms=platforms,
+            vote_shares=shares,
+        )
+        return RoundResult(
+            rewards={
+                "voter": voter_reward,
+                "candidate": candidate_reward,
+                "institution": welfare[rows, winner].unsqueeze(1),
+            },
+            credit={},
+            tallies=tallies,
+        )
