@@ -11,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import polars as pl
 
 from studies import store, summaries
 
@@ -104,6 +105,46 @@ def publication_sensitivity_figures(db: Path, out: Path) -> list[Path]:
     return [path]
 
 
+ELECTION_OUTCOMES = (
+    ("platform_polarization", "Platform polarization"),
+    ("turnout", "Turnout"),
+    ("voter_welfare", "Voter welfare"),
+)
+
+
+def election_rules_figures(db: Path, out: Path) -> list[Path]:
+    """Each outcome against media attention bias, a line per rule, a row per electorate polarization."""
+    study_id = latest_study(db, "election_rules")
+    frames = {
+        metric: summaries.outcome_by_design_point(db, study_id, metric) for metric, _ in ELECTION_OUTCOMES
+    }
+    levels = sorted(frames["turnout"]["polarization"].unique())
+    rules = list(dict.fromkeys(frames["turnout"]["rule"]))
+    fig, axes = plt.subplots(len(levels), len(ELECTION_OUTCOMES), figsize=(14, 3.3 * len(levels)),
+                             constrained_layout=True, sharex=True)  # fmt: skip
+    for row, level in enumerate(levels):
+        for column, (metric, title) in enumerate(ELECTION_OUTCOMES):
+            ax = axes[row][column]
+            for index, rule in enumerate(rules):
+                part = frames[metric].filter((pl.col("rule") == rule) & (pl.col("polarization") == level))
+                x = part["media_attention_bias"].to_numpy() + (index - len(rules) / 2) * 0.006
+                error = [part["mean"] - part["ci_low"], part["ci_high"] - part["mean"]]
+                ax.errorbar(x, part["mean"], yerr=error, marker="o", markersize=4, capsize=2, label=rule)
+            ax.set_title(f"{title} (electorate polarization {level:g})", fontsize=10)
+            ax.grid(alpha=0.3)
+            if row == len(levels) - 1:
+                ax.set_xlabel("media_attention_bias")
+    axes[0][0].legend(fontsize=8, ncols=2)
+    path = out / "election_rules_outcomes.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return [path]
+
+
 def make_report_figures(db: Path, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
-    return publication_bias_figures(db, out) + publication_sensitivity_figures(db, out)
+    return (
+        publication_bias_figures(db, out)
+        + publication_sensitivity_figures(db, out)
+        + election_rules_figures(db, out)
+    )
