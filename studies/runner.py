@@ -39,6 +39,9 @@ BYTES_PER_AGENT_SLOT = (
     320  # measured peak of a round, per researcher and study slot (tensors and temporaries)
 )
 BYTES_PER_METRIC_VALUE = 16  # DuckDB's compressed metrics rows, measured on the default study, rounded up
+# torch's intra-op threads pay only on large tensors; on small ones they cost several times their gain
+# (measured: 3.5x slower with 2 threads on a loaded 2-core machine for 25 worlds x 100 agents).
+THREADED_BATCH_AGENTS = 262_144
 AUTO_POOL_AGENT_ROUNDS = 20_000_000  # about 15 s in one process; below it, starting a pool costs more
 
 
@@ -128,7 +131,7 @@ def make_tasks(
 ) -> list[BatchTask]:
     """Batches small enough that every worker gets work, each with its share of the cores."""
     size = max(1, min(batch_worlds, math.ceil(len(runs) / max(workers, 1))))
-    threads = max(1, (os.cpu_count() or 1) // max(workers, 1))
+    share = max(1, (os.cpu_count() or 1) // max(workers, 1))
     version = code_version()
     return [
         BatchTask(
@@ -138,7 +141,9 @@ def make_tasks(
             record_every=plan.record_every,
             runs=batch,
             device=device,
-            threads=threads,
+            threads=share
+            if sum(agents_per_world(plan, run) for run in batch) >= THREADED_BATCH_AGENTS
+            else 1,
             version=version,
         )
         for batch in batches(plan, runs, size)
