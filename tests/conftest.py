@@ -10,7 +10,7 @@ from helpers import tiny_config
 
 from studies.config import StudyPlan, plan_study
 
-torch.set_num_threads(2)
+torch.set_num_threads(1)  # the suite's tensors are small: intra-op threads only add contention
 
 
 @pytest.fixture

@@ -103,7 +103,7 @@ class ElectionGame:
                 side = torch.where(self.rng.uniform(-2, "voters/side", (self.n_voters, 1)) < 0.5, -1.0, 1.0)
                 self.voters = self.voters + side * self.p["polarization"].view(-1, 1, 1)
         self.centre = self.voters.mean(1)  # (W, D)
-        self.median = self.voters.median(1).values  # (W, D)
+        self.median = self.voters.quantile(0.5, dim=1)  # (W, D); the midpoint for an even electorate
         self.ideals = normal(self.rng, "candidate_ideals", (self.n_candidates, self.dimensions))
         self.round_index = 0
 
@@ -133,7 +133,7 @@ class ElectionGame:
         if p["strategic_voting"]:  # a supported candidate goes first on the ballot, the rest stay sincere
             chosen = (vote - 1).clamp(min=0)
             first = torch.nn.functional.one_hot(chosen, n_candidates).bool() & (vote > 0).unsqueeze(-1)
-            top = perceived.max(-1, keepdim=True).values + 1
+            top = perceived.amax(-1, keepdim=True) + 1
             perceived = torch.where(first, top, perceived)
 
         tie_break = rng.uniform(t, "tie_break", (n_candidates,))
@@ -154,9 +154,7 @@ class ElectionGame:
         welfare = policy.mean(1)  # (W, C)
         winning_policy = platforms[rows, winner]  # (W, D)
         voted = turnout.float()
-        expressive = (
-            p["expressive_benefit"].view(-1, 1) - p["alienation"].view(-1, 1) * distance.min(-1).values
-        )
+        expressive = p["expressive_benefit"].view(-1, 1) - p["alienation"].view(-1, 1) * distance.amin(-1)
         voter_reward = policy[rows, :, winner] + (expressive - p["voting_cost"].view(-1, 1)) * voted
         won = (torch.arange(n_candidates, device=self.device) == winner.unsqueeze(1)).float()
         policy_weight = p["policy_weight"].view(-1, 1)

@@ -28,11 +28,15 @@ class Outcome:
 
 
 def first_choices(utilities: torch.Tensor, turnout: torch.Tensor, standing: torch.Tensor) -> torch.Tensor:
-    """First-choice vote counts (worlds, candidates) among the candidates still standing."""
+    """First-choice vote counts (worlds, candidates) among the candidates still standing.
+
+    A voter indifferent between several favourites (candidates on one platform) splits the vote evenly
+    among them, as in Hotelling's and Downs' models, rather than handing it to the lowest index.
+    """
     masked = utilities.masked_fill(~standing.unsqueeze(1), float("-inf"))
-    top = masked.argmax(-1)
-    counts = torch.zeros(standing.shape, dtype=utilities.dtype, device=utilities.device)
-    return counts.scatter_add_(1, top, turnout.to(utilities.dtype))
+    favourite = masked == masked.amax(-1, keepdim=True)
+    weight = turnout.to(utilities.dtype).unsqueeze(-1) / favourite.sum(-1, keepdim=True)
+    return (favourite * weight).sum(1)
 
 
 def pairwise(utilities: torch.Tensor, turnout: torch.Tensor) -> torch.Tensor:
@@ -49,9 +53,14 @@ def condorcet_winner(utilities: torch.Tensor, turnout: torch.Tensor) -> torch.Te
     return torch.where(exists.any(-1), exists.int().argmax(-1), -1)
 
 
+# Scores are counts of (possibly split) votes: distinct scores differ by at least 1/840 (split among at
+# most 8 candidates), so a tie-break this small reorders only exactly tied candidates.
+TIE = 1e-6
+
+
 def _best(score: torch.Tensor, tie_break: torch.Tensor) -> torch.Tensor:
-    """argmax with ties decided by tie_break (scores here are whole numbers or exact halves)."""
-    return (score + 0.25 * tie_break).argmax(-1)
+    """argmax with exact ties decided by tie_break."""
+    return (score + TIE * tie_break).argmax(-1)
 
 
 def elect(rule: str, utilities: torch.Tensor, turnout: torch.Tensor, tie_break: torch.Tensor) -> Outcome:
@@ -67,8 +76,8 @@ def elect(rule: str, utilities: torch.Tensor, turnout: torch.Tensor, tie_break: 
     if rule == "plurality":
         winner = _best(first, tie_break)
     elif rule == "runoff":
-        majority = first.max(-1).values > voters / 2
-        finalists = (first + 0.25 * tie_break).topk(2, dim=-1).indices
+        majority = first.amax(-1) > voters / 2
+        finalists = (first + TIE * tie_break).topk(2, dim=-1).indices
         p = pairwise(utilities, turnout)
         a, b = finalists[:, 0], finalists[:, 1]
         rows = torch.arange(n_worlds, device=utilities.device)
@@ -80,8 +89,8 @@ def elect(rule: str, utilities: torch.Tensor, turnout: torch.Tensor, tie_break: 
         decided = torch.zeros(n_worlds, dtype=torch.bool, device=utilities.device)
         for _ in range(n_candidates - 1):
             counts = first_choices(utilities, turnout, standing)
-            decided |= counts.max(-1).values > voters / 2
-            weakest = (counts - 0.25 * tie_break).masked_fill(~standing, float("inf")).argmin(-1)
+            decided |= counts.amax(-1) > voters / 2
+            weakest = (counts - TIE * tie_break).masked_fill(~standing, float("inf")).argmin(-1)
             eliminate = torch.zeros_like(standing).scatter_(
                 1, weakest.unsqueeze(1), True
             ) & ~decided.unsqueeze(1)
@@ -98,7 +107,7 @@ def elect(rule: str, utilities: torch.Tensor, turnout: torch.Tensor, tie_break: 
         p = pairwise(utilities, turnout)
         copeland = (p > p.transpose(1, 2)).sum(-1) + 0.5 * ((p == p.transpose(1, 2)).sum(-1) - 1)
         borda = p.sum(-1)
-        winner = _best(copeland * (borda.max() + 1) * 2 + borda, tie_break)
+        winner = _best(copeland * (borda.amax() + 1) * 2 + borda, tie_break)
     else:
         raise ValueError(f"rule {rule!r} is not one of {', '.join(RULES)}")
     return Outcome(winner=winner, vote_shares=shares)

@@ -18,7 +18,7 @@ def _winner_welfare(t: ElectionTallies) -> torch.Tensor:
 
 def _utility_efficiency(t: ElectionTallies) -> torch.Tensor:
     average = t.welfare.mean(-1)
-    return ratio(_winner_welfare(t) - average, t.welfare.max(-1).values - average)
+    return ratio(_winner_welfare(t) - average, t.welfare.amax(-1) - average)
 
 
 def _condorcet_efficiency(t: ElectionTallies) -> torch.Tensor:

@@ -100,3 +100,18 @@ def test_every_rule_is_known_and_an_unknown_one_is_refused():
     assert set(REFERENCE) | {"approval"} == set(RULES)
     with pytest.raises(ValueError, match="not one of"):
         elect("dictatorship", torch.zeros(1, 2, 2), torch.ones(1, 2, dtype=torch.bool), torch.zeros(1, 2))
+
+
+def test_candidates_on_one_platform_split_their_voters_and_ties_go_either_way():
+    """Hotelling and Downs: two candidates at the same position share its voters equally."""
+    voters = torch.linspace(-1, 1, 11).view(1, 11, 1).expand(200, -1, -1)
+    platforms = torch.tensor([[[0.3], [0.3], [-1.2]]]).expand(200, -1, -1)  # the pair shares 8 voters
+    utilities = -torch.cdist(voters, platforms)
+    turnout = torch.ones(200, 11, dtype=torch.bool)
+    tie_break = torch.rand(200, 3, generator=torch.Generator().manual_seed(5))
+    outcome = elect("plurality", utilities, turnout, tie_break)
+    torch.testing.assert_close(
+        outcome.vote_shares[0], torch.tensor([4 / 11, 4 / 11, 3 / 11], dtype=torch.float64)
+    )
+    wins = torch.bincount(outcome.winner, minlength=3)
+    assert wins[2] == 0 and wins[0] > 60 and wins[1] > 60  # the tie is decided by each world's tie-break
