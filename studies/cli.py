@@ -14,6 +14,7 @@ from models.params import ConfigError
 from studies import store, summaries
 from studies.config import load_study
 from studies.runner import DEFAULT_BATCH_WORLDS, resolve_device, run_study
+from studies.version import code_version
 
 EPILOG = """examples:
   python -m studies run studies/publication_bias.toml
@@ -44,6 +45,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{plan.rounds} rounds, into {db}",
         file=sys.stderr,
     )
+    warn_about_other_code(db, plan.study_id)
     report = run_study(
         plan,
         db,
@@ -64,6 +66,30 @@ def cmd_run(args: argparse.Namespace) -> int:
         print_summary(db, plan.study_id)
         print('Explore with `make app`, or query with `python -m studies query "SQL"`.', file=sys.stderr)
     return 0
+
+
+def warn_about_other_code(db: Path, study_id: str) -> None:
+    """Stored runs of this study from another commit are kept, not redone: say so, so versions never mix
+    unnoticed."""
+    if not db.exists():
+        return
+    try:
+        found = store.query(
+            db, "SELECT code_commit, count(*) AS runs FROM runs WHERE study_id = ? GROUP BY ALL", [study_id]
+        )
+    except store.StoreError:
+        return
+    current = code_version()["commit"]
+    other = found.filter(pl.col("code_commit") != current)
+    if other.height:
+        commits = ", ".join(
+            f"{row['code_commit'][:10]} ({row['runs']} runs)" for row in other.iter_rows(named=True)
+        )
+        print(
+            f"warning: stored runs of this study were computed by other code: {commits}; this code is "
+            f"{current[:10]}. They are kept, not recomputed: to recompute, use a new --db.",
+            file=sys.stderr,
+        )
 
 
 def print_summary(db: Path, study_id: str, metrics: list[str] | None = None) -> None:

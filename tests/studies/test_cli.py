@@ -91,3 +91,13 @@ def test_the_module_entry_point_runs():
         [sys.executable, "-m", "studies", "--help"], capture_output=True, text=True, check=True
     )
     assert "run" in done.stdout and "STUDIES_DB" in done.stdout
+
+
+def test_runs_from_other_code_are_reported_not_silently_mixed(study_file, db, capsys, monkeypatch):
+    assert main(["run", str(study_file), "--db", str(db), "--quiet"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(
+        "studies.cli.code_version", lambda: {"commit": "f" * 40, "dirty": False, "packages": {}}
+    )
+    assert main(["run", str(study_file), "--db", str(db), "--quiet"]) == 0
+    assert "computed by other code" in capsys.readouterr().err
