@@ -201,8 +201,8 @@ def plan_study(raw: dict[str, Any], source: str = "") -> StudyPlan:
         point_learners = {
             role: resolve_learner(values, f"learners.{role}") for role, values in learner_values.items()
         }
-        for role, (_, n_actions) in game.engine.role_shapes(point_game).items():
-            check_learner(point_learners[role], role, n_actions)
+        for role, (n_agents, n_actions) in game.engine.role_shapes(point_game).items():
+            check_learner(point_learners[role], role, n_agents, n_actions)
         for replicate, seed in enumerate(seeds):
             plan.runs.append(
                 Run(

@@ -9,11 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from models.learners.tabular import (
+    FIXED_ACTIONS_PARAMS,
     FIXED_PARAMS,
     Q_LEARNING_PARAMS,
     BatchedLearner,
+    FixedActions,
     FixedPolicy,
     TabularQLearner,
+    check_actions,
     check_probabilities,
 )
 from models.params import ConfigError, ParamSpace, batch_values
@@ -22,6 +25,7 @@ from models.random import RandomStreams
 LEARNERS: dict[str, tuple[ParamSpace, type]] = {
     "q_learning": (Q_LEARNING_PARAMS, TabularQLearner),
     "fixed": (FIXED_PARAMS, FixedPolicy),
+    "fixed_actions": (FIXED_ACTIONS_PARAMS, FixedActions),
 }
 
 
@@ -59,7 +63,9 @@ def make_learner(
     return cls(params, role, n_worlds, n_agents, n_actions, rng)
 
 
-def check_learner(config: dict[str, Any], role: str, n_actions: int) -> None:
-    """Refuse a learner config that cannot fit the game's action count, before anything runs."""
+def check_learner(config: dict[str, Any], role: str, n_agents: int, n_actions: int) -> None:
+    """Refuse a learner config that cannot fit the game's agents and actions, before anything runs."""
     if config["kind"] == "fixed":
         check_probabilities(config["probabilities"], role, n_actions)
+    elif config["kind"] == "fixed_actions":
+        check_actions(config["actions"], role, n_agents, n_actions)

@@ -122,3 +122,36 @@ class FixedPolicy(BatchedLearner):
 
     def learn(self, actions: torch.Tensor, rewards: torch.Tensor, credit: torch.Tensor | None = None) -> None:
         """A fixed policy does not learn."""
+
+
+FIXED_ACTIONS_PARAMS = ParamSpace(
+    name="learner",
+    params={
+        "actions": Param([], "each agent's action, agent by agent (the same in every world)", kind=list),
+    },
+)
+
+
+def check_actions(actions: list[float], role: str, n_agents: int, n_actions: int) -> list[int]:
+    """One whole action index per agent, each an action of the role, or ConfigError."""
+    if len(actions) != n_agents or any(a != int(a) or not 0 <= a < n_actions for a in actions):
+        raise ConfigError(
+            f"learners.{role}.actions = {actions!r} does not fit the game: allowed is a list of {n_agents} "
+            f"whole numbers from 0 to {n_actions - 1}, one action per agent."
+        )
+    return [int(a) for a in actions]
+
+
+class FixedActions(BatchedLearner):
+    """Each agent always plays its own given action: candidates held to chosen platforms, for example."""
+
+    def __init__(self, params: dict[str, Any], *args: Any) -> None:
+        super().__init__(params, *args)
+        actions = check_actions(params["actions"], self.role, self.n_agents, self.n_actions)
+        self.actions = torch.tensor(actions, device=self.rng.device).expand(self.n_worlds, -1)
+
+    def act(self, round_index: int) -> torch.Tensor:
+        return self.actions
+
+    def learn(self, actions: torch.Tensor, rewards: torch.Tensor, credit: torch.Tensor | None = None) -> None:
+        """Fixed actions do not learn."""

@@ -75,7 +75,7 @@ def test_fixed_policy_plays_its_probabilities_and_refuses_a_misfit():
     assert counts[1] == 0 and counts[3] == 0
     assert abs(counts[2] / counts.sum() - 0.75) < 0.03
     with pytest.raises(ConfigError, match="list of 6 non-negative numbers"):
-        check_learner(config, "agent", 6)
+        check_learner(config, "agent", 1000, 6)
 
 
 def test_sample_categorical_inverts_the_cdf():
@@ -87,3 +87,13 @@ def test_sample_categorical_inverts_the_cdf():
 def test_unknown_learner_is_refused_with_the_choices():
     with pytest.raises(ConfigError, match="allowed are q_learning, fixed"):
         resolve_learner({"kind": "ppo"}, "learners.researcher")
+
+
+def test_fixed_actions_hold_each_agent_to_its_own_action_and_refuse_a_misfit():
+    config = resolve_learner({"kind": "fixed_actions", "actions": [3, 0, 2]}, "learners.candidate")
+    agents = make_learner(config, "candidate", 4, 3, 4, RandomStreams(world_keys(list(range(4)))))
+    assert agents.act(0).tolist() == [[3, 0, 2]] * 4 and agents.act(7).tolist() == [[3, 0, 2]] * 4
+    with pytest.raises(ConfigError, match="list of 3 whole numbers from 0 to 3"):
+        check_learner({"kind": "fixed_actions", "actions": [3, 0, 4]}, "candidate", 3, 4)
+    with pytest.raises(ConfigError, match="list of 2 whole numbers"):
+        check_learner(config, "candidate", 2, 4)
