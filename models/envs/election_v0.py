@@ -22,19 +22,17 @@ after `max_rounds`.
 
 from __future__ import annotations
 
-import secrets
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from gymnasium import spaces
-from pettingzoo import ParallelEnv
 
 from models.election.engine import ElectionGame
 from models.election.params import ELECTION_PARAMS
-from models.params import Param
+from models.envs.one_world import OneWorldEnv
+from models.rounds import RoundResult
 
-MAX_ROUNDS = Param(100, "rounds per episode before truncation", kind=int, low=1, high=10_000_000)
 ROLES = ("voter", "candidate", "institution")
 POSITION = 2  # policy coordinates, padded to the largest number of dimensions
 SHARES = int(ELECTION_PARAMS.params["n_candidates"].high)  # vote shares, padded to the most candidates
@@ -53,22 +51,20 @@ def _padded(values: np.ndarray, width: int) -> np.ndarray:
     return out
 
 
-class ElectionEnv(ParallelEnv):
+class ElectionEnv(OneWorldEnv):
     metadata: ClassVar[dict[str, Any]] = {
         "name": "election_v0",
         "render_modes": [],
         "is_parallelizable": True,
     }
+    engine = ElectionGame
+    params_space = ELECTION_PARAMS
 
     def __init__(self, max_rounds: int = 100, device: str = "cpu", **params: Any) -> None:
-        self.params = ELECTION_PARAMS.resolve(params)
-        self.max_rounds = MAX_ROUNDS.check("max_rounds", max_rounds)
-        self.device = device
-        self.render_mode = None
+        super().__init__(max_rounds, device, **params)
         self.role_shapes = ElectionGame.role_shapes(self.params)
         self.possible_agents = [f"{role}_{i}" for role in ROLES for i in range(self.role_shapes[role][0])]
         self._role = {agent: agent.rsplit("_", 1)[0] for agent in self.possible_agents}
-        self.agents: list[str] = []
         # One space object per role, returned on every call: PettingZoo's API test and seeding need that.
         self._action_spaces = {role: spaces.Discrete(n) for role, (_, n) in self.role_shapes.items()}
         extent = np.float32(self.params["platform_extent"])
@@ -81,7 +77,6 @@ class ElectionEnv(ParallelEnv):
             "candidate": spaces.Box(ideal_low, ideal_high, dtype=np.float32),
             "institution": spaces.Box(low, high, dtype=np.float32),
         }
-        self._game: ElectionGame | None = None
         self._ideals: dict[str, np.ndarray] = {}
 
     def observation_space(self, agent: str) -> spaces.Box:
@@ -90,31 +85,23 @@ class ElectionEnv(ParallelEnv):
     def action_space(self, agent: str) -> spaces.Discrete:
         return self._action_spaces[self._role[agent]]
 
-    def reset(
-        self, seed: int | None = None, options: dict | None = None
-    ) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
-        if seed is None:
-            seed = secrets.randbits(63)
-        self._game = ElectionGame([self.params], [seed], device=self.device)
-        self.agents = list(self.possible_agents)
-        self._round = 0
+    def _first_observations(self) -> dict[str, np.ndarray]:
         self._ideals = {
             "voter": _padded(self._game.voters[0].cpu().numpy(), POSITION),
             "candidate": _padded(self._game.ideals[0].cpu().numpy(), POSITION),
         }
-        return self._observe(np.zeros(COMMON, dtype=np.float32)), {agent: {} for agent in self.agents}
+        return self._observe(np.zeros(COMMON, dtype=np.float32))
 
-    def step(self, actions: dict[str, int]) -> tuple[dict, dict, dict, dict, dict]:
-        if self._game is None or not self.agents:
-            raise RuntimeError("call reset() before step(), and again after the episode has ended")
+    def _engine_actions(self, actions: dict[str, int]) -> dict[str, torch.Tensor]:
         chosen = {}
         for role, (n_agents, n_actions) in self.role_shapes.items():
             picked = np.array([int(actions[f"{role}_{i}"]) for i in range(n_agents)], dtype=np.int64)
             if ((picked < 0) | (picked >= n_actions)).any():
                 raise ValueError(f"{role} actions {picked.tolist()} must lie in 0 .. {n_actions - 1}")
             chosen[role] = torch.from_numpy(picked).view(1, -1)
-        with torch.inference_mode():
-            result = self._game.step(chosen)
+        return chosen
+
+    def _observe_round(self, result: RoundResult) -> tuple[dict[str, np.ndarray], dict[str, float]]:
         tallies = result.tallies
         winner = int(tallies.winner[0])
         common = np.zeros(COMMON, dtype=np.float32)
@@ -123,21 +110,11 @@ class ElectionEnv(ParallelEnv):
         shares = tallies.vote_shares[0].cpu().numpy()
         common[POSITION : POSITION + shares.shape[0]] = shares
         common[-1] = float(tallies.turnout[0])
-
         received = {role: result.rewards[role][0].cpu().numpy() for role in ROLES}
-        self._round += 1
-        truncated = self._round >= self.max_rounds
-        agents = self.agents
-        observations = self._observe(common)
         rewards = {
             agent: float(received[role][i]) for role in ROLES for i, agent in enumerate(self._of(role))
         }
-        terminations = dict.fromkeys(agents, False)
-        truncations = dict.fromkeys(agents, truncated)
-        infos = {agent: {} for agent in agents}
-        if truncated:
-            self.agents = []
-        return observations, rewards, terminations, truncations, infos
+        return self._observe(common), rewards
 
     def _of(self, role: str) -> list[str]:
         return [f"{role}_{i}" for i in range(self.role_shapes[role][0])]
@@ -151,6 +128,3 @@ class ElectionEnv(ParallelEnv):
                 rows = np.concatenate([rows, self._ideals[role]], axis=1)
             observations.update(zip(names, rows, strict=True))
         return observations
-
-    def close(self) -> None:
-        self._game = None
