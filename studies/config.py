@@ -71,12 +71,16 @@ class StudyPlan:
     replications: int
     seed: int
     record_every: int
-    swept: list[str]
     config: dict[str, Any]
     design: dict[str, Any] = field(default_factory=lambda: DESIGN_PARAMS.defaults())
     axes: list[Axis] = field(default_factory=list)
     runs: list[Run] = field(default_factory=list)
     source: str = ""
+
+    @property
+    def swept(self) -> list[str]:
+        """The swept parameters, as written in [sweep]."""
+        return [axis.key for axis in self.axes]
 
     @property
     def design_points(self) -> int:
@@ -181,7 +185,6 @@ def plan_study(raw: dict[str, Any], source: str = "") -> StudyPlan:
         replications=study["replications"],
         seed=study["seed"],
         record_every=study["record_every"],
-        swept=[axis.key for axis in axes],
         config=config,
         design=design,
         axes=axes,

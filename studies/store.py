@@ -189,6 +189,7 @@ def check_database(path: Path) -> None:
 
 
 def ensure_schema(path: Path) -> None:
+    """An empty results store: the tables and views, no study."""
     with connect(path) as con:
         con.execute(SCHEMA)
 
