@@ -27,13 +27,27 @@ def _to_int32(value: int) -> int:
     return value - (1 << 32) if value >= 1 << 31 else value
 
 
+# 0-d int32 tensors, not Python ints: torch takes a slow path for int32 ops with Python-int operands
+# (and a 0-d CPU tensor works as a scalar with tensors on any device).
+_MASKS = {16: torch.tensor(0xFFFF, dtype=torch.int32), 15: torch.tensor(0x1FFFF, dtype=torch.int32)}
+_FACTORS = (torch.tensor(_M1, dtype=torch.int32), torch.tensor(_M2, dtype=torch.int32))
+_LOW24 = torch.tensor(0xFFFFFF, dtype=torch.int32)
+
+
 def mix32(x: torch.Tensor) -> torch.Tensor:
-    """Bijective avalanche hash of int32 values (lowbias32)."""
-    x = x ^ ((x >> 16) & 0xFFFF)
-    x = x * _M1
-    x = x ^ ((x >> 15) & 0x1FFFF)
-    x = x * _M2
-    return x ^ ((x >> 16) & 0xFFFF)
+    """Bijective avalanche hash of int32 values (lowbias32), into a new tensor.
+
+    In place after the first copy, with one scratch tensor: each fresh tensor of a large batch costs a
+    round of page faults, which on this kind of machine costs more than the arithmetic.
+    """
+    x = x.clone()
+    scratch = torch.empty_like(x)
+    for shift, factor in ((16, _FACTORS[0]), (15, _FACTORS[1]), (16, None)):
+        torch.bitwise_right_shift(x, shift, out=scratch)
+        x ^= scratch.bitwise_and_(_MASKS[shift])  # a logical shift: drop the sign copies
+        if factor is not None:
+            x.mul_(factor)  # wraps modulo 2**32, as the hash needs
+    return x
 
 
 def mix32_int(value: int) -> int:
@@ -64,14 +78,6 @@ class RandomStreams:
     def __init__(self, keys: torch.Tensor) -> None:
         self.keys = keys
         self.device = keys.device
-        self._index_cache: dict[int, torch.Tensor] = {}
-
-    def _index(self, n: int) -> torch.Tensor:
-        index = self._index_cache.get(n)
-        if index is None:
-            index = torch.arange(n, device=self.device, dtype=torch.int32) * _INDEX_STEP
-            self._index_cache[n] = index
-        return index
 
     def bits(self, round_index: int, stream: str, shape: tuple[int, ...]) -> torch.Tensor:
         """Hashed int32 bits of shape (worlds, *shape)."""
@@ -80,9 +86,10 @@ class RandomStreams:
         n = 1
         for size in shape:
             n *= size
-        return mix32(key[:, None] + self._index(n)).view(len(self.keys), *shape)
+        index = torch.arange(n, device=self.device, dtype=torch.int32) * _INDEX_STEP
+        return mix32(key[:, None] + index).view(len(self.keys), *shape)
 
     def uniform(self, round_index: int, stream: str, shape: tuple[int, ...]) -> torch.Tensor:
         """float32 uniforms in [0, 1) with 24 bits of resolution, shape (worlds, *shape)."""
-        bits = self.bits(round_index, stream, shape)
-        return ((bits >> 8) & 0xFFFFFF).to(torch.float32) * (1.0 / (1 << 24))
+        low = self.bits(round_index, stream, shape).bitwise_and_(_LOW24)
+        return low.to(torch.float32).mul_(1.0 / (1 << 24))

@@ -62,7 +62,7 @@ class PublicationEnv(OneWorldEnv):
 
     def _observe_round(self, result: RoundResult) -> tuple[dict[str, np.ndarray], dict[str, float]]:
         received = result.rewards["researcher"][0].cpu().numpy()
-        penalty = result.credit["researcher"][0].sum(-1).cpu().numpy()
+        penalty = result.credit["researcher"].per_agent(len(self.possible_agents))[0].cpu().numpy()
         tallies = result.tallies
         studies = int(tallies.replication_studies[0])
         world_rate = int(tallies.replication_successes[0]) / studies if studies else 0.0

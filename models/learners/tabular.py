@@ -14,6 +14,7 @@ import torch
 
 from models.params import ConfigError, Param, ParamSpace
 from models.random import RandomStreams
+from models.rounds import Credit
 
 Q_LEARNING_PARAMS = ParamSpace(
     name="learner",
@@ -42,11 +43,30 @@ FIXED_PARAMS = ParamSpace(
 )
 
 
-def sample_categorical(probabilities: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
-    """Inverse-CDF sampling: one draw per row of (..., actions) probabilities."""
-    cdf = probabilities.cumsum(-1)
-    drawn = (uniform.unsqueeze(-1) * cdf[..., -1:] >= cdf).sum(-1)
-    return drawn.clamp(max=probabilities.shape[-1] - 1)
+def sample_categorical(weights: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
+    """Inverse-CDF sampling: one draw per row of (..., actions) non-negative weights (any positive sum).
+
+    Unrolled over the few actions, so every operation is elementwise over agents: a reduction or cumsum
+    along a last axis of 4-16 entries runs several times slower, eager or compiled.
+    """
+    n_actions = weights.shape[-1]
+    cdf = [weights[..., 0]]
+    for a in range(1, n_actions):
+        cdf.append(cdf[-1] + weights[..., a])
+    threshold = uniform * cdf[-1]
+    drawn = torch.zeros(uniform.shape, dtype=torch.int64, device=uniform.device)
+    for a in range(n_actions - 1):  # below the total: the last action is drawn when no other is
+        drawn += threshold >= cdf[a]
+    return drawn
+
+
+def softmax_weights(values: torch.Tensor, temperature: torch.Tensor) -> torch.Tensor:
+    """exp((Q - max Q) / T) over the last axis, unrolled like sample_categorical (unnormalised)."""
+    scaled = values / temperature
+    top = scaled[..., 0]
+    for a in range(1, values.shape[-1]):
+        top = torch.maximum(top, scaled[..., a])
+    return torch.exp(scaled - top.unsqueeze(-1))
 
 
 class BatchedLearner:
@@ -81,18 +101,19 @@ class TabularQLearner(BatchedLearner):
 
     def act(self, round_index: int) -> torch.Tensor:
         if self.p["exploration"] == "softmax":
-            probabilities = torch.softmax(self.values / self.p["temperature"], dim=-1)
-            return sample_categorical(probabilities, self.draw(round_index, "act"))
+            weights = softmax_weights(self.values, self.p["temperature"])
+            return sample_categorical(weights, self.draw(round_index, "act"))
         greedy = self.values.argmax(-1)
         explore = self.draw(round_index, "explore") < self.p["epsilon"].view(-1, 1)
         random_action = (self.draw(round_index, "act") * self.n_actions).long().clamp(max=self.n_actions - 1)
         return torch.where(explore, random_action, greedy)
 
-    def learn(self, actions: torch.Tensor, rewards: torch.Tensor, credit: torch.Tensor | None = None) -> None:
+    def learn(self, actions: torch.Tensor, rewards: torch.Tensor, credit: Credit | None = None) -> None:
         rate = self.p["learning_rate"]
         if credit is not None:
-            self.values += rate * credit
-            rewards = rewards - credit.sum(-1)  # the credit is not a payoff of this round's action
+            charged = credit.agent * self.n_actions + credit.action
+            self.values.view(self.n_worlds, -1).scatter_add_(1, charged, rate.view(-1, 1) * credit.amount)
+            rewards = rewards - credit.per_agent(self.n_agents)  # not a payoff of this round's action
         index = actions.unsqueeze(-1)
         chosen = self.values.gather(-1, index)
         self.values.scatter_(-1, index, chosen + rate * (rewards.unsqueeze(-1) - chosen))
@@ -120,7 +141,7 @@ class FixedPolicy(BatchedLearner):
     def act(self, round_index: int) -> torch.Tensor:
         return sample_categorical(self.probabilities, self.draw(round_index, "act"))
 
-    def learn(self, actions: torch.Tensor, rewards: torch.Tensor, credit: torch.Tensor | None = None) -> None:
+    def learn(self, actions: torch.Tensor, rewards: torch.Tensor, credit: Credit | None = None) -> None:
         """A fixed policy does not learn."""
 
 
@@ -153,5 +174,5 @@ class FixedActions(BatchedLearner):
     def act(self, round_index: int) -> torch.Tensor:
         return self.actions
 
-    def learn(self, actions: torch.Tensor, rewards: torch.Tensor, credit: torch.Tensor | None = None) -> None:
+    def learn(self, actions: torch.Tensor, rewards: torch.Tensor, credit: Credit | None = None) -> None:
         """Fixed actions do not learn."""

@@ -9,7 +9,8 @@ A novel hypothesis is true with probability `base_rate`. A study of a true hypot
 probability `power`, of a false one with the researcher's alpha(r). A replication re-tests a finding drawn
 uniformly from the world's literature (a ring buffer of published novel positives); each finding is
 replicated once, so drawing one that was already replicated, or drawing from an empty literature, yields
-no study (replicators compete for fresh findings). Journals publish every positive
+no study: replicators compete for fresh findings, and when several draw the same one in a round, the first
+in a randomly rotated order gets it. Journals publish every positive
 result and a null result with probability `publish_null_prob`.
 
 Payoffs per published study are literal sums of the rewards: `novelty_reward` if novel and positive,
@@ -33,7 +34,7 @@ import torch
 from models.params import ConfigError, batch_values
 from models.publication.params import PUBLICATION_PARAMS
 from models.random import RandomStreams, world_keys
-from models.rounds import RoundResult
+from models.rounds import Credit, RoundResult
 
 NOVEL, REPLICATE = 0, 1
 
@@ -91,6 +92,9 @@ class PublicationGame:
         self.penalty = p["failed_replication_penalty"].view(-1, 1)
         self.rigor_values = torch.linspace(0, 1, self.rigor_levels, device=self.device)
         self.rng = RandomStreams(world_keys(seeds, self.device))
+        slot_index = torch.arange(self.n_researchers * self.slots, device=self.device)
+        self._slot_index = slot_index.unsqueeze(0)  # (1, R * slots): slot k is researcher k // slots's
+        self._slot_researcher = (slot_index // self.slots).to(torch.int32).unsqueeze(0)
         self.reset()
 
     @staticmethod
@@ -120,18 +124,20 @@ class PublicationGame:
         t, rng = self.round_index, self.rng
 
         replicate = (action >= self.rigor_levels).unsqueeze(-1)  # (W, R, 1)
-        rigor = self.rigor_values[action % self.rigor_levels].unsqueeze(-1)  # (W, R, 1)
+        level = action - self.rigor_levels * replicate.squeeze(-1)
+        rigor = self.rigor_values[level].unsqueeze(-1)  # (W, R, 1)
         alpha = self.hacked_alpha + (self.alpha - self.hacked_alpha) * rigor
 
         # Which study slots get done, on what hypothesis.
         filled = self.findings_published.clamp(max=size)  # (W,)
-        has_literature = (filled > 0).view(-1, 1, 1)
         done = rng.uniform(t, "complete", (n_res, slots)) < 1 - self.rigor_cost * rigor
-        done &= ~replicate | has_literature
         target = (rng.uniform(t, "target", (n_res * slots,)) * filled.unsqueeze(1)).long()
         target = torch.minimum(target, (filled - 1).clamp(min=0).unsqueeze(1))
         fresh = ~self.literature_replicated.gather(1, target).view(n_worlds, n_res, slots)
-        done &= ~replicate | fresh
+        fresh &= (filled > 0).view(-1, 1, 1)
+        order = self._slot_order()
+        contender = (done & replicate & fresh).view(n_worlds, -1)
+        done &= ~replicate | (fresh & self._first_claims(target, contender, order))
         target_true = self.literature_true.gather(1, target).view(n_worlds, n_res, slots)
         novel_true = rng.uniform(t, "truth", (n_res, slots)) < self.base_rate
         true = torch.where(replicate, target_true, novel_true)
@@ -156,22 +162,23 @@ class PublicationGame:
         refuted.scatter_(1, torch.where(failed, target, size), True)
         refuted[:, size] = False
         self.literature_replicated.scatter_(1, torch.where(replicated, target, size), True)
-        charged = self.literature_author.long() * self.n_actions + self.literature_action.long()
-        credit = torch.zeros(n_worlds, n_res * self.n_actions, device=self.device)
-        credit.scatter_add_(1, charged, -self.penalty * refuted)
-        credit = credit.view(n_worlds, n_res, self.n_actions)
-        received = payoff + credit.sum(-1)
+        credit = Credit(
+            agent=self.literature_author.long(),
+            action=self.literature_action.long(),
+            amount=-self.penalty * refuted,
+        )
+        received = payoff + credit.per_agent(n_res)
 
-        # New published novel positives enter the literature (the newest `size` of them if more).
+        # New published novel positives enter the literature in this round's slot order (the last `size`
+        # of them if more).
         new = (published & novel & positive).view(n_worlds, -1)
-        rank = new.cumsum(1) - 1
-        n_new = new.sum(1, keepdim=True)
+        rank, n_new = self._ranks_in_order(new, order)
         keep = new & (rank >= n_new - size)
-        slot = torch.where(keep, (self.findings_published.unsqueeze(1) + rank) % size, size)
-        researcher = torch.arange(n_res, device=self.device, dtype=torch.int32)
+        start = (self.findings_published % size).to(torch.int32).unsqueeze(1)
+        slot = torch.where(keep, torch.remainder(start + rank, size), size).long()
         self.literature_true.scatter_(1, slot, true.view(n_worlds, -1))
         self.literature_replicated.scatter_(1, slot, False)
-        self.literature_author.scatter_(1, slot, researcher.repeat_interleave(slots).expand(n_worlds, -1))
+        self.literature_author.scatter_(1, slot, self._slot_researcher.expand(n_worlds, -1))
         self.literature_action.scatter_(1, slot, action.to(torch.int8).repeat_interleave(slots, dim=1))
         self.findings_published += n_new.squeeze(1)
         self.round_index += 1
@@ -181,7 +188,7 @@ class PublicationGame:
             novel_choices=(~replicate).sum((1, 2)),
             rigor_sum=rigor.sum((1, 2)),
             novel_studies=(done & novel).sum((1, 2)),
-            replication_studies=(done & replicate).sum((1, 2)),
+            replication_studies=replicated.sum(1),
             replication_successes=(positive & replicate).sum((1, 2)),
             published_novel_positives=n_new.squeeze(1),
             published_false_positives=(new & ~true.view(n_worlds, -1)).sum(1),
@@ -189,3 +196,37 @@ class PublicationGame:
             payoff_sum=received.sum(1),
         )
         return RoundResult(rewards={"researcher": received}, credit={"researcher": credit}, tallies=tallies)
+
+    def _slot_order(self) -> torch.Tensor:
+        """This round's order of the study slots, (W, R * slots): slot k comes at position (k + offset) mod n.
+
+        Moves within a round are simultaneous, but a scarce finding goes to one replicator and a full
+        literature keeps only some new findings: who comes first is decided by this order, rotated by a
+        random offset each round in each world, so that no researcher is favoured by its index.
+        """
+        n = self.n_researchers * self.slots
+        offset = (self.rng.uniform(self.round_index, "slot_order", (1,)) * n).long()  # (W, 1)
+        position = self._slot_index + offset
+        return position - n * (position >= n)
+
+    def _first_claims(
+        self, target: torch.Tensor, contender: torch.Tensor, order: torch.Tensor
+    ) -> torch.Tensor:
+        """Whether each slot is the first in `order` to claim its target finding, (W, R, slots)."""
+        first = torch.full_like(self.literature_author, order.shape[1], dtype=torch.int64)
+        first.scatter_reduce_(1, torch.where(contender, target, self.literature_size), order, "amin")
+        return (first.gather(1, target) == order).view(self.n_worlds, self.n_researchers, self.slots)
+
+    @staticmethod
+    def _ranks_in_order(new: torch.Tensor, order: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each new finding's rank among the round's new findings in slot order, and their count (W, 1).
+
+        Without permuting: the order starts at slot k0 = n - offset, so a slot from k0 on is preceded by
+        the new ones in [k0, k), and a slot before k0 by all those from k0 on plus those in [0, k).
+        """
+        count = new.cumsum(1)  # new ones in [0, k]
+        n_new = count[:, -1:]
+        start = order.argmin(1, keepdim=True)  # k0, the slot at position 0
+        before_start = torch.where(start > 0, count.gather(1, (start - 1).clamp(min=0)), 0)
+        wrapped = order > (order.shape[1] - 1 - start)  # slots before k0 come after the wrap
+        return count - 1 - before_start + n_new * wrapped, n_new

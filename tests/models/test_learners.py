@@ -11,6 +11,7 @@ from models.learners import check_learner, make_learner, resolve_learner
 from models.learners.tabular import sample_categorical
 from models.params import ConfigError
 from models.random import RandomStreams, world_keys
+from models.rounds import Credit
 
 MEANS = torch.tensor([0.2, 0.5, 0.8, 0.4])
 
@@ -58,8 +59,10 @@ def test_delayed_credit_moves_the_credited_action_not_the_chosen_one():
     agents, _ = learner(n_worlds=1, n_agents=2, learning_rate=0.5, initial_value=1.0)
     before = agents.values.clone()
     actions = torch.tensor([[0, 0]])
-    credit = torch.zeros(1, 2, 4)
-    credit[0, 1, 3] = -2.0  # agent 1's earlier action 3 is charged 2
+    # Agent 1's earlier action 3 is charged 2 (the second entry charges nothing).
+    credit = Credit(
+        agent=torch.tensor([[1, 0]]), action=torch.tensor([[3, 2]]), amount=torch.tensor([[-2.0, 0.0]])
+    )
     received = torch.tensor([[3.0, 3.0 - 2.0]])  # what the agents received: payoff 3, minus the charge
     agents.learn(actions, received, credit)
     assert agents.values[0, 0, 0] == pytest.approx(before[0, 0, 0] + 0.5 * (3.0 - before[0, 0, 0]))

@@ -108,7 +108,7 @@ def test_counts_add_up_and_shares_stay_in_unit_interval():
         assert (t.published_novel_positives <= t.novel_studies).all()
         assert (t.publications <= studies).all()
         assert (t.novel_choices <= 60).all()
-        credit = result.credit["researcher"]
+        credit = result.credit["researcher"].dense(60, game.n_actions)
         assert (credit <= 0).all()
         # Each refuted finding costs its author exactly one penalty.
         assert torch.allclose(-credit.sum((1, 2)) % 3.0, torch.zeros(4), atol=1e-4)
@@ -140,13 +140,15 @@ def test_refuted_findings_charge_the_action_that_produced_them():
     game.alpha.fill_(0.0)
     game.hacked_alpha.fill_(0.0)
     result = game.step({"researcher": torch.full((1, 200), 5)})
-    credit = result.credit["researcher"][0]
+    credit = result.credit["researcher"].dense(200, game.n_actions)[0]
     assert (credit[:, [0, 2, 3, 4, 5]] == 0).all()
     charged = credit[:, 1]
     assert set(charged.unique().tolist()) <= {0.0, -3.0}
     refuted = int(result.tallies.replication_studies.item() - result.tallies.replication_successes.item())
     distinct = int((charged < 0).sum())
-    assert 0 < distinct <= refuted
+    # Each finding is replicated once, so each failed replication refutes a different finding; the
+    # replicators who drew a finding another took first ran no study.
+    assert 0 < distinct == refuted < 200
 
 
 def test_same_config_and_seed_give_the_same_numbers_and_batches_do_not_matter():
@@ -173,3 +175,18 @@ def test_cuda_gives_the_cpu_numbers():
     cpu = simulate("publication", worlds, learner, [1], rounds=50)
     cuda = simulate("publication", worlds, learner, [1], rounds=50, device="cuda")
     torch.testing.assert_close(cpu, cuda, equal_nan=True, rtol=1e-5, atol=1e-6)
+
+
+def test_a_full_literature_favours_no_researcher_by_index():
+    """When more new findings appear than the literature holds, which ones it keeps must not depend on
+    the researcher's index (it once kept the highest indices', so low-index researchers never faced a
+    replication). Everyone publishes a positive every round; the kept authors must be uniform."""
+    params = world(n_researchers=40, literature_size=10, alpha=1.0, hacked_alpha=1.0, rigor_cost=0.0)
+    game = PublicationGame([params] * 4, seeds=[1, 2, 3, 4])
+    kept = torch.zeros(40)
+    for _ in range(100):
+        game.step({"researcher": torch.zeros(4, 40, dtype=torch.int64)})
+        kept += torch.bincount(game.literature_author[:, :10].reshape(-1).long(), minlength=40)
+    expected = kept.sum() / 40
+    chi_square = ((kept - expected) ** 2 / expected).sum().item()
+    assert chi_square < 73.4  # 39 degrees of freedom, p = 0.001

@@ -1,0 +1,1 @@
+"""Per-agent baselines (plain Python, PettingZoo, Mesa) that the batched engine is timed against."""
