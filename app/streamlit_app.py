@@ -9,6 +9,8 @@ A grid study shows its outcome across the sweep and one line per design point ov
 (random, Latin hypercube, Sobol, Morris: hundreds of design points) shows one scatter per swept parameter,
 the time course as a band across design points and, for Sobol and Morris, the sensitivity indices; those
 views live in `sampled.py` next to this file (`streamlit run` puts this folder on the import path).
+When the database holds benchmark rows (`python -m studies bench`), the sidebar offers their view too,
+from `benchmarks_view.py`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import altair as alt
+import benchmarks_view
 import polars as pl
 import sampled
 import streamlit as st
@@ -594,11 +597,15 @@ def explore(db: Path) -> None:
     """The whole page for a database that exists: pick a study and a metric, then show them."""
     token = freshness(db)
     studies = load_studies(str(db), token)
-    if studies.is_empty():
+    bench_runs = benchmarks_view.load_bench_runs(str(db), token)
+    if studies.is_empty() and bench_runs.is_empty():
         show_how_to_run(db, f"The results database `{db}` holds no study yet.")
         return
     st.sidebar.title(TITLE)
     st.sidebar.button("Check for new runs", help="Reloads the page: new runs of a running study appear.")
+    if not bench_runs.is_empty() and benchmarks_view.chosen(has_studies=not studies.is_empty()):
+        benchmarks_view.show(db, token, bench_runs)
+        return
     row = pick_study(studies)
     study_id = row["study_id"]
     try:

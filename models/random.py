@@ -35,12 +35,13 @@ _LOW24 = torch.tensor(0xFFFFFF, dtype=torch.int32)
 
 
 def mix32(x: torch.Tensor) -> torch.Tensor:
-    """Bijective avalanche hash of int32 values (lowbias32), into a new tensor.
+    """Bijective avalanche hash of int32 values (lowbias32), into a new tensor."""
+    return mix32_(x.clone())
 
-    In place after the first copy, with one scratch tensor: each fresh tensor of a large batch costs a
-    round of page faults, which on this kind of machine costs more than the arithmetic.
-    """
-    x = x.clone()
+
+def mix32_(x: torch.Tensor) -> torch.Tensor:
+    """mix32 in place, with one scratch tensor: each fresh tensor of a large batch costs a round of page
+    faults, which on this kind of machine costs more than the arithmetic."""
     scratch = torch.empty_like(x)
     for shift, factor in ((16, _FACTORS[0]), (15, _FACTORS[1]), (16, None)):
         torch.bitwise_right_shift(x, shift, out=scratch)
@@ -78,6 +79,7 @@ class RandomStreams:
     def __init__(self, keys: torch.Tensor) -> None:
         self.keys = keys
         self.device = keys.device
+        self._index: dict[int, torch.Tensor] = {}  # the hashed counters' index part, per draw size
 
     def bits(self, round_index: int, stream: str, shape: tuple[int, ...]) -> torch.Tensor:
         """Hashed int32 bits of shape (worlds, *shape)."""
@@ -86,8 +88,9 @@ class RandomStreams:
         n = 1
         for size in shape:
             n *= size
-        index = torch.arange(n, device=self.device, dtype=torch.int32) * _INDEX_STEP
-        return mix32(key[:, None] + index).view(len(self.keys), *shape)
+        if n not in self._index:
+            self._index[n] = torch.arange(n, device=self.device, dtype=torch.int32) * _INDEX_STEP
+        return mix32_(key[:, None] + self._index[n]).view(len(self.keys), *shape)
 
     def uniform(self, round_index: int, stream: str, shape: tuple[int, ...]) -> torch.Tensor:
         """float32 uniforms in [0, 1) with 24 bits of resolution, shape (worlds, *shape)."""

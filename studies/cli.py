@@ -21,6 +21,7 @@ EPILOG = """examples:
   python -m studies list
   python -m studies query "SELECT metric, avg(value) FROM final_metrics GROUP BY metric"
   python -m studies params publication
+  python -m studies bench
 
 The database is data/results.duckdb unless --db PATH or the STUDIES_DB environment variable names another.
 """
@@ -179,6 +180,61 @@ def cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from tqdm import tqdm
+
+    from benchmarks import suite
+
+    db = store.database_path(args.db)
+    store.check_database(db)
+    cases = suite.plan(quick=args.quick, games=tuple(args.game or suite.GAMES))
+    shared = suite.provenance(code_version())
+    print(f"{shared['bench_id']}: {len(cases)} cases, each in a fresh process, into {db}", file=sys.stderr)
+    rows: list[dict] = []
+
+    def record(row: dict) -> None:
+        row = {**shared, **row}
+        store.write_benchmark(db, row)
+        rows.append(row)
+
+    with tqdm(total=len(cases), unit="case", disable=args.quiet, file=sys.stderr) as bar:
+        suite.run(
+            cases,
+            lambda row: (record(row), bar.update()),
+            threads=args.threads,
+            device=resolve_device(args.device),
+            on_case=lambda case: bar.set_postfix_str(case.label),
+        )
+    if not args.quick and "publication" in (args.game or suite.GAMES):
+        with tempfile.TemporaryDirectory() as scratch:
+            record(
+                suite.in_fresh_process(
+                    suite.study_overhead, "studies/publication_bias.toml", f"{scratch}/study.duckdb"
+                )
+            )
+    frame = pl.DataFrame(rows, infer_schema_length=None)
+    _print_frame(
+        frame.select(
+            "game",
+            "rule",
+            "method",
+            "agents_per_world",
+            "worlds",
+            "decisions_per_second",
+            "peak_bytes_per_agent",
+            "state_bytes_per_agent",
+        )
+    )
+    print("Speed-ups, engine (a) over the PettingZoo loop (b) and Mesa (c), decisions per second:")
+    _print_frame(suite.ratios(frame.filter(pl.col("method") != "study_overhead")))
+    overhead = frame.filter(pl.col("method") == "study_overhead")
+    if overhead.height:
+        print(f"Metrics and store writes: {overhead['overhead_share'][0]:.1%} of the default study's time.")
+    return 0
+
+
 def cmd_figures(args: argparse.Namespace) -> int:
     from studies.figures import make_report_figures
 
@@ -252,6 +308,20 @@ def parser() -> argparse.ArgumentParser:
     params = sub.add_parser("params", help="list game and learner parameters with their ranges")
     params.add_argument("game", nargs="?", choices=sorted(GAMES))
     params.set_defaults(func=cmd_params)
+
+    bench = sub.add_parser(
+        "bench",
+        parents=[db],
+        help="benchmark the batched engine against a per-agent PettingZoo loop and a Mesa model",
+    )
+    bench.add_argument("--quick", action="store_true", help="small sizes only: a smoke test of the suite")
+    bench.add_argument("--game", action="append", choices=("publication", "election"), help="only this game")
+    bench.add_argument(
+        "--threads", type=int, default=None, help="torch threads for the engine (default: every core)"
+    )
+    bench.add_argument("--device", default="cpu", help="cpu or cuda")
+    bench.add_argument("--quiet", action="store_true", help="no progress bar")
+    bench.set_defaults(func=cmd_bench)
 
     figures = sub.add_parser("figures", parents=[db], help="regenerate the REPORT.md figures")
     figures.add_argument("--out", default="docs/figures")

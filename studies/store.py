@@ -1,4 +1,5 @@
-"""The results store: one DuckDB file with tables `studies`, `runs` and `metrics`, and a view `final_metrics`.
+"""The results store: one DuckDB file with tables `studies`, `runs`, `metrics`, `sensitivity` and
+`benchmarks`, and a view `final_metrics`.
 
 DuckDB allows one read-write process or many read-only ones, never both. So nobody holds a connection
 longer than one query or one write, and opening retries while another process holds the lock: a study
@@ -89,6 +90,30 @@ CREATE TABLE IF NOT EXISTS sensitivity (
 );
 CREATE TABLE IF NOT EXISTS metrics (run_id VARCHAR NOT NULL, step INTEGER NOT NULL, metric VARCHAR NOT NULL,
                                     value DOUBLE NOT NULL);
+-- `python -m studies bench`: one row per measured case (see benchmarks/suite.py).
+CREATE TABLE IF NOT EXISTS benchmarks (
+    bench_id VARCHAR NOT NULL,
+    measured_at TIMESTAMPTZ,
+    game VARCHAR NOT NULL,
+    rule VARCHAR,
+    method VARCHAR NOT NULL,
+    agents INTEGER,
+    agents_per_world INTEGER,
+    worlds INTEGER,
+    rounds INTEGER,
+    decisions BIGINT,
+    seconds DOUBLE,
+    decisions_per_second DOUBLE,
+    peak_bytes_per_agent DOUBLE,
+    state_bytes_per_agent DOUBLE,
+    overhead_share DOUBLE,
+    threads INTEGER,
+    device VARCHAR,
+    code_commit VARCHAR,
+    code_dirty BOOLEAN,
+    package_versions JSON,
+    machine JSON
+);
 -- A run's outcome: its last tenth of rounds, or at least its last recorded round when recording is sparse.
 CREATE OR REPLACE VIEW final_metrics AS
     SELECT m.run_id, m.metric, avg(m.value) AS value, count(*) AS steps_averaged
@@ -266,6 +291,14 @@ def ingest(path: Path, shard: Shard) -> int:
             con.rollback()
             raise
     return fresh_runs.height
+
+
+def write_benchmark(path: Path, row: dict[str, Any]) -> None:
+    """Add one measured benchmark case (creating the schema on a new file)."""
+    with connect(path) as con:
+        con.execute(SCHEMA)
+        con.register("bench_row", pl.DataFrame([row], infer_schema_length=None))
+        con.execute("INSERT INTO benchmarks BY NAME SELECT * FROM bench_row")
 
 
 def write_sensitivity(path: Path, study_id: str, frame: pl.DataFrame) -> None:

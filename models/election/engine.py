@@ -118,7 +118,9 @@ class ElectionGame:
         p, rng, t = self.p, self.rng, self.round_index
         n_candidates = self.n_candidates
         platforms = self.platforms_of(actions["candidate"].to(self.device).long())
-        distance = torch.cdist(self.voters, platforms)  # (W, V, C)
+        # Broadcast, not torch.cdist: with 1-2 dimensions cdist's threaded kernel costs far more than
+        # the arithmetic (measured 24 ms against 0.03 ms for one small world with two threads).
+        distance = (self.voters.unsqueeze(2) - platforms.unsqueeze(1)).norm(dim=-1)  # (W, V, C)
         policy = -(distance if p["utility"] == "linear" else distance**2)
 
         extremity = (platforms - self.centre.unsqueeze(1)).norm(dim=-1)  # (W, C)

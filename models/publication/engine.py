@@ -131,7 +131,9 @@ class PublicationGame:
         # Which study slots get done, on what hypothesis.
         filled = self.findings_published.clamp(max=size)  # (W,)
         done = rng.uniform(t, "complete", (n_res, slots)) < 1 - self.rigor_cost * rigor
-        target = (rng.uniform(t, "target", (n_res * slots,)) * filled.unsqueeze(1)).long()
+        # One uniform picks the hypothesis: a replication's target, or whether a novel one is true.
+        hypothesis = rng.uniform(t, "hypothesis", (n_res, slots))
+        target = (hypothesis.view(n_worlds, -1) * filled.unsqueeze(1)).long()
         target = torch.minimum(target, (filled - 1).clamp(min=0).unsqueeze(1))
         fresh = ~self.literature_replicated.gather(1, target).view(n_worlds, n_res, slots)
         fresh &= (filled > 0).view(-1, 1, 1)
@@ -139,13 +141,15 @@ class PublicationGame:
         contender = (done & replicate & fresh).view(n_worlds, -1)
         done &= ~replicate | (fresh & self._first_claims(target, contender, order))
         target_true = self.literature_true.gather(1, target).view(n_worlds, n_res, slots)
-        novel_true = rng.uniform(t, "truth", (n_res, slots)) < self.base_rate
-        true = torch.where(replicate, target_true, novel_true)
+        true = torch.where(replicate, target_true, hypothesis < self.base_rate)
 
-        # Results and publication.
+        # Results and publication: one uniform u decides both. Positive if u < p; a null result is
+        # published with probability publish_null_prob, that is if (u - p) / (1 - p) < publish_null_prob,
+        # since given a null result (u - p) / (1 - p) is uniform and independent of the outcome.
         p_positive = torch.where(true, self.power, alpha)
-        positive = done & (rng.uniform(t, "positive", (n_res, slots)) < p_positive)
-        published = done & (positive | (rng.uniform(t, "publish", (n_res, slots)) < self.publish_null_prob))
+        result = rng.uniform(t, "result", (n_res, slots))
+        positive = done & (result < p_positive)
+        published = done & (result < p_positive + self.publish_null_prob * (1 - p_positive))
         novel = ~replicate
         slot_payoff = published * (
             self.novelty_reward * (novel & positive)

@@ -1,0 +1,82 @@
+"""The benchmark suite: its rows, its store table, its ratios and the memory it finds per agent.
+
+Speeds are not asserted here (they depend on the machine and its load); what is asserted is that the suite
+measures what it says: decisions counted right, rows stored with their provenance, ratios from rows of one
+run, and state under the issue's 64 bytes per agent for tabular learners.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from benchmarks import suite
+from studies import store
+from studies.cli import main
+from studies.version import code_version
+
+SMALL = [
+    suite.Case("publication", "engine", 100, 4),
+    suite.Case("publication", "pettingzoo_loop", 100, 1),
+    suite.Case("publication", "mesa", 100, 1),
+]
+
+
+@pytest.mark.parametrize("game", ["publication", "election"])
+def test_engine_state_is_under_64_bytes_per_agent(game: str) -> None:
+    """Tabular learners plus the game's state, per agent, at a size where fixed costs do not hide it."""
+    case = suite.Case(game, "engine", 2_000, 8, "borda" if game == "election" else None)
+    row = suite.measure(case, threads=1)
+    assert 0 < row["state_bytes_per_agent"] < 64
+    assert row["decisions"] == row["agents_per_world"] * row["worlds"] * row["rounds"]
+    assert row["decisions_per_second"] == pytest.approx(row["decisions"] / row["seconds"])
+
+
+def test_bench_stores_every_case_with_provenance_and_prints_the_ratios(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(suite, "plan", lambda quick, games: SMALL)
+    db = tmp_path / "bench.duckdb"
+    assert main(["bench", "--quick", "--quiet", "--db", str(db)]) == 0
+    rows = store.query(db, "SELECT * FROM benchmarks ORDER BY method")
+    assert sorted(rows["method"].to_list()) == ["engine", "mesa", "pettingzoo_loop"]
+    assert rows["bench_id"].n_unique() == 1
+    assert set(rows["code_commit"]) == {code_version()["commit"]}
+    assert (rows["decisions"] == rows["agents_per_world"] * rows["worlds"] * rows["rounds"]).all()
+    assert (rows["rounds"] >= suite.MIN_ROUNDS).all() and (rows["decisions_per_second"] > 0).all()
+    assert rows.filter(pl.col("method") == "engine")["threads"].item() >= 1
+    assert set(rows.filter(pl.col("method") != "engine")["threads"]) == {1}
+
+    ratios = suite.ratios(rows)
+    rate = dict(zip(rows["method"], rows["decisions_per_second"], strict=True))
+    assert ratios["a_over_b"].item() == pytest.approx(rate["engine"] / rate["pettingzoo_loop"])
+    assert ratios["a_over_c"].item() == pytest.approx(rate["engine"] / rate["mesa"])
+    assert "Speed-ups" in capsys.readouterr().out
+
+    # A second run adds a run of its own: figures of different days are never mixed.
+    assert main(["bench", "--quick", "--quiet", "--db", str(db)]) == 0
+    counts = store.query(db, "SELECT bench_id, count(*) AS n FROM benchmarks GROUP BY bench_id")
+    assert counts.height == 2 and set(counts["n"]) == {3}
+
+
+def test_bench_refuses_another_programs_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import duckdb
+
+    db = tmp_path / "other.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE things (x INTEGER)")
+    before = db.read_bytes()
+    assert main(["bench", "--quick", "--quiet", "--db", str(db)]) == 2
+    assert "something else" in capsys.readouterr().err
+    assert db.read_bytes() == before
+
+
+def test_the_plan_covers_the_issue_sizes() -> None:
+    cases = suite.plan()
+    engine = {(c.game, c.agents, c.worlds) for c in cases if c.method == "engine"}
+    assert ("publication", 1_000, 1_000) in engine and ("publication", 100_000, 100) in engine
+    assert {c.agents for c in cases if c.method == "mesa"} == set(suite.AGENTS)
+    rules = {c.rule for c in cases if c.game == "election" and c.method == "pettingzoo_loop"}
+    assert rules == set(suite.RULES)
