@@ -27,22 +27,41 @@ class Outcome:
     vote_shares: torch.Tensor  # (worlds, candidates): first choices (approvals under approval voting)
 
 
-def first_choices(utilities: torch.Tensor, turnout: torch.Tensor, standing: torch.Tensor) -> torch.Tensor:
-    """First-choice vote counts (worlds, candidates) among the candidates still standing.
+def by_candidate(utilities: torch.Tensor) -> torch.Tensor:
+    """(worlds, voters, C) utilities as (worlds, C, voters), contiguous.
 
-    A voter indifferent between several favourites (candidates on one platform) splits the vote evenly
-    among them, as in Hotelling's and Downs' models, rather than handing it to the lowest index.
+    Every count runs over voters; with voters last, each operation vectorises over them instead of over
+    the 2-8 candidates (measured 2-4 times faster for the first-choice count and the pairwise matrix).
     """
-    masked = utilities.masked_fill(~standing.unsqueeze(1), float("-inf"))
-    favourite = masked == masked.amax(-1, keepdim=True)
-    weight = turnout.to(utilities.dtype).unsqueeze(-1) / favourite.sum(-1, keepdim=True)
-    return (favourite * weight).sum(1)
+    return utilities.transpose(1, 2).contiguous()
+
+
+def first_choices(
+    ballots: torch.Tensor, turnout: torch.Tensor, standing: torch.Tensor | None = None
+) -> torch.Tensor:
+    """First-choice vote counts (worlds, candidates) among the candidates still standing (all if None).
+
+    `ballots` are utilities by candidate (see by_candidate). A voter indifferent between several
+    favourites (candidates on one platform) splits the vote evenly among them, as in Hotelling's and
+    Downs' models, rather than handing it to the lowest index.
+    """
+    if standing is not None:
+        ballots = torch.where(standing.unsqueeze(-1), ballots, float("-inf"))
+    favourite = ballots == ballots.amax(1, keepdim=True)  # (W, C, V)
+    share = turnout.to(ballots.dtype) / favourite.sum(1)  # (W, V): a vote, split among favourites
+    return torch.bmm(favourite.to(ballots.dtype), share.unsqueeze(-1)).squeeze(-1)
 
 
 def pairwise(utilities: torch.Tensor, turnout: torch.Tensor) -> torch.Tensor:
     """P[w, i, j]: voters in world w who prefer candidate i to candidate j, shape (worlds, C, C)."""
-    prefers = utilities.unsqueeze(-1) > utilities.unsqueeze(-2)  # (W, V, C, C)
-    return torch.einsum("wvij,wv->wij", prefers.to(utilities.dtype), turnout.to(utilities.dtype))
+    return _pairwise(by_candidate(utilities), turnout).to(utilities.dtype)
+
+
+def _pairwise(ballots: torch.Tensor, turnout: torch.Tensor) -> torch.Tensor:
+    """pairwise() on ballots by candidate, one candidate against all at a time; int64 counts."""
+    voting = turnout.unsqueeze(1)  # (W, 1, V)
+    rows = [((ballots[:, i : i + 1] > ballots) & voting).sum(-1) for i in range(ballots.shape[1])]
+    return torch.stack(rows, 1)
 
 
 def condorcet_winner(utilities: torch.Tensor, turnout: torch.Tensor) -> torch.Tensor:
@@ -65,46 +84,48 @@ def _best(score: torch.Tensor, tie_break: torch.Tensor) -> torch.Tensor:
 
 def elect(rule: str, utilities: torch.Tensor, turnout: torch.Tensor, tie_break: torch.Tensor) -> Outcome:
     """Decide every world's election under `rule`."""
-    utilities = utilities.double()
+    ballots = by_candidate(utilities.double())  # (W, C, V)
     tie_break = tie_break.double()
-    n_worlds, _, n_candidates = utilities.shape
-    everyone = torch.ones(n_worlds, n_candidates, dtype=torch.bool, device=utilities.device)
-    first = first_choices(utilities, turnout, everyone)
-    voters = turnout.sum(-1, dtype=utilities.dtype).clamp(min=1)
+    n_worlds, n_candidates, _ = ballots.shape
+    first = first_choices(ballots, turnout)
+    voters = turnout.sum(-1, dtype=ballots.dtype).clamp(min=1)
     shares = first / voters.unsqueeze(-1)
+
+    def head_to_head() -> torch.Tensor:
+        return _pairwise(ballots, turnout).to(ballots.dtype)
 
     if rule == "plurality":
         winner = _best(first, tie_break)
     elif rule == "runoff":
         majority = first.amax(-1) > voters / 2
         finalists = (first + TIE * tie_break).topk(2, dim=-1).indices
-        p = pairwise(utilities, turnout)
+        p = head_to_head()
         a, b = finalists[:, 0], finalists[:, 1]
-        rows = torch.arange(n_worlds, device=utilities.device)
+        rows = torch.arange(n_worlds, device=ballots.device)
         a_votes, b_votes = p[rows, a, b], p[rows, b, a]
         a_wins = (a_votes > b_votes) | ((a_votes == b_votes) & (tie_break[rows, a] > tie_break[rows, b]))
         winner = torch.where(majority, _best(first, tie_break), torch.where(a_wins, a, b))
     elif rule == "instant_runoff":
-        standing = everyone.clone()
-        decided = torch.zeros(n_worlds, dtype=torch.bool, device=utilities.device)
+        standing = torch.ones(n_worlds, n_candidates, dtype=torch.bool, device=ballots.device)
+        decided = torch.zeros(n_worlds, dtype=torch.bool, device=ballots.device)
         for _ in range(n_candidates - 1):
-            counts = first_choices(utilities, turnout, standing)
+            counts = first_choices(ballots, turnout, standing)
             decided |= counts.amax(-1) > voters / 2
             weakest = (counts - TIE * tie_break).masked_fill(~standing, float("inf")).argmin(-1)
             eliminate = torch.zeros_like(standing).scatter_(
                 1, weakest.unsqueeze(1), True
             ) & ~decided.unsqueeze(1)
             standing &= ~eliminate
-        winner = _best(first_choices(utilities, turnout, standing).masked_fill(~standing, -1), tie_break)
+        winner = _best(first_choices(ballots, turnout, standing).masked_fill(~standing, -1), tie_break)
     elif rule == "approval":
-        approve = utilities >= utilities.mean(-1, keepdim=True)
-        approvals = (approve.to(utilities.dtype) * turnout.unsqueeze(-1).to(utilities.dtype)).sum(1)
+        approve = (ballots >= ballots.mean(1, keepdim=True)) & turnout.unsqueeze(1)
+        approvals = approve.sum(-1).to(ballots.dtype)
         winner = _best(approvals, tie_break)
         shares = approvals / approvals.sum(-1, keepdim=True).clamp(min=1)
     elif rule == "borda":
-        winner = _best(pairwise(utilities, turnout).sum(-1), tie_break)
+        winner = _best(head_to_head().sum(-1), tie_break)
     elif rule == "condorcet":  # Copeland's method, ties broken by Borda score: elects any Condorcet winner
-        p = pairwise(utilities, turnout)
+        p = head_to_head()
         copeland = (p > p.transpose(1, 2)).sum(-1) + 0.5 * ((p == p.transpose(1, 2)).sum(-1) - 1)
         borda = p.sum(-1)
         winner = _best(copeland * (borda.amax() + 1) * 2 + borda, tie_break)
