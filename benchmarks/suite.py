@@ -31,6 +31,7 @@ from benchmarks.pettingzoo_loop import build
 from models.election.rules import RULES
 from models.games import get_game
 from models.learners import make_learner, resolve_learner
+from models.memory import keep_freed_memory
 from models.metrics import compute
 from studies.config import load_study
 from studies.runner import DEFAULT_BATCH_WORLDS, make_tasks, run_study
@@ -122,6 +123,7 @@ def _timed_rounds(step: Callable[[], None], rounds: int, warmup: int) -> float:
 
 
 def _engine(case: Case, params: dict[str, Any], device: str) -> dict[str, Any]:
+    keep_freed_memory()  # as simulate() does
     spec = get_game(case.game)
     engine = spec.engine([params] * case.worlds, list(range(case.worlds)), device=device)
     learners = {

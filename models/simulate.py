@@ -13,6 +13,7 @@ import torch
 
 from models.games import get_game
 from models.learners import make_learner
+from models.memory import keep_freed_memory
 from models.metrics import compute
 
 
@@ -31,6 +32,7 @@ def simulate(
     `worlds` are resolved game parameters (one dict per world), `learners` a resolved learner config per
     role (one shared by every world, or a list with one per world), `seeds` one per world.
     """
+    keep_freed_memory()
     spec = get_game(game)
     engine = spec.engine(worlds, seeds, device=device)
     agents = {
