@@ -14,7 +14,7 @@ import torch
 from models.games import get_game
 from models.learners import make_learner
 from models.memory import keep_freed_memory
-from models.metrics import compute
+from models.metrics import compute_rounds
 
 
 def simulate(
@@ -39,7 +39,7 @@ def simulate(
         role: make_learner(learners[role], role, len(worlds), n_agents, n_actions, engine.rng)
         for role, (n_agents, n_actions) in engine.roles.items()
     }
-    recorded = []
+    recorded = []  # tallies of the recorded rounds; their metrics are computed once, at the end
     with torch.inference_mode():
         for t in range(rounds):
             actions = {role: learner.act(t) for role, learner in agents.items()}
@@ -47,7 +47,7 @@ def simulate(
             for role, learner in agents.items():
                 learner.learn(actions[role], result.rewards[role], result.credit.get(role))
             if t % record_every == 0:
-                recorded.append(compute(spec.metrics, result.tallies))
+                recorded.append(result.tallies)
             if on_round is not None:
                 on_round(t)
-    return torch.stack(recorded).cpu()
+        return compute_rounds(spec.metrics, recorded).cpu()

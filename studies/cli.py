@@ -209,11 +209,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         )
     if not args.quick and "publication" in (args.game or suite.GAMES):
         with tempfile.TemporaryDirectory() as scratch:
-            record(
-                suite.in_fresh_process(
-                    suite.study_overhead, "studies/publication_bias.toml", f"{scratch}/study.duckdb"
-                )
-            )
+            record(suite.in_fresh_process(suite.study_overhead, suite.DEFAULT_STUDY, scratch))
     frame = pl.DataFrame(rows, infer_schema_length=None)
     _print_frame(
         frame.select(

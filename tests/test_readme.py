@@ -42,6 +42,12 @@ def two_studies(tmp_path_factory) -> Path:
         "failed_replication_penalty": {"low": 0.0, "high": 6.0},
     }
     run_study(plan_study(sobol), db, progress=False)
+    for method, rate in (("engine", 5e6), ("pettingzoo_loop", 2e5), ("mesa", 1e5)):  # a bench's rows
+        store.write_benchmark(
+            db,
+            {"bench_id": "bench-test", "game": "publication", "method": method, "agents": 1000,
+             "worlds": 100 if method == "engine" else 1, "decisions_per_second": rate},
+        )  # fmt: skip
     return db
 
 
