@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
@@ -27,9 +29,15 @@ The database is data/results.duckdb unless --db PATH or the STUDIES_DB environme
 """
 
 
+def _json_text(value: pl.Series) -> str:
+    return json.dumps(value.to_list(), default=lambda v: float(v) if isinstance(v, Decimal) else str(v))
+
+
 def _print_frame(frame: pl.DataFrame, fmt: str = "table") -> None:
-    if fmt == "csv":
-        sys.stdout.write(frame.write_csv())
+    if fmt == "csv":  # CSV has no lists (voter_positions, swept_parameters): write them as JSON text
+        nested = [name for name, dtype in frame.schema.items() if dtype.is_nested()]
+        as_json = [pl.col(name).map_elements(_json_text, return_dtype=pl.String) for name in nested]
+        sys.stdout.write(frame.with_columns(as_json).write_csv())
     elif fmt == "json":
         sys.stdout.write(frame.write_json() + "\n")
     else:

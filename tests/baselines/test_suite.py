@@ -45,7 +45,7 @@ def test_bench_stores_every_case_with_provenance_and_prints_the_ratios(
     assert rows["bench_id"].n_unique() == 1
     assert set(rows["code_commit"]) == {code_version()["commit"]}
     assert (rows["decisions"] == rows["agents_per_world"] * rows["worlds"] * rows["rounds"]).all()
-    assert (rows["rounds"] >= suite.MIN_ROUNDS).all() and (rows["decisions_per_second"] > 0).all()
+    assert (rows["rounds"] >= 1).all() and (rows["decisions_per_second"] > 0).all()
     assert rows.filter(pl.col("method") == "engine")["threads"].item() >= 1
     assert set(rows.filter(pl.col("method") != "engine")["threads"]) == {1}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -43,6 +45,12 @@ def test_run_list_query_export(study_file, db, tmp_path, capsys):
 
     assert main(["query", "SELECT count(*) AS n FROM runs", "--db", str(db), "--format", "csv"]) == 0
     assert capsys.readouterr().out.split() == ["n", "4"]
+    # List columns (CSV has none) come out as JSON text.
+    listed = "SELECT swept_parameters, [1.5, 2.0] AS xs FROM studies"
+    assert main(["query", listed, "--db", str(db), "--format", "csv"]) == 0
+    rows = pl.read_csv(io.StringIO(capsys.readouterr().out))
+    assert json.loads(rows["xs"][0]) == [1.5, 2.0]
+    assert isinstance(json.loads(rows["swept_parameters"][0]), list)
 
     out = tmp_path / "exports"
     assert main(["export", "cli_tiny", "--db", str(db), "--out", str(out)]) == 0
