@@ -17,7 +17,7 @@ import resource
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
@@ -34,8 +34,7 @@ from models.learners import make_learner, resolve_learner
 from models.memory import keep_freed_memory
 from models.metrics import compute
 from studies.config import load_study
-from studies.runner import DEFAULT_BATCH_WORLDS, make_tasks, run_study
-from studies.worker import run_batch
+from studies.runner import run_study
 
 GAMES = ("publication", "election")
 METHODS = ("engine", "pettingzoo_loop", "mesa")
@@ -206,26 +205,16 @@ def measure(case: Case, threads: int, device: str = "cpu") -> dict[str, Any]:
     }
 
 
-def study_overhead(study_file: str, scratch: str, repeats: int = 3) -> dict[str, Any]:
-    """The share of a study's wall time that is not simulation: metrics, result frames, Parquet, DuckDB.
+def study_overhead(study_file: str, scratch: str) -> dict[str, Any]:
+    """The share of a study's wall time spent on metrics collection and store writes.
 
-    Runs the study into a fresh file in `scratch`, then simulates the same batches with metrics computed
-    once per run and nothing stored; the difference, over the whole, is the overhead. Each is timed
-    `repeats` times, alternating, and the fastest kept: one timing of a seconds-long study varies by a
-    third on a shared machine, more than the overhead itself.
+    Runs the study into a fresh file in `scratch` in this process, as `make run` does; the runner times
+    metrics, result tables and store access where they happen (RunReport.overhead_share), so the share
+    comes from one run and does not depend on how fast the machine was that minute.
     """
     plan = load_study(study_file)
-    tasks = make_tasks(plan, plan.runs, DEFAULT_BATCH_WORLDS, 1, "cpu")
-    totals, bares = [], []
-    for repeat in range(repeats):
-        begun = time.perf_counter()
-        run_study(plan, Path(scratch) / f"study-{repeat}.duckdb", workers=1, progress=False)
-        totals.append(time.perf_counter() - begun)
-        begun = time.perf_counter()
-        for task in tasks:
-            run_batch(replace(task, record_every=task.rounds))
-        bares.append(time.perf_counter() - begun)
-    total, bare = min(totals), min(bares)
+    report = run_study(plan, Path(scratch) / "study.duckdb", workers=1, progress=False)
+    total = report.wall_seconds
     agents = plan.runs[0].game.get("n_researchers") or plan.runs[0].game.get("n_voters")
     decisions = agents * len(plan.runs) * plan.rounds
     return {
@@ -238,8 +227,8 @@ def study_overhead(study_file: str, scratch: str, repeats: int = 3) -> dict[str,
         "decisions": decisions,
         "seconds": total,
         "decisions_per_second": decisions / total,
-        "overhead_share": max(total - bare, 0.0) / total,
-        "threads": tasks[0].threads,
+        "overhead_share": report.overhead_share,
+        "threads": 1,
         "device": "cpu",
     }
 

@@ -36,4 +36,5 @@ class RoundResult:
 
     rewards: dict[str, torch.Tensor]  # role -> (worlds, agents): what each agent received this round
     credit: dict[str, Credit]  # role -> late costs of earlier actions, included in `rewards`
-    tallies: Any
+    tallies: Any  # small per-world tensors of their own, never views of round-sized ones: simulate()
+    # keeps the recorded rounds' tallies, and a view would keep its whole base tensor alive

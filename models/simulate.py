@@ -2,6 +2,7 @@
 
 One call runs a whole batch of worlds (design points x replications) for a number of rounds and returns
 the metric time series, shape (recorded rounds, worlds, metrics). Studies, tests and benchmarks all use it.
+`play` is the same loop returning the recorded rounds' tallies, for callers that time the metrics apart.
 """
 
 from __future__ import annotations
@@ -17,6 +18,42 @@ from models.memory import keep_freed_memory
 from models.metrics import compute_rounds
 
 
+def play(
+    game: str,
+    worlds: list[dict[str, Any]],
+    learners: dict[str, dict[str, Any] | list[dict[str, Any]]],
+    seeds: list[int],
+    rounds: int,
+    device: str = "cpu",
+    record_every: int = 1,
+    on_round: Callable[[int], None] | None = None,
+) -> list[Any]:
+    """Run `rounds` rounds of a batch of worlds; return the tallies of rounds 0, record_every, ...
+
+    `worlds` are resolved game parameters (one dict per world), `learners` a resolved learner config per
+    role (one shared by every world, or a list with one per world), `seeds` one per world.
+    """
+    keep_freed_memory()
+    spec = get_game(game)
+    engine = spec.engine(worlds, seeds, device=device)
+    agents = {
+        role: make_learner(learners[role], role, len(worlds), n_agents, n_actions, engine.rng)
+        for role, (n_agents, n_actions) in engine.roles.items()
+    }
+    recorded = []
+    with torch.inference_mode():
+        for t in range(rounds):
+            actions = {role: learner.act(t) for role, learner in agents.items()}
+            result = engine.step(actions)
+            for role, learner in agents.items():
+                learner.learn(actions[role], result.rewards[role], result.credit.get(role))
+            if t % record_every == 0:
+                recorded.append(result.tallies)
+            if on_round is not None:
+                on_round(t)
+    return recorded
+
+
 def simulate(
     game: str,
     worlds: list[dict[str, Any]],
@@ -29,25 +66,7 @@ def simulate(
 ) -> torch.Tensor:
     """Run `rounds` rounds of a batch of worlds; return metrics at rounds 0, record_every, ...
 
-    `worlds` are resolved game parameters (one dict per world), `learners` a resolved learner config per
-    role (one shared by every world, or a list with one per world), `seeds` one per world.
+    The metrics are computed once, from the recorded rounds' tallies (see compute_rounds).
     """
-    keep_freed_memory()
-    spec = get_game(game)
-    engine = spec.engine(worlds, seeds, device=device)
-    agents = {
-        role: make_learner(learners[role], role, len(worlds), n_agents, n_actions, engine.rng)
-        for role, (n_agents, n_actions) in engine.roles.items()
-    }
-    recorded = []  # tallies of the recorded rounds; their metrics are computed once, at the end
-    with torch.inference_mode():
-        for t in range(rounds):
-            actions = {role: learner.act(t) for role, learner in agents.items()}
-            result = engine.step(actions)
-            for role, learner in agents.items():
-                learner.learn(actions[role], result.rewards[role], result.credit.get(role))
-            if t % record_every == 0:
-                recorded.append(result.tallies)
-            if on_round is not None:
-                on_round(t)
-        return compute_rounds(spec.metrics, recorded).cpu()
+    recorded = play(game, worlds, learners, seeds, rounds, device, record_every, on_round)
+    return compute_rounds(get_game(game).metrics, recorded).cpu()

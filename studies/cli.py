@@ -68,7 +68,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     rate = report.completed * plan.rounds / report.wall_seconds if report.completed else 0.0
     print(
         f"done: {report.completed} run(s) completed, {report.skipped} already complete, "
-        f"{report.wall_seconds:.1f} s on {report.workers} worker(s) ({rate:,.0f} world-rounds/s).",
+        f"{report.wall_seconds:.1f} s on {report.workers} worker(s) ({rate:,.0f} world-rounds/s; metrics and "
+        f"store writes {report.overhead_share:.0%} of it).",
         file=sys.stderr,
     )
     if not args.quiet:

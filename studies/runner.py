@@ -54,6 +54,12 @@ class RunReport:
     wall_seconds: float
     workers: int
     sensitivity_rows: int = 0
+    record_seconds: float = 0.0  # metrics collection and store writes, measured where they happen
+
+    @property
+    def overhead_share(self) -> float:
+        """Share of the study's time spent on metrics and the store rather than on simulation."""
+        return self.record_seconds / self.wall_seconds if self.wall_seconds else 0.0
 
 
 def _batch_key(plan: StudyPlan, run: Run) -> str:
@@ -225,14 +231,18 @@ def run_study(
         raise ConfigError(f"--backend {backend!r} is not allowed: use {' or '.join(BACKENDS)}.")
     if workers is not None and workers < 1:
         raise ConfigError(f"--workers {workers} is not allowed: use a whole number of at least 1.")
+    stored_at = time.perf_counter()
     store.check_database(db)
     done = store.completed_run_ids(db, plan.study_id)
+    record_seconds = time.perf_counter() - stored_at
     pending = [run for run in plan.runs if run.run_id not in done]
     workers = choose_workers(workers, plan, pending, backend)
     batch_worlds = fit_batch_worlds(plan, pending, db, batch_worlds, workers)
     tasks = make_tasks(plan, pending, batch_worlds, workers, device)
     workers = min(workers, max(len(tasks), 1))
+    stored_at = time.perf_counter()
     store.register_study(db, plan)
+    record_seconds += time.perf_counter() - stored_at
     bar = tqdm(
         total=sum(task.world_rounds for task in tasks),
         unit="world-round",
@@ -244,7 +254,10 @@ def run_study(
     )
     with bar:
         for shard in execute(tasks, workers, backend, address, bar):
+            stored_at = time.perf_counter()
             store.ingest(db, shard)
+            # A worker's own recording overlaps the other workers' simulation: its share of the wall time.
+            record_seconds += time.perf_counter() - stored_at + shard.record_seconds / workers
     report = RunReport(
         study_id=plan.study_id,
         planned=len(plan.runs),
@@ -252,6 +265,7 @@ def run_study(
         completed=len(pending),
         wall_seconds=time.perf_counter() - begun,
         workers=workers,
+        record_seconds=record_seconds,
     )
     if plan.design["kind"] in sensitivity.METHODS:
         indices = sensitivity.analyze(plan, db)

@@ -20,7 +20,8 @@ import polars as pl
 import torch
 
 from models.games import get_game
-from models.simulate import simulate
+from models.metrics import compute_rounds
+from models.simulate import play
 from studies.config import Run
 
 METRIC_SCHEMA = {"run_id": pl.String, "step": pl.Int32, "metric": pl.String, "value": pl.Float64}
@@ -51,6 +52,7 @@ class Shard:
     run_ids: list[str]
     runs: bytes
     metrics: bytes
+    record_seconds: float = 0.0  # computing the metrics and building these tables, after the simulation
 
     def frames(self) -> tuple[pl.DataFrame, pl.DataFrame]:
         return pl.read_parquet(io.BytesIO(self.runs)), pl.read_parquet(io.BytesIO(self.metrics))
@@ -122,7 +124,7 @@ def run_batch(task: BatchTask, on_round: Callable[[int], None] | None = None) ->
     """Simulate the batch and return its shard."""
     torch.set_num_threads(task.threads)
     started_at, begun = datetime.now(UTC), time.perf_counter()
-    series = simulate(
+    tallies = play(
         task.game,
         [run.game for run in task.runs],
         {role: [run.learners[role] for run in task.runs] for role in task.runs[0].learners},
@@ -132,13 +134,18 @@ def run_batch(task: BatchTask, on_round: Callable[[int], None] | None = None) ->
         record_every=task.record_every,
         on_round=on_round,
     )
+    simulated = time.perf_counter()
+    series = compute_rounds(get_game(task.game).metrics, tallies).cpu()
     timing = {
         "started_at": started_at,
         "finished_at": datetime.now(UTC),
         "wall_seconds": time.perf_counter() - begun,
     }
+    metrics = _parquet(metric_frame(task, series.numpy()))
+    runs = _parquet(run_frame(task, timing))
     return Shard(
         run_ids=[run.run_id for run in task.runs],
-        runs=_parquet(run_frame(task, timing)),
-        metrics=_parquet(metric_frame(task, series.numpy())),
+        runs=runs,
+        metrics=metrics,
+        record_seconds=time.perf_counter() - simulated,
     )

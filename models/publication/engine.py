@@ -229,7 +229,7 @@ class PublicationGame:
         the new ones in [k0, k), and a slot before k0 by all those from k0 on plus those in [0, k).
         """
         count = new.cumsum(1)  # new ones in [0, k]
-        n_new = count[:, -1:]
+        n_new = count[:, -1:].clone()  # not a view: it outlives the round in the tallies
         start = order.argmin(1, keepdim=True)  # k0, the slot at position 0
         before_start = torch.where(start > 0, count.gather(1, (start - 1).clamp(min=0)), 0)
         wrapped = order > (order.shape[1] - 1 - start)  # slots before k0 come after the wrap

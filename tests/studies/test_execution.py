@@ -63,6 +63,8 @@ def test_a_process_pool_gives_the_in_process_numbers(study_file, reference, tmp_
     report = run_study(load_study(study_file), db, workers=2, batch_worlds=4, progress=False)
     assert report.workers == 2 and report.completed == 18
     assert same_results(db, reference)
+    # Metrics and store writes are timed where they happen: some time, never more than the whole.
+    assert 0 < report.record_seconds < report.wall_seconds and 0 < report.overhead_share < 1
 
 
 def test_ray_gives_the_local_numbers(study_file, reference, tmp_path):
