@@ -37,7 +37,6 @@ from studies.config import load_study
 from studies.runner import run_study
 
 GAMES = ("publication", "election")
-METHODS = ("engine", "pettingzoo_loop", "mesa")
 AGENTS = (100, 1_000, 10_000, 100_000)
 WORLDS = (1, 10, 100, 1_000)
 # Expected decisions per second, only to size each case to about `CASE_SECONDS` of timed rounds.
