@@ -61,12 +61,11 @@ def sample_categorical(weights: torch.Tensor, uniform: torch.Tensor) -> torch.Te
 
 
 def softmax_weights(values: torch.Tensor, temperature: torch.Tensor) -> torch.Tensor:
-    """exp((Q - max Q) / T) over the last axis, unrolled like sample_categorical (unnormalised)."""
+    """exp((Q - max Q) / T) over the last axis, unnormalised: sample_categorical needs no normalising, and
+    torch.softmax over a last axis of a few actions is several times slower (62 against 11 ms for a million
+    agents with 6 actions)."""
     scaled = values / temperature
-    top = scaled[..., 0]
-    for a in range(1, values.shape[-1]):
-        top = torch.maximum(top, scaled[..., a])
-    return torch.exp(scaled - top.unsqueeze(-1))
+    return torch.exp(scaled - scaled.amax(-1, keepdim=True))
 
 
 class BatchedLearner:
