@@ -30,15 +30,15 @@ def test_independent_learners_find_the_best_arm_of_a_bernoulli_bandit(exploratio
         actions = agents.act(t)
         rewards = (rng.uniform(t, "bandit", (500,)) < MEANS[actions]).float()
         agents.learn(actions, rewards, None)
-    greedy = agents.values.argmax(-1)
+    greedy = agents.action_values.argmax(-1)
     assert (greedy == 2).float().mean() > 0.9
     # Values estimate the arms' means where agents sampled them a lot.
-    assert abs(agents.values[..., 2].mean().item() - 0.8) < 0.05
+    assert abs(agents.action_values[..., 2].mean().item() - 0.8) < 0.05
 
 
 def test_epsilon_greedy_explores_at_the_stated_rate():
     agents, _ = learner(n_worlds=10, n_agents=1000, exploration="epsilon_greedy", epsilon=0.2)
-    agents.values[..., 1] = 1.0  # action 1 is greedy for everybody
+    agents.action_values[..., 1] = 1.0  # action 1 is greedy for everybody
     off_greedy = sum((agents.act(t) != 1).float().mean().item() for t in range(20)) / 20
     expected = 0.2 * 3 / 4
     assert abs(off_greedy - expected) < 4 * math.sqrt(expected * (1 - expected) / 200_000)
@@ -46,7 +46,7 @@ def test_epsilon_greedy_explores_at_the_stated_rate():
 
 def test_softmax_chooses_in_proportion_to_exponentiated_values():
     agents, _ = learner(n_worlds=10, n_agents=1000, exploration="softmax", temperature=0.5)
-    agents.values[:] = torch.tensor([0.0, 0.5, 1.0, -1.0])
+    agents.action_values[:] = torch.tensor([0.0, 0.5, 1.0, -1.0])
     counts = torch.zeros(4)
     for t in range(10):
         counts += torch.bincount(agents.act(t).reshape(-1), minlength=4)
@@ -57,7 +57,7 @@ def test_softmax_chooses_in_proportion_to_exponentiated_values():
 
 def test_delayed_credit_moves_the_credited_action_not_the_chosen_one():
     agents, _ = learner(n_worlds=1, n_agents=2, learning_rate=0.5, initial_value=1.0)
-    before = agents.values.clone()
+    before = agents.action_values.clone()
     actions = torch.tensor([[0, 0]])
     # Agent 1's earlier action 3 is charged 2 (the second entry charges nothing).
     credit = Credit(
@@ -65,10 +65,10 @@ def test_delayed_credit_moves_the_credited_action_not_the_chosen_one():
     )
     received = torch.tensor([[3.0, 3.0 - 2.0]])  # what the agents received: payoff 3, minus the charge
     agents.learn(actions, received, credit)
-    assert agents.values[0, 0, 0] == pytest.approx(before[0, 0, 0] + 0.5 * (3.0 - before[0, 0, 0]))
-    assert agents.values[0, 1, 0] == pytest.approx(before[0, 1, 0] + 0.5 * (3.0 - before[0, 1, 0]))
-    assert agents.values[0, 1, 3] == pytest.approx(before[0, 1, 3] - 1.0)
-    assert agents.values[0, 0, 3] == before[0, 0, 3]
+    assert agents.action_values[0, 0, 0] == pytest.approx(before[0, 0, 0] + 0.5 * (3.0 - before[0, 0, 0]))
+    assert agents.action_values[0, 1, 0] == pytest.approx(before[0, 1, 0] + 0.5 * (3.0 - before[0, 1, 0]))
+    assert agents.action_values[0, 1, 3] == pytest.approx(before[0, 1, 3] - 1.0)
+    assert agents.action_values[0, 0, 3] == before[0, 0, 3]
 
 
 def test_fixed_policy_plays_its_probabilities_and_refuses_a_misfit():
