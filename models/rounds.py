@@ -10,24 +10,29 @@ import torch
 
 @dataclass
 class Credit:
-    """Late consequences of earlier actions, sparse: `amount[w, k]` goes to action `action[w, k]` of agent
-    `agent[w, k]` in world w. Sparse because a round charges few findings: a dense (worlds, agents,
-    actions) table would cost more memory traffic than the rest of the round."""
+    """Late consequences of earlier actions, one entry per charge: `amount[k]` goes to action `action[k]`
+    of agent `agent[k]` in world `world[k]`. A flat list of the round's charges, because a round charges
+    few of its agents: a table over every agent or finding costs more memory traffic than the rest of the
+    round's learning."""
 
-    agent: torch.Tensor  # (worlds, entries) int64
-    action: torch.Tensor  # (worlds, entries) int64
-    amount: torch.Tensor  # (worlds, entries) float32, 0 where nothing is charged
+    worlds: int
+    world: torch.Tensor  # (entries,) int64
+    agent: torch.Tensor  # (entries,) int64
+    action: torch.Tensor  # (entries,) int64
+    amount: torch.Tensor  # (entries,) float32
 
     def per_agent(self, n_agents: int) -> torch.Tensor:
         """Each agent's total credit this round, (worlds, agents)."""
-        total = torch.zeros(self.amount.shape[0], n_agents, device=self.amount.device)
-        return total.scatter_add_(1, self.agent, self.amount)
+        total = torch.zeros(self.worlds * n_agents, device=self.amount.device)
+        return total.index_add_(0, self.world * n_agents + self.agent, self.amount).view(
+            self.worlds, n_agents
+        )
 
     def dense(self, n_agents: int, n_actions: int) -> torch.Tensor:
         """The same credit as a (worlds, agents, actions) table, for inspection and tests."""
-        table = torch.zeros(self.amount.shape[0], n_agents * n_actions, device=self.amount.device)
-        table.scatter_add_(1, self.agent * n_actions + self.action, self.amount)
-        return table.view(-1, n_agents, n_actions)
+        table = torch.zeros(self.worlds * n_agents * n_actions, device=self.amount.device)
+        charged = (self.world * n_agents + self.agent) * n_actions + self.action
+        return table.index_add_(0, charged, self.amount).view(self.worlds, n_agents, n_actions)
 
 
 @dataclass

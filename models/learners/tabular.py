@@ -129,8 +129,8 @@ class TabularQLearner(BatchedLearner):
     def learn(self, actions: torch.Tensor, rewards: torch.Tensor, credit: Credit | None = None) -> None:
         rate = self.p["learning_rate"]
         if credit is not None:
-            charged = credit.action * self.n_agents + credit.agent
-            self.values.view(self.n_worlds, -1).scatter_add_(1, charged, rate.view(-1, 1) * credit.amount)
+            charged = (credit.world * self.n_actions + credit.action) * self.n_agents + credit.agent
+            self.values.view(-1).index_add_(0, charged, rate.view(-1)[credit.world] * credit.amount)
             rewards = rewards - credit.per_agent(self.n_agents)  # not a payoff of this round's action
         index = actions.unsqueeze(1)
         chosen = self.values.gather(1, index)

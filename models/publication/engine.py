@@ -92,9 +92,10 @@ class PublicationGame:
         self.penalty = p["failed_replication_penalty"].view(-1, 1)
         self.rigor_values = torch.linspace(0, 1, self.rigor_levels, device=self.device)
         self.rng = RandomStreams(world_keys(seeds, self.device))
-        slot_index = torch.arange(self.n_researchers * self.slots, device=self.device)
-        self._slot_index = slot_index.unsqueeze(0)  # (1, R * slots): slot k is researcher k // slots's
-        self._slot_researcher = (slot_index // self.slots).to(torch.int32).unsqueeze(0)
+        self._action_rigor = self.rigor_values.repeat(2)  # novel actions, then replications
+        # Slot k is researcher k // slots's; int32, as every per-slot count: half the traffic of int64.
+        n_slots = self.n_researchers * self.slots
+        self._slot_index = torch.arange(n_slots, device=self.device, dtype=torch.int32).unsqueeze(0)
         self.reset()
 
     @staticmethod
@@ -124,8 +125,7 @@ class PublicationGame:
         t, rng = self.round_index, self.rng
 
         replicate = (action >= self.rigor_levels).unsqueeze(-1)  # (W, R, 1)
-        level = action - self.rigor_levels * replicate.squeeze(-1)
-        rigor = self.rigor_values[level].unsqueeze(-1)  # (W, R, 1)
+        rigor = self._action_rigor[action].unsqueeze(-1)  # (W, R, 1)
         alpha = self.hacked_alpha + (self.alpha - self.hacked_alpha) * rigor
 
         # Which study slots get done, on what hypothesis.
@@ -137,9 +137,9 @@ class PublicationGame:
         target = torch.minimum(target, (filled - 1).clamp(min=0).unsqueeze(1))
         fresh = ~self.literature_replicated.gather(1, target).view(n_worlds, n_res, slots)
         fresh &= (filled > 0).view(-1, 1, 1)
-        order = self._slot_order()
+        wrapped, first_slot = self._slot_order()
         contender = (done & replicate & fresh).view(n_worlds, -1)
-        done &= ~replicate | (fresh & self._first_claims(target, contender, order))
+        done &= ~replicate | (fresh & self._first_claims(target, contender, wrapped))
         target_true = self.literature_true.gather(1, target).view(n_worlds, n_res, slots)
         true = torch.where(replicate, target_true, hypothesis < self.base_rate)
 
@@ -158,79 +158,94 @@ class PublicationGame:
         )
         payoff = slot_payoff.sum(-1)
 
+        # The literature changes at few slots, so from here on they are listed (flat world-major slot
+        # indices) rather than masked: a pass over every slot costs more than the handful of writes.
+        n_slots, literature = n_res * slots, size + 1  # a literature row has a spare last column
+
         # Replicated findings leave the pool; a published failed one refutes the finding and charges
-        # its original author once, credited to the action that produced the finding.
+        # its original author, credited to the action that produced the finding. Once per finding: a
+        # finding is replicated at most once, so the failing slots are the credit's entries.
         replicated = (done & replicate).view(n_worlds, -1)
-        failed = (published & replicate & ~positive).view(n_worlds, -1)
-        refuted = torch.zeros_like(self.literature_replicated)
-        refuted.scatter_(1, torch.where(failed, target, size), True)
-        refuted[:, size] = False
-        self.literature_replicated.scatter_(1, torch.where(replicated, target, size), True)
+        replicating = replicated.view(-1).nonzero().squeeze(1)
+        replicated_finding = replicating // n_slots * literature + target.view(-1)[replicating]
+        fails = (published & ~positive).view(-1)[replicating]
+        failing, refuted = replicating[fails], replicated_finding[fails]
+        world = failing // n_slots
         credit = Credit(
-            agent=self.literature_author.long(),
-            action=self.literature_action.long(),
-            amount=-self.penalty * refuted,
+            worlds=n_worlds,
+            world=world,
+            agent=self.literature_author.view(-1)[refuted].long(),
+            action=self.literature_action.view(-1)[refuted].long(),
+            amount=-self.penalty.view(-1)[world],
         )
+        self.literature_replicated.view(-1)[replicated_finding] = True
         received = payoff + credit.per_agent(n_res)
 
         # New published novel positives enter the literature in this round's slot order (the last `size`
-        # of them if more).
+        # of them if more), each at the next place of its world's ring buffer.
         new = (published & novel & positive).view(n_worlds, -1)
-        rank, n_new = self._ranks_in_order(new, order)
-        keep = new & (rank >= n_new - size)
-        start = (self.findings_published % size).to(torch.int32).unsqueeze(1)
-        slot = torch.where(keep, torch.remainder(start + rank, size), size).long()
-        self.literature_true.scatter_(1, slot, true.view(n_worlds, -1))
-        self.literature_replicated.scatter_(1, slot, False)
-        self.literature_author.scatter_(1, slot, self._slot_researcher.expand(n_worlds, -1))
-        self.literature_action.scatter_(1, slot, action.to(torch.int8).repeat_interleave(slots, dim=1))
+        rank, n_new = self._ranks_in_order(new, wrapped, first_slot)
+        entering = (new & (rank >= n_new - size)).view(-1).nonzero().squeeze(1)
+        world = entering // n_slots
+        place = world * literature + (self.findings_published[world] + rank.view(-1)[entering]) % size
+        researcher = entering // slots  # flat (world, researcher)
+        self.literature_true.view(-1)[place] = true.view(-1)[entering]
+        self.literature_replicated.view(-1)[place] = False
+        self.literature_author.view(-1)[place] = (researcher % n_res).int()
+        self.literature_action.view(-1)[place] = action.reshape(-1)[researcher].to(torch.int8)
         self.findings_published += n_new.squeeze(1)
         self.round_index += 1
 
+        count = torch.int32  # counting bools into int32 takes a third of the time of the default int64
         tallies = PublicationTallies(
             researchers=n_res,
-            novel_choices=(~replicate).sum((1, 2)),
+            novel_choices=novel.sum((1, 2), dtype=count),
             rigor_sum=rigor.sum((1, 2)),
-            novel_studies=(done & novel).sum((1, 2)),
-            replication_studies=replicated.sum(1),
-            replication_successes=(positive & replicate).sum((1, 2)),
+            novel_studies=(done & novel).sum((1, 2), dtype=count),
+            replication_studies=replicated.sum(1, dtype=count),
+            replication_successes=(positive & replicate).sum((1, 2), dtype=count),
             published_novel_positives=n_new.squeeze(1),
-            published_false_positives=(new & ~true.view(n_worlds, -1)).sum(1),
-            publications=published.sum((1, 2)),
+            published_false_positives=(new & ~true.view(n_worlds, -1)).sum(1, dtype=count),
+            publications=published.sum((1, 2), dtype=count),
             payoff_sum=received.sum(1),
         )
         return RoundResult(rewards={"researcher": received}, credit={"researcher": credit}, tallies=tallies)
 
-    def _slot_order(self) -> torch.Tensor:
-        """This round's order of the study slots, (W, R * slots): slot k comes at position (k + offset) mod n.
+    def _slot_order(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """This round's order of the study slots: from slot k0 to the last, then from slot 0 to k0 - 1.
+        Returns whether each slot comes after the wrap (k < k0), (W, R * slots), and k0, (W, 1).
 
         Moves within a round are simultaneous, but a scarce finding goes to one replicator and a full
-        literature keeps only some new findings: who comes first is decided by this order, rotated by a
-        random offset each round in each world, so that no researcher is favoured by its index.
+        literature keeps only some new findings: who comes first is decided by this order, rotated to a
+        random first slot each round in each world, so that no researcher is favoured by its index.
         """
         n = self.n_researchers * self.slots
-        offset = (self.rng.uniform(self.round_index, "slot_order", (1,)) * n).long()  # (W, 1)
-        position = self._slot_index + offset
-        return position - n * (position >= n)
+        offset = (self.rng.uniform(self.round_index, "slot_order", (1,)) * n).int()  # (W, 1)
+        first_slot = (n - offset) % n
+        return self._slot_index < first_slot, first_slot
 
     def _first_claims(
-        self, target: torch.Tensor, contender: torch.Tensor, order: torch.Tensor
+        self, target: torch.Tensor, contender: torch.Tensor, wrapped: torch.Tensor
     ) -> torch.Tensor:
-        """Whether each slot is the first in `order` to claim its target finding, (W, R, slots)."""
-        first = torch.full_like(self.literature_author, order.shape[1], dtype=torch.int64)
-        first.scatter_reduce_(1, torch.where(contender, target, self.literature_size), order, "amin")
-        return (first.gather(1, target) == order).view(self.n_worlds, self.n_researchers, self.slots)
+        """Whether each slot is the first in this round's order to claim its target finding, (W, R, slots).
 
-    @staticmethod
-    def _ranks_in_order(new: torch.Tensor, order: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        A slot's key k + n if it comes after the wrap, else k, orders the slots as this round's order does.
+        """
+        n = wrapped.shape[1]
+        key = torch.where(wrapped, self._slot_index + n, self._slot_index)
+        first = torch.full_like(self.literature_author, 2 * n)
+        first.scatter_reduce_(1, torch.where(contender, target, self.literature_size), key, "amin")
+        return (first.gather(1, target) == key).view(self.n_worlds, self.n_researchers, self.slots)
+
+    def _ranks_in_order(
+        self, new: torch.Tensor, wrapped: torch.Tensor, first_slot: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Each new finding's rank among the round's new findings in slot order, and their count (W, 1).
 
-        Without permuting: the order starts at slot k0 = n - offset, so a slot from k0 on is preceded by
+        Without permuting: the order starts at slot k0 = first_slot, so a slot from k0 on is preceded by
         the new ones in [k0, k), and a slot before k0 by all those from k0 on plus those in [0, k).
         """
-        count = new.cumsum(1)  # new ones in [0, k]
+        count = new.cumsum(1, dtype=torch.int32)  # new ones in [0, k]; int32 is 12x faster than int64
         n_new = count[:, -1:].clone()  # not a view: it outlives the round in the tallies
-        start = order.argmin(1, keepdim=True)  # k0, the slot at position 0
-        before_start = torch.where(start > 0, count.gather(1, (start - 1).clamp(min=0)), 0)
-        wrapped = order > (order.shape[1] - 1 - start)  # slots before k0 come after the wrap
-        return count - 1 - before_start + n_new * wrapped, n_new
+        before_start = torch.where(first_slot > 0, count.gather(1, (first_slot - 1).clamp(min=0).long()), 0)
+        return count.add_(torch.where(wrapped, n_new - 1 - before_start, -1 - before_start)), n_new

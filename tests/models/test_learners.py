@@ -61,7 +61,11 @@ def test_delayed_credit_moves_the_credited_action_not_the_chosen_one():
     actions = torch.tensor([[0, 0]])
     # Agent 1's earlier action 3 is charged 2 (the second entry charges nothing).
     credit = Credit(
-        agent=torch.tensor([[1, 0]]), action=torch.tensor([[3, 2]]), amount=torch.tensor([[-2.0, 0.0]])
+        worlds=1,
+        world=torch.tensor([0, 0]),
+        agent=torch.tensor([1, 0]),
+        action=torch.tensor([3, 2]),
+        amount=torch.tensor([-2.0, 0.0]),
     )
     received = torch.tensor([[3.0, 3.0 - 2.0]])  # what the agents received: payoff 3, minus the charge
     agents.learn(actions, received, credit)
