@@ -1,13 +1,13 @@
-"""What a worker does: simulate one batch of runs and hand back its results as a Parquet shard.
+"""What a worker does: simulate one batch of runs and hand back its results as a shard.
 
-Workers never open the DuckDB file (it allows one writer): they return a shard, two Parquet tables in
-bytes, and only the driver ingests shards into the store. The same function runs in-process, in a local
-process pool and as a Ray task, so every backend produces the same rows.
+Workers never open the DuckDB file (it allows one writer): they return a shard, two polars tables (which
+cross process and Ray boundaries as Arrow IPC), and only the driver ingests shards into the store. The
+same function runs in-process, in a local process pool and as a Ray task, so every backend produces the
+same rows.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from collections.abc import Callable
@@ -47,15 +47,12 @@ class BatchTask:
 
 @dataclass(frozen=True)
 class Shard:
-    """A batch's rows for the `runs` and `metrics` tables, as Parquet bytes."""
+    """A batch's rows for the `runs` and `metrics` tables."""
 
     run_ids: list[str]
-    runs: bytes
-    metrics: bytes
+    runs: pl.DataFrame
+    metrics: pl.DataFrame
     record_seconds: float = 0.0  # computing the metrics and building these tables, after the simulation
-
-    def frames(self) -> tuple[pl.DataFrame, pl.DataFrame]:
-        return pl.read_parquet(io.BytesIO(self.runs)), pl.read_parquet(io.BytesIO(self.metrics))
 
 
 def parameter_columns(run: Run) -> dict[str, Any]:
@@ -64,12 +61,6 @@ def parameter_columns(run: Run) -> dict[str, Any]:
     for role, learner in run.learners.items():
         values.update({f"{role}_{key}": value for key, value in learner.items()})
     return values
-
-
-def _parquet(frame: pl.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    frame.write_parquet(buffer)
-    return buffer.getvalue()
 
 
 def run_frame(task: BatchTask, timing: dict[str, Any]) -> pl.DataFrame:
@@ -103,18 +94,20 @@ def run_frame(task: BatchTask, timing: dict[str, Any]) -> pl.DataFrame:
 
 
 def metric_frame(task: BatchTask, series: np.ndarray) -> pl.DataFrame:
-    """Long form (run_id, step, metric, value) of a (steps, worlds, metrics) array, NaN rows dropped."""
-    steps = np.arange(series.shape[0], dtype=np.int32) * task.record_every
-    index = np.indices(series.shape).reshape(3, -1)
+    """Long form (run_id, step, metric, value) of a (steps, worlds, metrics) array, NaN rows dropped.
+
+    The strings are gathered by polars from one copy of each name, not built as Python objects per row.
+    """
     values = series.reshape(-1)
-    keep = ~np.isnan(values)
-    names = np.array([m.name for m in get_game(task.game).metrics], dtype=object)
+    kept = np.flatnonzero(~np.isnan(values))
+    step, world, metric = np.unravel_index(kept, series.shape)
+    names = [m.name for m in get_game(task.game).metrics]
     return pl.DataFrame(
         {
-            "run_id": np.array([run.run_id for run in task.runs], dtype=object)[index[1][keep]],
-            "step": steps[index[0][keep]],
-            "metric": names[index[2][keep]],
-            "value": values[keep],
+            "run_id": pl.Series([run.run_id for run in task.runs]).gather(world),
+            "step": (step * task.record_every).astype(np.int32),
+            "metric": pl.Series(names).gather(metric),
+            "value": values[kept],
         },
         schema=METRIC_SCHEMA,
     )
@@ -141,11 +134,9 @@ def run_batch(task: BatchTask, on_round: Callable[[int], None] | None = None) ->
         "finished_at": datetime.now(UTC),
         "wall_seconds": time.perf_counter() - begun,
     }
-    metrics = _parquet(metric_frame(task, series.numpy()))
-    runs = _parquet(run_frame(task, timing))
     return Shard(
         run_ids=[run.run_id for run in task.runs],
-        runs=runs,
-        metrics=metrics,
+        runs=run_frame(task, timing),
+        metrics=metric_frame(task, series.numpy()),
         record_seconds=time.perf_counter() - simulated,
     )
