@@ -111,6 +111,7 @@ class TabularQLearner(BatchedLearner):
         jitter = self.rng.uniform(-1, f"{role}/tie_break", (n_agents, n_actions)).transpose(1, 2) * 1e-6
         # Per-world parameters are (worlds, 1, 1) tensors.
         self.values = (jitter + params["initial_value"]).contiguous()
+        self._agents = torch.arange(n_agents, device=self.rng.device)
 
     @property
     def action_values(self) -> torch.Tensor:
@@ -132,9 +133,12 @@ class TabularQLearner(BatchedLearner):
             charged = (credit.world * self.n_actions + credit.action) * self.n_agents + credit.agent
             self.values.view(-1).index_add_(0, charged, rate.view(-1)[credit.world] * credit.amount)
             rewards = rewards - credit.per_agent(self.n_agents)  # not a payoff of this round's action
-        index = actions.unsqueeze(1)
-        chosen = self.values.gather(1, index)
-        self.values.scatter_(1, index, chosen + rate * (rewards.unsqueeze(1) - chosen))
+        # Flat (action, agent) indices into each world's table: a 2-d gather and scatter take 2 ms where
+        # the same along the action axis of the 3-d table takes 4.6 (a million agents).
+        index = actions * self.n_agents + self._agents
+        table = self.values.view(self.n_worlds, -1)
+        chosen = table.gather(1, index)
+        table.scatter_(1, index, chosen + rate.view(-1, 1) * (rewards - chosen))
 
 
 def check_probabilities(probabilities: list[float], role: str, n_actions: int) -> list[float]:
