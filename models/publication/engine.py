@@ -94,6 +94,9 @@ class PublicationGame:
         self.rigor_values = torch.linspace(0, 1, self.rigor_levels, device=self.device)
         self.rng = RandomStreams(world_keys(seeds, self.device))
         self._action_rigor = self.rigor_values.repeat(2)  # novel actions, then replications
+        # Slot k is researcher k // slots's; int32, as every per-slot count: half the traffic of int64.
+        n_slots = self.n_researchers * self.slots
+        self._slot_index = torch.arange(n_slots, device=self.device, dtype=torch.int32).unsqueeze(0)
         self.reset()
 
     @staticmethod
@@ -135,12 +138,9 @@ class PublicationGame:
         target = torch.minimum(target, (filled - 1).clamp(min=0).unsqueeze(1))
         fresh = ~self.literature_replicated.gather(1, target).view(n_worlds, n_res, slots)
         fresh &= (filled > 0).view(-1, 1, 1)
-        # From here on, slots where something happens to the literature are listed (flat world-major
-        # indices) rather than masked: a pass over every slot costs more than the few of them.
-        first_slot = self._first_slot()
-        replicating, replicated_finding = self._first_claims(target, done & replicate & fresh, first_slot)
-        done &= ~replicate
-        done.view(-1)[replicating] = True  # the replications that got their finding
+        wrapped, first_slot = self._slot_order()
+        contender = (done & replicate & fresh).view(n_worlds, -1)
+        done &= ~replicate | (fresh & self._first_claims(target, contender, wrapped))
         target_true = self.literature_true.gather(1, target).view(n_worlds, n_res, slots)
         true = torch.where(replicate, target_true, hypothesis < self.base_rate)
 
@@ -155,10 +155,16 @@ class PublicationGame:
         outcome = (replicate.to(torch.uint8) * 2 + positive).view(n_worlds, -1).long()  # uint8: 5x faster
         payoff = (published.view(n_worlds, -1) * self.payoffs.gather(1, outcome)).view_as(done).sum(-1)
 
+        # The literature changes at few slots, so from here on they are listed (flat world-major slot
+        # indices) rather than masked: a pass over every slot costs more than the handful of writes.
+        n_slots, literature = n_res * slots, size + 1  # a literature row has a spare last column
+
         # Replicated findings leave the pool; a published failed one refutes the finding and charges
         # its original author, credited to the action that produced the finding. Once per finding: a
         # finding is replicated at most once, so the failing slots are the credit's entries.
-        n_slots, literature = n_res * slots, size + 1  # a literature row has a spare last column
+        replicated = (done & replicate).view(n_worlds, -1)
+        replicating = replicated.view(-1).nonzero().squeeze(1)
+        replicated_finding = replicating // n_slots * literature + target.view(-1)[replicating]
         fails = (published & ~positive).view(-1)[replicating]
         failing, refuted = replicating[fails], replicated_finding[fails]
         world = failing // n_slots
@@ -174,18 +180,17 @@ class PublicationGame:
 
         # New published novel positives enter the literature in this round's slot order (the last `size`
         # of them if more), each at the next place of its world's ring buffer.
-        new = (published & novel & positive).view(-1).nonzero().squeeze(1)
-        new_world, new_true = new // n_slots, true.view(-1)[new]
-        rank, n_new = self._ranks_in_order(new, new_world, first_slot)
-        keep = rank >= (n_new - size)[new_world]
-        entering, world = new[keep], new_world[keep]
-        place = world * literature + (self.findings_published[world] + rank[keep]) % size
+        new = (published & novel & positive).view(n_worlds, -1)
+        rank, n_new = self._ranks_in_order(new, wrapped, first_slot)
+        entering = (new & (rank >= n_new - size)).view(-1).nonzero().squeeze(1)
+        world = entering // n_slots
+        place = world * literature + (self.findings_published[world] + rank.view(-1)[entering]) % size
         researcher = entering // slots  # flat (world, researcher)
-        self.literature_true.view(-1)[place] = new_true[keep]
+        self.literature_true.view(-1)[place] = true.view(-1)[entering]
         self.literature_replicated.view(-1)[place] = False
         self.literature_author.view(-1)[place] = (researcher % n_res).int()
         self.literature_action.view(-1)[place] = action.reshape(-1)[researcher].to(torch.int8)
-        self.findings_published += n_new
+        self.findings_published += n_new.squeeze(1)
         self.round_index += 1
 
         count = torch.int32  # counting bools into int32 takes a third of the time of the default int64
@@ -194,58 +199,50 @@ class PublicationGame:
             novel_choices=novel.sum((1, 2), dtype=count),
             rigor_sum=rigor.sum((1, 2)),
             novel_studies=(done & novel).sum((1, 2), dtype=count),
-            replication_studies=torch.bincount(replicating // n_slots, minlength=n_worlds),
+            replication_studies=replicated.sum(1, dtype=count),
             replication_successes=(positive & replicate).sum((1, 2), dtype=count),
-            published_novel_positives=n_new,
-            published_false_positives=torch.bincount(new_world[~new_true], minlength=n_worlds),
+            published_novel_positives=n_new.squeeze(1),
+            published_false_positives=(new & ~true.view(n_worlds, -1)).sum(1, dtype=count),
             publications=published.sum((1, 2), dtype=count),
             payoff_sum=received.sum(1),
         )
         return RoundResult(rewards={"researcher": received}, credit={"researcher": credit}, tallies=tallies)
 
-    def _first_slot(self) -> torch.Tensor:
-        """The slot k0 that comes first in this round's order, (W,): the order runs from k0 to the last
-        slot, then from slot 0 to k0 - 1.
+    def _slot_order(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """This round's order of the study slots: from slot k0 to the last, then from slot 0 to k0 - 1.
+        Returns whether each slot comes after the wrap (k < k0), (W, R * slots), and k0, (W, 1).
 
         Moves within a round are simultaneous, but a scarce finding goes to one replicator and a full
         literature keeps only some new findings: who comes first is decided by this order, rotated to a
         random first slot each round in each world, so that no researcher is favoured by its index.
         """
         n = self.n_researchers * self.slots
-        offset = (self.rng.uniform(self.round_index, "slot_order", (1,)) * n).long().view(-1)
-        return (n - offset) % n
+        offset = (self.rng.uniform(self.round_index, "slot_order", (1,)) * n).int()  # (W, 1)
+        first_slot = (n - offset) % n
+        return self._slot_index < first_slot, first_slot
 
     def _first_claims(
-        self, target: torch.Tensor, contender: torch.Tensor, first_slot: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The contending slots that come first in this round's order among those claiming their target
-        finding, as flat (world, slot) indices, and their findings as flat literature indices.
+        self, target: torch.Tensor, contender: torch.Tensor, wrapped: torch.Tensor
+    ) -> torch.Tensor:
+        """Whether each slot is the first in this round's order to claim its target finding, (W, R, slots).
 
-        A slot's key, k + n if it comes before k0 (after the wrap) else k, orders the slots as the round does.
+        A slot's key k + n if it comes after the wrap, else k, orders the slots as this round's order does.
         """
-        n, literature = self.n_researchers * self.slots, self.literature_size + 1
-        contending = contender.view(-1).nonzero().squeeze(1)
-        world, slot = contending // n, contending % n
-        finding = world * literature + target.view(-1)[contending]
-        key = slot + n * (slot < first_slot[world])
-        first = torch.full((self.n_worlds * literature,), 2 * n, dtype=key.dtype, device=self.device)
-        first.scatter_reduce_(0, finding, key, "amin")
-        won = first[finding] == key
-        return contending[won], finding[won]
+        n = wrapped.shape[1]
+        key = torch.where(wrapped, self._slot_index + n, self._slot_index)
+        first = torch.full_like(self.literature_author, 2 * n)
+        first.scatter_reduce_(1, torch.where(contender, target, self.literature_size), key, "amin")
+        return (first.gather(1, target) == key).view(self.n_worlds, self.n_researchers, self.slots)
 
     def _ranks_in_order(
-        self, listed: torch.Tensor, world: torch.Tensor, first_slot: torch.Tensor
+        self, new: torch.Tensor, wrapped: torch.Tensor, first_slot: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Each listed slot's rank among its world's listed slots in this round's order, and their count
-        per world (W,); `listed` are sorted flat (world, slot) indices, `world` their worlds.
+        """Each new finding's rank among the round's new findings in slot order, and their count (W, 1).
 
-        Without permuting: the order starts at slot k0, so a slot from k0 on is preceded by the listed
-        ones in [k0, k), and a slot before k0 by all those from k0 on plus those in [0, k).
+        Without permuting: the order starts at slot k0 = first_slot, so a slot from k0 on is preceded by
+        the new ones in [k0, k), and a slot before k0 by all those from k0 on plus those in [0, k).
         """
-        n = self.n_researchers * self.slots
-        worlds = torch.arange(self.n_worlds + 1, device=self.device) * n
-        bounds = torch.searchsorted(listed, worlds)  # where each world's listed slots begin (and end)
-        count = bounds[1:] - bounds[:-1]
-        wrap = torch.searchsorted(listed, worlds[:-1] + first_slot)  # the first listed slot from k0 on
-        rank = torch.arange(len(listed), device=self.device) - wrap[world]
-        return rank + count[world] * (rank < 0), count
+        count = new.cumsum(1, dtype=torch.int32)  # new ones in [0, k]; int32 is 12x faster than int64
+        n_new = count[:, -1:].clone()  # not a view: it outlives the round in the tallies
+        before_start = torch.where(first_slot > 0, count.gather(1, (first_slot - 1).clamp(min=0).long()), 0)
+        return count.add_(torch.where(wrapped, n_new - 1 - before_start, -1 - before_start)), n_new
