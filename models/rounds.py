@@ -24,9 +24,8 @@ class Credit:
     def per_agent(self, n_agents: int) -> torch.Tensor:
         """Each agent's total credit this round, (worlds, agents)."""
         total = torch.zeros(self.worlds * n_agents, device=self.amount.device)
-        return total.index_add_(0, self.world * n_agents + self.agent, self.amount).view(
-            self.worlds, n_agents
-        )
+        charged = torch.add(self.agent, self.world, alpha=n_agents)
+        return total.index_add_(0, charged, self.amount).view(self.worlds, n_agents)
 
     def dense(self, n_agents: int, n_actions: int) -> torch.Tensor:
         """The same credit as a (worlds, agents, actions) table, for inspection and tests."""

@@ -85,7 +85,6 @@ class PublicationGame:
         self.n_actions = 2 * self.rigor_levels
         self.roles = self.role_shapes(worlds[0])
         self.base_rate, self.power = p["base_rate"], p["power"]
-        self.alpha, self.hacked_alpha, self.rigor_cost = p["alpha"], p["hacked_alpha"], p["rigor_cost"]
         self.publish_null_prob = p["publish_null_prob"]
         # A published study's pay-off by outcome, 2 * replication + positive: the sums of its rewards.
         novelty, replication, null = p["novelty_reward"], p["replication_reward"], p["null_reward"]
@@ -93,7 +92,13 @@ class PublicationGame:
         self.penalty = p["failed_replication_penalty"].view(-1, 1)
         self.rigor_values = torch.linspace(0, 1, self.rigor_levels, device=self.device)
         self.rng = RandomStreams(world_keys(seeds, self.device))
-        self._action_rigor = self.rigor_values.repeat(2)  # novel actions, then replications
+        # Per world and action (novel ones, then replications): rigor, the chance that a study slot is
+        # done, and the false positive rate, (W, actions). One gather by action then replaces a few
+        # passes over the slots.
+        self.rigor = self.rigor_values.repeat(2).expand(self.n_worlds, -1)
+        self.completion = 1 - p["rigor_cost"].view(-1, 1) * self.rigor
+        alpha, hacked_alpha = p["alpha"].view(-1, 1), p["hacked_alpha"].view(-1, 1)
+        self.false_positive_rate = hacked_alpha + (alpha - hacked_alpha) * self.rigor
         # Slot k is researcher k // slots's; int32, as every per-slot count: half the traffic of int64.
         n_slots = self.n_researchers * self.slots
         self._slot_index = torch.arange(n_slots, device=self.device, dtype=torch.int32).unsqueeze(0)
@@ -126,12 +131,11 @@ class PublicationGame:
         t, rng = self.round_index, self.rng
 
         replicate = (action >= self.rigor_levels).unsqueeze(-1)  # (W, R, 1)
-        rigor = self._action_rigor[action].unsqueeze(-1)  # (W, R, 1)
-        alpha = self.hacked_alpha + (self.alpha - self.hacked_alpha) * rigor
+        alpha = self.false_positive_rate.gather(1, action).unsqueeze(-1)  # (W, R, 1)
 
         # Which study slots get done, on what hypothesis.
         filled = self.findings_published.clamp(max=size)  # (W,)
-        done = rng.uniform(t, "complete", (n_res, slots)) < 1 - self.rigor_cost * rigor
+        done = rng.uniform(t, "complete", (n_res, slots)) < self.completion.gather(1, action).unsqueeze(-1)
         # One uniform picks the hypothesis: a replication's target, or whether a novel one is true.
         hypothesis = rng.uniform(t, "hypothesis", (n_res, slots))
         target = (hypothesis.view(n_worlds, -1) * filled.unsqueeze(1)).long()
@@ -157,17 +161,16 @@ class PublicationGame:
 
         # The literature changes at few slots, so from here on they are listed (flat world-major slot
         # indices) rather than masked: a pass over every slot costs more than the handful of writes.
-        n_slots, literature = n_res * slots, size + 1  # a literature row has a spare last column
+        literature = size + 1  # a literature row has a spare last column
 
         # Replicated findings leave the pool; a published failed one refutes the finding and charges
         # its original author, credited to the action that produced the finding. Once per finding: a
         # finding is replicated at most once, so the failing slots are the credit's entries.
         replicated = (done & replicate).view(n_worlds, -1)
-        replicating = replicated.view(-1).nonzero().squeeze(1)
-        replicated_finding = replicating // n_slots * literature + target.view(-1)[replicating]
-        fails = (published & ~positive).view(-1)[replicating]
-        failing, refuted = replicating[fails], replicated_finding[fails]
-        world = failing // n_slots
+        world, slot = replicated.nonzero().unbind(1)  # (world, slot) pairs: no division by n_slots
+        replicated_finding = torch.add(target[world, slot], world, alpha=literature)
+        fails = (published & ~positive).view(n_worlds, -1)[world, slot]
+        world, refuted = world[fails], replicated_finding[fails]
         credit = Credit(
             worlds=n_worlds,
             world=world,
@@ -182,14 +185,15 @@ class PublicationGame:
         # of them if more), each at the next place of its world's ring buffer.
         new = (published & novel & positive).view(n_worlds, -1)
         rank, n_new = self._ranks_in_order(new, wrapped, first_slot)
-        entering = (new & (rank >= n_new - size)).view(-1).nonzero().squeeze(1)
-        world = entering // n_slots
-        place = world * literature + (self.findings_published[world] + rank.view(-1)[entering]) % size
-        researcher = entering // slots  # flat (world, researcher)
-        self.literature_true.view(-1)[place] = true.view(-1)[entering]
+        world, slot = (new & (rank >= n_new - size)).nonzero().unbind(1)
+        place = torch.add(
+            (self.findings_published[world] + rank[world, slot]) % size, world, alpha=literature
+        )
+        researcher = slot if slots == 1 else slot // slots
+        self.literature_true.view(-1)[place] = true.view(n_worlds, -1)[world, slot]
         self.literature_replicated.view(-1)[place] = False
-        self.literature_author.view(-1)[place] = (researcher % n_res).int()
-        self.literature_action.view(-1)[place] = action.reshape(-1)[researcher].to(torch.int8)
+        self.literature_author.view(-1)[place] = researcher.int()
+        self.literature_action.view(-1)[place] = action[world, researcher].to(torch.int8)
         self.findings_published += n_new.squeeze(1)
         self.round_index += 1
 
@@ -197,7 +201,7 @@ class PublicationGame:
         tallies = PublicationTallies(
             researchers=n_res,
             novel_choices=novel.sum((1, 2), dtype=count),
-            rigor_sum=rigor.sum((1, 2)),
+            rigor_sum=self.rigor.gather(1, action).sum(1),
             novel_studies=(done & novel).sum((1, 2), dtype=count),
             replication_studies=replicated.sum(1, dtype=count),
             replication_successes=(positive & replicate).sum((1, 2), dtype=count),
