@@ -40,7 +40,7 @@ GAMES = ("publication", "election")
 AGENTS = (100, 1_000, 10_000, 100_000)
 WORLDS = (1, 10, 100, 1_000)
 # Expected decisions per second, only to size each case to about `CASE_SECONDS` of timed rounds.
-EXPECTED_RATE = {"engine": 5e6, "pettingzoo_loop": 2e5, "mesa": 2e5}
+EXPECTED_RATE = {"engine": 1.5e7, "pettingzoo_loop": 2.5e5, "mesa": 2e5}
 CASE_SECONDS = 1.5
 MIN_ROUNDS, MAX_ROUNDS, WARMUP_ROUNDS = 3, 200, 2
 BLOCKS = 3  # timed blocks of rounds per case; the fastest counts
