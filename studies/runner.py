@@ -35,9 +35,6 @@ from studies.worker import BatchTask, Shard, run_batch
 
 DEFAULT_BATCH_WORLDS = 256
 BACKENDS = ("local", "ray")
-BYTES_PER_AGENT_SLOT = (
-    320  # measured peak of a round, per researcher and study slot (tensors and temporaries)
-)
 BYTES_PER_METRIC_VALUE = 16  # DuckDB's compressed metrics rows, measured on the default study, rounded up
 # torch's intra-op threads pay only on large tensors; on small ones they cost several times their gain
 # (measured: 3.5x slower with 2 threads on a loaded 2-core machine for 25 worlds x 100 agents).

@@ -111,7 +111,8 @@ class PublicationGame:
 
     @staticmethod
     def peak_bytes_per_world(params: dict[str, Any]) -> int:
-        """Memory one world needs at the peak of a round: measured, about 320 bytes per study slot."""
+        """Memory one world needs at the peak of a round, with a margin: 320 bytes per study slot (measured
+        120-180 per researcher with one slot each, at a million researchers a round)."""
         return params["n_researchers"] * params["studies_per_round"] * 320
 
     def reset(self) -> None:
