@@ -12,6 +12,7 @@ needs.
 
 from __future__ import annotations
 
+import math
 import zlib
 
 import torch
@@ -81,18 +82,23 @@ class RandomStreams:
         self.device = keys.device
         self._index: dict[int, torch.Tensor] = {}  # the hashed counters' index part, per draw size
 
-    def bits(self, round_index: int, stream: str, shape: tuple[int, ...]) -> torch.Tensor:
-        """Hashed int32 bits of shape (worlds, *shape)."""
-        counter = _to_int32(round_index * _GOLDEN + stream_id(stream))
-        key = mix32(self.keys ^ mix32_int(counter))
-        n = 1
-        for size in shape:
-            n *= size
+    def uniforms(
+        self, round_index: int, streams: tuple[str, ...], shape: tuple[int, ...]
+    ) -> tuple[torch.Tensor, ...]:
+        """float32 uniforms in [0, 1) with 24 bits of resolution, one (worlds, *shape) tensor per stream.
+
+        The same numbers as one `uniform` call per stream, hashed in one pass: for small batches a draw
+        costs its dozen tensor operations' overhead (about 120 us for 25 worlds of 100), not arithmetic.
+        """
+        counters = [mix32_int(_to_int32(round_index * _GOLDEN + stream_id(s))) for s in streams]
+        keys = mix32(self.keys ^ torch.tensor(counters, dtype=torch.int32, device=self.device)[:, None])
+        n = math.prod(shape)
         if n not in self._index:
             self._index[n] = torch.arange(n, device=self.device, dtype=torch.int32) * _INDEX_STEP
-        return mix32_(key[:, None] + self._index[n]).view(len(self.keys), *shape)
+        low = mix32_(keys[:, :, None] + self._index[n]).bitwise_and_(_LOW24)  # (streams, worlds, n)
+        uniform = low.to(torch.float32).mul_(1.0 / (1 << 24))
+        return uniform.view(len(streams), len(self.keys), *shape).unbind(0)
 
     def uniform(self, round_index: int, stream: str, shape: tuple[int, ...]) -> torch.Tensor:
         """float32 uniforms in [0, 1) with 24 bits of resolution, shape (worlds, *shape)."""
-        low = self.bits(round_index, stream, shape).bitwise_and_(_LOW24)
-        return low.to(torch.float32).mul_(1.0 / (1 << 24))
+        return self.uniforms(round_index, (stream,), shape)[0]

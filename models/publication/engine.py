@@ -136,9 +136,10 @@ class PublicationGame:
 
         # Which study slots get done, on what hypothesis.
         filled = self.findings_published.clamp(max=size)  # (W,)
-        done = rng.uniform(t, "complete", (n_res, slots)) < self.completion.gather(1, action).unsqueeze(-1)
-        # One uniform picks the hypothesis: a replication's target, or whether a novel one is true.
-        hypothesis = rng.uniform(t, "hypothesis", (n_res, slots))
+        # One uniform per slot decides completion, one picks the hypothesis, one the result (below).
+        completion, hypothesis, result = rng.uniforms(t, ("complete", "hypothesis", "result"), (n_res, slots))
+        done = completion < self.completion.gather(1, action).unsqueeze(-1)
+        # The hypothesis uniform gives a replication's target, or whether a novel hypothesis is true.
         target = (hypothesis.view(n_worlds, -1) * filled.unsqueeze(1)).long()
         target = torch.minimum(target, (filled - 1).clamp(min=0).unsqueeze(1))
         fresh = ~self.literature_replicated.gather(1, target).view(n_worlds, n_res, slots)
@@ -153,7 +154,6 @@ class PublicationGame:
         # published with probability publish_null_prob, that is if (u - p) / (1 - p) < publish_null_prob,
         # since given a null result (u - p) / (1 - p) is uniform and independent of the outcome.
         p_positive = torch.where(true, self.power, alpha)
-        result = rng.uniform(t, "result", (n_res, slots))
         positive = done & (result < p_positive)
         published = done & (result < p_positive + self.publish_null_prob * (1 - p_positive))
         novel = ~replicate

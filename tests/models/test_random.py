@@ -6,7 +6,7 @@ import random
 
 import torch
 
-from models.random import RandomStreams, mix32, mix32_int, world_keys
+from models.random import _GOLDEN, _INDEX_STEP, RandomStreams, mix32, mix32_int, stream_id, world_keys
 
 
 def reference_lowbias32(x: int) -> int:
@@ -27,6 +27,20 @@ def test_tensor_hash_matches_reference_on_random_inputs():
     for value, got in zip(values, hashed, strict=True):
         assert got & 0xFFFFFFFF == reference_lowbias32(value)
         assert mix32_int(value) & 0xFFFFFFFF == reference_lowbias32(value)
+
+
+def test_streams_drawn_together_are_the_numbers_each_stream_gives_by_the_plain_hash():
+    # Reference: uniform(world, round, stream, k) = low 24 bits of mix(mix(key ^ mix(counter)) + k * step).
+    keys = world_keys([7, 8, 9])
+    streams = ("complete", "hypothesis", "result")
+    together = RandomStreams(keys).uniforms(4, streams, (5, 2))
+    for stream, drawn in zip(streams, together, strict=True):
+        assert drawn.shape == (3, 5, 2)
+        counter = mix32_int((4 * _GOLDEN + stream_id(stream)) & 0xFFFFFFFF)
+        for w, key in enumerate(keys.tolist()):
+            world_key = mix32_int(key ^ counter)
+            expected = [(mix32_int(world_key + k * _INDEX_STEP) & 0xFFFFFF) / 2**24 for k in range(10)]
+            assert drawn[w].flatten().tolist() == expected
 
 
 def test_uniforms_have_the_moments_and_bins_of_u01():
