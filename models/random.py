@@ -74,31 +74,50 @@ def world_keys(seeds: list[int], device: torch.device | str = "cpu") -> torch.Te
     return mix32(mix32(torch.tensor(folded, dtype=torch.int32, device=device)))
 
 
+KEY_ROUNDS = 64  # rounds whose per-world stream keys are derived together
+
+
 class RandomStreams:
-    """Uniform draws for a batch of worlds, addressed by round and stream name."""
+    """Uniform draws for a batch of worlds, addressed by round and stream name.
+
+    For small batches a draw costs the overhead of its tensor operations (about 7 us each here), not
+    their arithmetic. So the per-world keys of a stream are derived for KEY_ROUNDS rounds at once, and
+    the draws of a round are hashed in one pass: the numbers stay those of one draw at a time.
+    """
 
     def __init__(self, keys: torch.Tensor) -> None:
         self.keys = keys
         self.device = keys.device
         self._index: dict[int, torch.Tensor] = {}  # the hashed counters' index part, per draw size
+        self._stream_keys: dict[str, tuple[int, torch.Tensor]] = {}  # stream -> (first round, keys)
 
-    def uniforms(
-        self, round_index: int, streams: tuple[str, ...], shape: tuple[int, ...]
-    ) -> tuple[torch.Tensor, ...]:
-        """float32 uniforms in [0, 1) with 24 bits of resolution, one (worlds, *shape) tensor per stream.
+    def _keys(self, round_index: int, stream: str) -> torch.Tensor:
+        """The per-world key of a stream in a round, (worlds,): mix32(world key ^ mix32(counter))."""
+        first = round_index - round_index % KEY_ROUNDS
+        cached = self._stream_keys.get(stream)
+        if cached is None or cached[0] != first:
+            counters = [
+                mix32_int(_to_int32(r * _GOLDEN + stream_id(stream)))
+                for r in range(first, first + KEY_ROUNDS)
+            ]
+            counter = torch.tensor(counters, dtype=torch.int32, device=self.device)
+            cached = (first, mix32(self.keys ^ counter[:, None]))  # (KEY_ROUNDS, worlds)
+            self._stream_keys[stream] = cached
+        return cached[1][round_index - first]
 
-        The same numbers as one `uniform` call per stream, hashed in one pass: for small batches a draw
-        costs its dozen tensor operations' overhead (about 120 us for 25 worlds of 100), not arithmetic.
-        """
-        counters = [mix32_int(_to_int32(round_index * _GOLDEN + stream_id(s))) for s in streams]
-        keys = mix32(self.keys ^ torch.tensor(counters, dtype=torch.int32, device=self.device)[:, None])
-        n = math.prod(shape)
-        if n not in self._index:
-            self._index[n] = torch.arange(n, device=self.device, dtype=torch.int32) * _INDEX_STEP
-        low = mix32_(keys[:, :, None] + self._index[n]).bitwise_and_(_LOW24)  # (streams, worlds, n)
-        uniform = low.to(torch.float32).mul_(1.0 / (1 << 24))
-        return uniform.view(len(streams), len(self.keys), *shape).unbind(0)
+    def uniforms(self, round_index: int, draws: dict[str, tuple[int, ...]]) -> list[torch.Tensor]:
+        """float32 uniforms in [0, 1) with 24 bits of resolution, one (worlds, *shape) tensor per stream
+        of `draws` (stream name -> shape), in its order; the same numbers as one `uniform` each."""
+        n_worlds, sizes = len(self.keys), [math.prod(shape) for shape in draws.values()]
+        counters = torch.empty(n_worlds * sum(sizes), dtype=torch.int32, device=self.device)
+        for stream, block, n in zip(draws, counters.split([n_worlds * n for n in sizes]), sizes, strict=True):
+            if n not in self._index:
+                self._index[n] = torch.arange(n, device=self.device, dtype=torch.int32) * _INDEX_STEP
+            torch.add(self._keys(round_index, stream)[:, None], self._index[n], out=block.view(n_worlds, n))
+        uniform = mix32_(counters).bitwise_and_(_LOW24).to(torch.float32).mul_(1.0 / (1 << 24))
+        blocks = uniform.split([n_worlds * n for n in sizes])
+        return [block.view(n_worlds, *shape) for block, shape in zip(blocks, draws.values(), strict=True)]
 
     def uniform(self, round_index: int, stream: str, shape: tuple[int, ...]) -> torch.Tensor:
         """float32 uniforms in [0, 1) with 24 bits of resolution, shape (worlds, *shape)."""
-        return self.uniforms(round_index, (stream,), shape)[0]
+        return self.uniforms(round_index, {stream: shape})[0]

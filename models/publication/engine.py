@@ -137,14 +137,16 @@ class PublicationGame:
         # Which study slots get done, on what hypothesis.
         filled = self.findings_published.clamp(max=size)  # (W,)
         # One uniform per slot decides completion, one picks the hypothesis, one the result (below).
-        completion, hypothesis, result = rng.uniforms(t, ("complete", "hypothesis", "result"), (n_res, slots))
+        per_slot = (n_res, slots)
+        draws = {"complete": per_slot, "hypothesis": per_slot, "result": per_slot, "slot_order": (1,)}
+        completion, hypothesis, result, slot_order = rng.uniforms(t, draws)
         done = completion < self.completion.gather(1, action).unsqueeze(-1)
         # The hypothesis uniform gives a replication's target, or whether a novel hypothesis is true.
         target = (hypothesis.view(n_worlds, -1) * filled.unsqueeze(1)).long()
         target = torch.minimum(target, (filled - 1).clamp(min=0).unsqueeze(1))
         fresh = ~self.literature_replicated.gather(1, target).view(n_worlds, n_res, slots)
         fresh &= (filled > 0).view(-1, 1, 1)
-        wrapped, first_slot = self._slot_order()
+        wrapped, first_slot = self._slot_order(slot_order)
         contender = (done & replicate & fresh).view(n_worlds, -1)
         done &= ~replicate | (fresh & self._first_claims(target, contender, wrapped))
         target_true = self.literature_true.gather(1, target).view(n_worlds, n_res, slots)
@@ -213,7 +215,7 @@ class PublicationGame:
         )
         return RoundResult(rewards={"researcher": received}, credit={"researcher": credit}, tallies=tallies)
 
-    def _slot_order(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def _slot_order(self, uniform: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """This round's order of the study slots: from slot k0 to the last, then from slot 0 to k0 - 1.
         Returns whether each slot comes after the wrap (k < k0), (W, R * slots), and k0, (W, 1).
 
@@ -222,7 +224,7 @@ class PublicationGame:
         random first slot each round in each world, so that no researcher is favoured by its index.
         """
         n = self.n_researchers * self.slots
-        offset = (self.rng.uniform(self.round_index, "slot_order", (1,)) * n).int()  # (W, 1)
+        offset = (uniform * n).int()  # (W, 1), from this round's uniform of the "slot_order" stream
         first_slot = (n - offset) % n
         return self._slot_index < first_slot, first_slot
 

@@ -6,7 +6,16 @@ import random
 
 import torch
 
-from models.random import _GOLDEN, _INDEX_STEP, RandomStreams, mix32, mix32_int, stream_id, world_keys
+from models.random import (
+    _GOLDEN,
+    _INDEX_STEP,
+    KEY_ROUNDS,
+    RandomStreams,
+    mix32,
+    mix32_int,
+    stream_id,
+    world_keys,
+)
 
 
 def reference_lowbias32(x: int) -> int:
@@ -30,17 +39,23 @@ def test_tensor_hash_matches_reference_on_random_inputs():
 
 
 def test_streams_drawn_together_are_the_numbers_each_stream_gives_by_the_plain_hash():
-    # Reference: uniform(world, round, stream, k) = low 24 bits of mix(mix(key ^ mix(counter)) + k * step).
+    # Reference: uniform(world, round, stream, k) = low 24 bits of mix(mix(key ^ mix(counter)) + k * step),
+    # for rounds on both sides of the blocks in which stream keys are derived, and before round 0.
     keys = world_keys([7, 8, 9])
-    streams = ("complete", "hypothesis", "result")
-    together = RandomStreams(keys).uniforms(4, streams, (5, 2))
-    for stream, drawn in zip(streams, together, strict=True):
-        assert drawn.shape == (3, 5, 2)
-        counter = mix32_int((4 * _GOLDEN + stream_id(stream)) & 0xFFFFFFFF)
-        for w, key in enumerate(keys.tolist()):
-            world_key = mix32_int(key ^ counter)
-            expected = [(mix32_int(world_key + k * _INDEX_STEP) & 0xFFFFFF) / 2**24 for k in range(10)]
-            assert drawn[w].flatten().tolist() == expected
+    rng = RandomStreams(keys)
+    shapes = {"complete": (5, 2), "hypothesis": (5, 2), "slot_order": (1,)}
+    for round_index in (-1, 4, KEY_ROUNDS - 1, KEY_ROUNDS, 2 * KEY_ROUNDS + 3, 4):
+        drawn = dict(zip(shapes, rng.uniforms(round_index, shapes), strict=True))
+        for stream, shape in shapes.items():
+            assert drawn[stream].shape == (3, *shape)
+            counter = mix32_int((round_index * _GOLDEN + stream_id(stream)) & 0xFFFFFFFF)
+            for w, key in enumerate(keys.tolist()):
+                world_key = mix32_int(key ^ counter)
+                expected = [
+                    (mix32_int(world_key + k * _INDEX_STEP) & 0xFFFFFF) / 2**24
+                    for k in range(drawn[stream][w].numel())
+                ]
+                assert drawn[stream][w].flatten().tolist() == expected
 
 
 def test_uniforms_have_the_moments_and_bins_of_u01():
