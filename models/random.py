@@ -74,7 +74,8 @@ def world_keys(seeds: list[int], device: torch.device | str = "cpu") -> torch.Te
     return mix32(mix32(torch.tensor(folded, dtype=torch.int32, device=device)))
 
 
-KEY_ROUNDS = 64  # rounds whose per-world stream keys are derived together
+KEY_ROUNDS = 64  # rounds whose per-world stream keys are derived together (fewer for huge batches)
+KEY_CACHE_VALUES = 1 << 20  # per stream: at most 4 MB of cached keys
 
 
 class RandomStreams:
@@ -90,18 +91,19 @@ class RandomStreams:
         self.device = keys.device
         self._index: dict[int, torch.Tensor] = {}  # the hashed counters' index part, per draw size
         self._stream_keys: dict[str, tuple[int, torch.Tensor]] = {}  # stream -> (first round, keys)
+        self._key_rounds = max(1, min(KEY_ROUNDS, KEY_CACHE_VALUES // len(keys)))
 
     def _keys(self, round_index: int, stream: str) -> torch.Tensor:
         """The per-world key of a stream in a round, (worlds,): mix32(world key ^ mix32(counter))."""
-        first = round_index - round_index % KEY_ROUNDS
+        first = round_index - round_index % self._key_rounds
         cached = self._stream_keys.get(stream)
         if cached is None or cached[0] != first:
             counters = [
                 mix32_int(_to_int32(r * _GOLDEN + stream_id(stream)))
-                for r in range(first, first + KEY_ROUNDS)
+                for r in range(first, first + self._key_rounds)
             ]
             counter = torch.tensor(counters, dtype=torch.int32, device=self.device)
-            cached = (first, mix32(self.keys ^ counter[:, None]))  # (KEY_ROUNDS, worlds)
+            cached = (first, mix32(self.keys ^ counter[:, None]))  # (rounds, worlds)
             self._stream_keys[stream] = cached
         return cached[1][round_index - first]
 

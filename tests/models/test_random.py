@@ -96,3 +96,12 @@ def test_a_worlds_draws_do_not_depend_on_its_batch():
 def test_large_seeds_are_distinguished():
     keys = world_keys([2**40, 2**40 + 1, 2**62 + 5, 5])
     assert len(set(keys.tolist())) == 4
+
+
+def test_a_worlds_draws_do_not_depend_on_how_many_rounds_of_keys_its_batch_caches():
+    # A batch of 100,000 worlds derives stream keys 10 rounds at a time, a batch of 3 worlds 64 at a time.
+    keys = world_keys(list(range(100_000)))
+    big, small = RandomStreams(keys), RandomStreams(keys[:3])
+    assert big._key_rounds < small._key_rounds
+    for round_index in (-1, 5, 9, 10, 63, 64, 70):
+        assert torch.equal(big.uniform(round_index, "s", (4,))[:3], small.uniform(round_index, "s", (4,)))
