@@ -162,8 +162,8 @@ class PublicationGame:
         outcome = (replicate.to(torch.uint8) * 2 + positive).view(n_worlds, -1).long()  # uint8: 5x faster
         payoff = (published.view(n_worlds, -1) * self.payoffs.gather(1, outcome)).view_as(done).sum(-1)
 
-        # The literature changes at few slots, so from here on they are listed (flat world-major slot
-        # indices) rather than masked: a pass over every slot costs more than the handful of writes.
+        # The literature changes at few slots, so from here on they are listed as (world, slot) pairs
+        # rather than masked: a pass over every slot costs more than the handful of writes.
         literature = size + 1  # a literature row has a spare last column
 
         # Replicated findings leave the pool; a published failed one refutes the finding and charges
