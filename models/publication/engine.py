@@ -121,7 +121,9 @@ class PublicationGame:
         self.literature_true = torch.zeros(shape, dtype=torch.bool, device=self.device)
         self.literature_author = torch.zeros(shape, dtype=torch.int32, device=self.device)
         self.literature_action = torch.zeros(shape, dtype=torch.int8, device=self.device)
-        self.literature_replicated = torch.zeros(shape, dtype=torch.bool, device=self.device)
+        # Open: a published finding not yet replicated. Empty places are closed, so that a replication
+        # drawn from an empty literature finds nothing to do.
+        self.literature_open = torch.zeros(shape, dtype=torch.bool, device=self.device)
         self.findings_published = torch.zeros(self.n_worlds, dtype=torch.int64, device=self.device)
         self.round_index = 0
 
@@ -144,11 +146,10 @@ class PublicationGame:
         # The hypothesis uniform gives a replication's target, or whether a novel hypothesis is true.
         target = (hypothesis.view(n_worlds, -1) * filled.unsqueeze(1)).long()
         target = torch.minimum(target, (filled - 1).clamp(min=0).unsqueeze(1))
-        fresh = ~self.literature_replicated.gather(1, target).view(n_worlds, n_res, slots)
-        fresh &= (filled > 0).view(-1, 1, 1)
+        fresh = self.literature_open.gather(1, target).view(n_worlds, n_res, slots)
         wrapped, first_slot = self._slot_order(slot_order)
         contender = (done & replicate & fresh).view(n_worlds, -1)
-        done &= ~replicate | (fresh & self._first_claims(target, contender, wrapped))
+        done = torch.where(replicate, self._first_claims(target, contender, wrapped), done)
         target_true = self.literature_true.gather(1, target).view(n_worlds, n_res, slots)
         true = torch.where(replicate, target_true, hypothesis < self.base_rate)
 
@@ -181,7 +182,7 @@ class PublicationGame:
             action=self.literature_action.view(-1)[refuted].long(),
             amount=-self.penalty.view(-1)[world],
         )
-        self.literature_replicated.view(-1)[replicated_finding] = True
+        self.literature_open.view(-1)[replicated_finding] = False
         received = payoff + credit.per_agent(n_res)
 
         # New published novel positives enter the literature in this round's slot order (the last `size`
@@ -194,19 +195,20 @@ class PublicationGame:
         )
         researcher = slot if slots == 1 else slot // slots
         self.literature_true.view(-1)[place] = true.view(n_worlds, -1)[world, slot]
-        self.literature_replicated.view(-1)[place] = False
+        self.literature_open.view(-1)[place] = True
         self.literature_author.view(-1)[place] = researcher.int()
         self.literature_action.view(-1)[place] = action[world, researcher].to(torch.int8)
         self.findings_published += n_new.squeeze(1)
         self.round_index += 1
 
         count = torch.int32  # counting bools into int32 takes a third of the time of the default int64
+        replication_studies = replicated.sum(1, dtype=count)
         tallies = PublicationTallies(
             researchers=n_res,
-            novel_choices=novel.sum((1, 2), dtype=count),
+            novel_choices=n_res - replicate.sum((1, 2), dtype=count),
             rigor_sum=self.rigor.gather(1, action).sum(1),
-            novel_studies=(done & novel).sum((1, 2), dtype=count),
-            replication_studies=replicated.sum(1, dtype=count),
+            novel_studies=done.sum((1, 2), dtype=count) - replication_studies,
+            replication_studies=replication_studies,
             replication_successes=(positive & replicate).sum((1, 2), dtype=count),
             published_novel_positives=n_new.squeeze(1),
             published_false_positives=(new & ~true.view(n_worlds, -1)).sum(1, dtype=count),
@@ -231,9 +233,11 @@ class PublicationGame:
     def _first_claims(
         self, target: torch.Tensor, contender: torch.Tensor, wrapped: torch.Tensor
     ) -> torch.Tensor:
-        """Whether each slot is the first in this round's order to claim its target finding, (W, R, slots).
+        """Whether each slot is a contender and the first in this round's order to claim its target
+        finding, (W, R, slots).
 
-        A slot's key k + n if it comes after the wrap, else k, orders the slots as this round's order does.
+        A slot's key k + n if it comes after the wrap, else k, orders the slots as this round's order does;
+        keys are distinct, so only the winning contender matches its finding's least key.
         """
         n = wrapped.shape[1]
         key = torch.where(wrapped, self._slot_index + n, self._slot_index)
