@@ -30,9 +30,9 @@ import studies
 from benchmarks.pettingzoo_loop import build
 from models.election.rules import RULES
 from models.games import get_game
-from models.learners import make_learner, resolve_learner
-from models.memory import keep_freed_memory
+from models.learners import resolve_learner
 from models.metrics import compute
+from models.simulate import build_batch
 from studies.config import load_study
 from studies.runner import run_study
 
@@ -130,28 +130,20 @@ def _timed_rounds(step: Callable[[], None], rounds: int, warmup: int) -> dict[st
 
 
 def _engine(case: Case, params: dict[str, Any], device: str) -> dict[str, Any]:
-    keep_freed_memory()  # as simulate() does
     spec = get_game(case.game)
-    engine = spec.engine([params] * case.worlds, list(range(case.worlds)), device=device)
-    learners = {
-        role: make_learner(resolve_learner({}, role), role, case.worlds, n, actions, engine.rng)
-        for role, (n, actions) in engine.roles.items()
-    }
-    per_world = sum(n for n, _ in engine.roles.values())
+    roles = spec.engine.role_shapes(params)
+    learners = {role: resolve_learner({}, role) for role in roles}
+    batch = build_batch(case.game, [params] * case.worlds, learners, list(range(case.worlds)), device)
+    per_world = sum(n for n, _ in roles.values())
 
     def step() -> None:
-        t = engine.round_index
-        actions = {role: learner.act(t) for role, learner in learners.items()}
-        result = engine.step(actions)
-        for role, learner in learners.items():
-            learner.learn(actions[role], result.rewards[role], result.credit.get(role))
-        compute(spec.metrics, result.tallies)  # the whole round, metrics included
+        compute(spec.metrics, batch.round().tallies)  # the whole round, metrics included
         if device != "cpu":
             torch.cuda.synchronize()
 
     with torch.inference_mode():
         timed = _timed_rounds(step, case_rounds(case, per_world), WARMUP_ROUNDS)
-    state = _tensor_bytes(engine, *learners.values()) / (per_world * case.worlds)
+    state = _tensor_bytes(batch.engine, *batch.learners.values()) / (per_world * case.worlds)
     return {**timed, "agents_per_world": per_world, "state_bytes": state}
 
 

@@ -2,20 +2,59 @@
 
 One call runs a whole batch of worlds (design points x replications) for a number of rounds and returns
 the metric time series, shape (recorded rounds, worlds, metrics). Studies, tests and benchmarks all use it.
-`play` is the same loop returning the recorded rounds' tallies, for callers that time the metrics apart.
+`play` is the same loop returning the recorded rounds' tallies, for callers that time the metrics apart;
+`build_batch` and `Batch.round` are its parts, for callers that step rounds themselves (the benchmarks).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from models.games import get_game
-from models.learners import make_learner
+from models.learners import BatchedLearner, make_learner
 from models.memory import keep_freed_memory
 from models.metrics import compute_rounds
+from models.rounds import RoundResult
+
+
+@dataclass
+class Batch:
+    """A batch of worlds ready to play: the game's engine and one batched learner per role."""
+
+    engine: Any
+    learners: dict[str, BatchedLearner]
+
+    def round(self) -> RoundResult:
+        """One round of every world: every role acts, the engine steps, every role learns."""
+        t = self.engine.round_index
+        actions = {role: learner.act(t) for role, learner in self.learners.items()}
+        result = self.engine.step(actions)
+        for role, learner in self.learners.items():
+            learner.learn(actions[role], result.rewards[role], result.credit.get(role))
+        return result
+
+
+def build_batch(
+    game: str,
+    worlds: list[dict[str, Any]],
+    learners: dict[str, dict[str, Any] | list[dict[str, Any]]],
+    seeds: list[int],
+    device: str = "cpu",
+) -> Batch:
+    """The engine and learners of a batch (see play for the arguments), in round 0."""
+    keep_freed_memory()
+    engine = get_game(game).engine(worlds, seeds, device=device)
+    return Batch(
+        engine,
+        {
+            role: make_learner(learners[role], role, len(worlds), n_agents, n_actions, engine.rng)
+            for role, (n_agents, n_actions) in engine.roles.items()
+        },
+    )
 
 
 def play(
@@ -33,20 +72,11 @@ def play(
     `worlds` are resolved game parameters (one dict per world), `learners` a resolved learner config per
     role (one shared by every world, or a list with one per world), `seeds` one per world.
     """
-    keep_freed_memory()
-    spec = get_game(game)
-    engine = spec.engine(worlds, seeds, device=device)
-    agents = {
-        role: make_learner(learners[role], role, len(worlds), n_agents, n_actions, engine.rng)
-        for role, (n_agents, n_actions) in engine.roles.items()
-    }
+    batch = build_batch(game, worlds, learners, seeds, device)
     recorded = []
     with torch.inference_mode():
         for t in range(rounds):
-            actions = {role: learner.act(t) for role, learner in agents.items()}
-            result = engine.step(actions)
-            for role, learner in agents.items():
-                learner.learn(actions[role], result.rewards[role], result.credit.get(role))
+            result = batch.round()
             if t % record_every == 0:
                 recorded.append(result.tallies)
             if on_round is not None:
