@@ -11,6 +11,7 @@ the compiled numbers drift from the eager ones (fused reductions add in another 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from typing import Any
 
@@ -96,6 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    print(
+        f"{args.worlds} x {args.agents}: compiling the round ({COMPILE_ROUNDS} rounds, 15-45 s on 2 cores), "
+        f"then {args.rounds} rounds each way...",
+        file=sys.stderr,
+    )
     result = probe(args.worlds, args.agents, args.rounds, args.device, args.backend)
     for key, value in result.items():
         print(f"{key:>22}: {value:.4g}" if isinstance(value, float) else f"{key:>22}: {value}")
