@@ -18,18 +18,11 @@ from typing import Any
 import torch
 import torch._dynamo
 
-from benchmarks.suite import Case, game_params
-from models.learners import resolve_learner
-from models.simulate import Batch, build_batch
+from benchmarks.suite import Case, default_batch
+from models.simulate import Batch
 
 COMPILE_ROUNDS = 5  # rounds that absorb compilation and the recompilations as data-dependent sizes vary
 RECOMPILE_LIMIT = 64  # dynamo's default (8) is spent on the random streams' per-name key caches
-
-
-def _batch(worlds: int, agents: int, device: str) -> Batch:
-    params = game_params(Case("publication", "engine", agents, worlds))
-    learners = {"researcher": resolve_learner({}, "researcher")}
-    return build_batch("publication", [params] * worlds, learners, list(range(worlds)), device)
 
 
 def _sync(device: str) -> None:
@@ -59,7 +52,8 @@ def probe(
     Both batches play the same rounds (the compiled one first its COMPILE_ROUNDS, then the eager one as
     many untimed), so their states stay comparable; `backend="eager"` traces without generating code.
     """
-    eager, compiled = _batch(worlds, agents, device), _batch(worlds, agents, device)
+    case = Case("publication", "engine", agents, worlds)
+    eager, compiled = default_batch(case, device), default_batch(case, device)
     with torch.inference_mode(), torch._dynamo.config.patch(recompile_limit=RECOMPILE_LIMIT):
         compiled_round = torch.compile(compiled.round, dynamic=True, backend=backend)
         begun = time.perf_counter()

@@ -32,7 +32,7 @@ from models.election.rules import RULES
 from models.games import get_game
 from models.learners import resolve_learner
 from models.metrics import compute
-from models.simulate import build_batch
+from models.simulate import Batch, build_batch
 from studies.config import load_study
 from studies.runner import run_study
 
@@ -129,12 +129,17 @@ def _timed_rounds(step: Callable[[], None], rounds: int, warmup: int) -> dict[st
     return {"rounds": per_block, "seconds": fastest}
 
 
+def default_batch(case: Case, device: str = "cpu") -> Batch:
+    """The case's batch: its game at default parameters and size, default learners, seeds 0, 1, ..."""
+    params = game_params(case)
+    learners = {role: resolve_learner({}, role) for role in get_game(case.game).engine.role_shapes(params)}
+    return build_batch(case.game, [params] * case.worlds, learners, list(range(case.worlds)), device)
+
+
 def _engine(case: Case, params: dict[str, Any], device: str) -> dict[str, Any]:
     spec = get_game(case.game)
-    roles = spec.engine.role_shapes(params)
-    learners = {role: resolve_learner({}, role) for role in roles}
-    batch = build_batch(case.game, [params] * case.worlds, learners, list(range(case.worlds)), device)
-    per_world = sum(n for n, _ in roles.values())
+    batch = default_batch(case, device)
+    per_world = sum(n for n, _ in spec.engine.role_shapes(params).values())
 
     def step() -> None:
         compute(spec.metrics, batch.round().tallies)  # the whole round, metrics included

@@ -90,12 +90,12 @@ class PublicationGame:
         novelty, replication, null = p["novelty_reward"], p["replication_reward"], p["null_reward"]
         self.payoffs = torch.cat([null, novelty, replication + null, replication], 1).view(-1, 4)
         self.penalty = p["failed_replication_penalty"].view(-1, 1)
-        self.rigor_values = torch.linspace(0, 1, self.rigor_levels, device=self.device)
         self.rng = RandomStreams(world_keys(seeds, self.device))
         # Per world and action (novel ones, then replications): rigor, the chance that a study slot is
         # done, and the false positive rate, (W, actions). One gather by action then replaces a few
         # passes over the slots.
-        self.rigor = self.rigor_values.repeat(2).expand(self.n_worlds, -1)
+        rigor_values = torch.linspace(0, 1, self.rigor_levels, device=self.device)
+        self.rigor = rigor_values.repeat(2).expand(self.n_worlds, -1)
         self.completion = 1 - p["rigor_cost"].view(-1, 1) * self.rigor
         alpha, hacked_alpha = p["alpha"].view(-1, 1), p["hacked_alpha"].view(-1, 1)
         self.false_positive_rate = hacked_alpha + (alpha - hacked_alpha) * self.rigor
