@@ -117,6 +117,35 @@ def test_a_reader_waits_for_a_writer_holding_the_lock(tiny_plan, db):
     holder.wait(timeout=10)
 
 
+def test_the_file_is_free_between_blocks_and_other_writers_are_seen(tiny_plan, db):
+    """The process keeps its DuckDB hosts, not the file: right after a query another process can open it
+    read-write, and what that process writes the next query sees."""
+    run_study(tiny_plan, db, progress=False)
+    assert table(db, "SELECT count(*) AS n FROM runs")["n"][0] == 4
+    write = f"import duckdb; duckdb.connect({str(db)!r}).execute(\"UPDATE runs SET learner = 'edited'\")"
+    subprocess.run([sys.executable, "-c", write], check=True, timeout=60)
+    assert set(table(db, "SELECT learner FROM runs")["learner"]) == {"edited"}
+
+
+def test_a_failed_write_or_a_query_that_leaves_things_behind_does_not_reach_the_next_block(
+    tiny_plan, db, monkeypatch
+):
+    run_study(tiny_plan, db, progress=False)
+    with pytest.raises(store.QueryError):
+        store.query(db, "INSERT INTO runs (run_id) VALUES ('x')")  # read-only: refused
+    store.query(db, "CREATE TEMP TABLE scratch AS SELECT 1 AS one")
+    with pytest.raises(store.QueryError, match="scratch"):
+        store.query(db, "SELECT * FROM scratch")
+    with pytest.raises(RuntimeError, match="disk on fire"), store.connect(db) as con:
+        con.begin()
+        con.execute("DELETE FROM metrics")
+        raise RuntimeError("disk on fire")  # the open transaction is rolled back, not committed
+    assert table(db, "SELECT count(*) AS n FROM metrics")["n"][0] > 0
+    other = db.with_name("other.duckdb")
+    run_study(tiny_plan, other, progress=False)  # a second file through the same hosts
+    assert table(other, "SELECT count(*) AS n FROM runs")["n"][0] == 4
+
+
 def test_a_missing_database_is_explained(tmp_path):
     with pytest.raises(store.StoreError, match="run a study first"):
         store.query(tmp_path / "none.duckdb", "SELECT 1")
