@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
 import time
 
 import numpy as np
+import polars as pl
 import pytest
 import torch
 from helpers import tiny_config
@@ -16,7 +18,8 @@ from models.games import GAMES
 from models.simulate import simulate
 from studies import store, summaries
 from studies.config import plan_study
-from studies.runner import batches, run_study
+from studies.runner import batches, make_tasks, run_study
+from studies.worker import metric_frame
 
 METRICS = [m.name for m in GAMES["publication"].metrics]
 
@@ -115,6 +118,22 @@ def test_a_reader_waits_for_a_writer_holding_the_lock(tiny_plan, db):
     assert count == 4
     assert time.monotonic() - started > 0.5  # it waited for the lock instead of failing
     holder.wait(timeout=10)
+
+
+def test_a_shards_metric_rows_are_every_defined_value_with_its_run_step_and_name(tiny_plan):
+    task = make_tasks(tiny_plan, tiny_plan.runs[:3], 256, 1, "cpu")[0]
+    task = dataclasses.replace(task, record_every=5)
+    series = np.random.default_rng(0).random((4, 3, len(METRICS)))
+    series[0, 1, 2] = series[3, 0, :] = np.nan  # undefined that round: no row
+    frame = metric_frame(task, series).with_columns(pl.col("run_id", "metric").cast(pl.String))
+    expected = [
+        (run.run_id, 5 * step, METRICS[m], series[step, w, m])
+        for step in range(4)
+        for w, run in enumerate(task.runs)
+        for m in range(len(METRICS))
+        if not np.isnan(series[step, w, m])
+    ]
+    assert frame.rows() == expected and frame.height == 4 * 3 * len(METRICS) - 1 - len(METRICS)
 
 
 def test_the_file_is_free_between_blocks_and_other_writers_are_seen(tiny_plan, db):
