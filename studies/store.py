@@ -180,16 +180,18 @@ def connect(path: Path, read_only: bool = False, timeout: float = LOCK_TIMEOUT_S
         try:
             con.execute(f"USE {_identifier(catalog)}")
             yield con
-        finally:
-            _HOSTS.release(read_only, catalog)
+        except BaseException:
+            _HOSTS.drop(read_only)  # closing it rolls back what the block left open and frees the file
+            raise
+        _HOSTS.release(read_only, catalog)
 
 
 class _Hosts:
     """The process's two in-memory DuckDB connections the store file is attached to: one configured for
     writes, one for reads (DuckDB's settings, threads included, belong to a database instance).
 
-    A host that cannot be brought back to its empty state (a failed detach, a user's query that changed
-    it) is dropped and made anew on next use; so is every host after a fork.
+    A host that a block left in doubt (an error, a user's temporary table) is dropped and made anew on
+    next use; so is every host after a fork.
     """
 
     def __init__(self) -> None:
@@ -207,20 +209,25 @@ class _Hosts:
         return self._connections[read_only]
 
     def release(self, read_only: bool, catalog: str) -> None:
+        """Detach the file and forget the frames registered for a write; a host that a user's query
+        changed (a temporary table) is dropped instead."""
         con = self._connections[read_only]
         try:
-            with contextlib.suppress(duckdb.Error):
-                con.rollback()  # a transaction left open by an error
-            for (view,) in con.execute(
-                "SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal"
-            ).fetchall():
-                con.unregister(view)  # the frames registered for a write
+            con.complete()  # a statement whose result the block did not read
             con.execute(f"USE memory; DETACH {_identifier(catalog)}")
-            if con.execute("SELECT count(*) FROM duckdb_tables()").fetchone()[0]:
-                raise duckdb.Error("a query left tables behind")  # a user's CREATE TEMP TABLE: start afresh
+            views, tables = con.execute(
+                "SELECT (SELECT list(view_name) FROM duckdb_views() WHERE temporary AND NOT internal), "
+                "(SELECT count(*) FROM duckdb_tables())"
+            ).fetchall()[0]
+            for view in views or []:
+                con.unregister(view)
         except duckdb.Error:
-            del self._connections[read_only]
-            con.close()
+            tables = 1
+        if tables:
+            self.drop(read_only)
+
+    def drop(self, read_only: bool) -> None:
+        self._connections.pop(read_only).close()
 
 
 _HOSTS = _Hosts()

@@ -140,7 +140,10 @@ def test_the_file_is_free_between_blocks_and_other_writers_are_seen(tiny_plan, d
     """The process keeps its DuckDB hosts, not the file: right after a query another process can open it
     read-write, and what that process writes the next query sees."""
     run_study(tiny_plan, db, progress=False)
+    hosts = dict(store._HOSTS._connections)
     assert table(db, "SELECT count(*) AS n FROM runs")["n"][0] == 4
+    run_study(tiny_plan, db, progress=False)  # nothing to do but look
+    assert store._HOSTS._connections == hosts  # clean blocks keep the hosts: no new DuckDB each time
     write = f"import duckdb; duckdb.connect({str(db)!r}).execute(\"UPDATE runs SET learner = 'edited'\")"
     subprocess.run([sys.executable, "-c", write], check=True, timeout=60)
     assert set(table(db, "SELECT learner FROM runs")["learner"]) == {"edited"}
