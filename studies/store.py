@@ -34,11 +34,12 @@ from studies.worker import Shard, parameter_columns
 DEFAULT_DB = Path("data") / "results.duckdb"
 SCHEMA_VERSION = "1"
 LOCK_TIMEOUT_S = 60.0
-# Files stay readable by older DuckDB releases, such as the plain `duckdb` CLI users may have installed.
-# Writes run on one thread and checkpoint at commit: every write is one transaction of a connection
-# closed right after, so a write-ahead log would be written only to be checkpointed at close. Measured on
-# the default study's 120,000 metric rows: 113 ms as DuckDB's defaults do it, 90 ms so.
-WRITE_CONFIG = {"storage_compatibility_version": "v1.0.0", "threads": 1, "checkpoint_threshold": "1KB"}
+# Files stay readable by DuckDB 1.3 (May 2025) and later, such as the plain `duckdb` CLI on PyPI (1.5),
+# which cannot open DuckDB 2.0's own format; 1.3's is the first with DICT_FSST strings, which make the
+# default study's write 22% faster (73 -> 57 ms) and its file 15% smaller than 1.0's. Writes run on one
+# thread and checkpoint at commit: every write is one transaction of a file detached right after, so a
+# write-ahead log would be written only to be checkpointed at detach (113 ms against 90, measured with 1.0).
+WRITE_CONFIG = {"storage_compatibility_version": "v1.3.0", "threads": 1, "checkpoint_threshold": "1KB"}
 RESERVED_CATALOGS = {"memory", "system", "temp", "main"}
 CATALOG_TABLES = "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database()"
 
