@@ -27,13 +27,15 @@ class Outcome:
     vote_shares: torch.Tensor  # (worlds, candidates): first choices (approvals under approval voting)
 
 
-def by_candidate(utilities: torch.Tensor) -> torch.Tensor:
-    """(worlds, voters, C) utilities as (worlds, C, voters), contiguous.
+def by_candidate(utilities: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """(worlds, voters, C) utilities as (worlds, C, voters), contiguous, in `dtype` (theirs if None).
 
     Every count runs over voters; with voters last, each operation vectorises over them instead of over
     the 2-8 candidates (measured 2-4 times faster for the first-choice count and the pairwise matrix).
+    The transpose and the conversion are one copy.
     """
-    return utilities.transpose(1, 2).contiguous()
+    flipped = utilities.transpose(1, 2)
+    return torch.empty(flipped.shape, dtype=dtype or utilities.dtype, device=utilities.device).copy_(flipped)
 
 
 def first_choices(
@@ -58,10 +60,10 @@ def pairwise(utilities: torch.Tensor, turnout: torch.Tensor) -> torch.Tensor:
 
 
 def _pairwise(ballots: torch.Tensor, turnout: torch.Tensor) -> torch.Tensor:
-    """pairwise() on ballots by candidate, one candidate against all at a time; int64 counts."""
-    voting = turnout.unsqueeze(1)  # (W, 1, V)
-    rows = [((ballots[:, i : i + 1] > ballots) & voting).sum(-1) for i in range(ballots.shape[1])]
-    return torch.stack(rows, 1)
+    """pairwise() on ballots by candidate, every pair in one comparison; int32 counts (counting bools
+    into int64, torch's default, first copies them to int64: 30% slower)."""
+    prefers = (ballots.unsqueeze(2) > ballots.unsqueeze(1)) & turnout.view(-1, 1, 1, turnout.shape[-1])
+    return prefers.sum(-1, dtype=torch.int32)  # (W, C, C)
 
 
 def condorcet_winner(utilities: torch.Tensor, turnout: torch.Tensor) -> torch.Tensor:
@@ -84,7 +86,7 @@ def _best(score: torch.Tensor, tie_break: torch.Tensor) -> torch.Tensor:
 
 def elect(rule: str, utilities: torch.Tensor, turnout: torch.Tensor, tie_break: torch.Tensor) -> Outcome:
     """Decide every world's election under `rule`."""
-    ballots = by_candidate(utilities.double())  # (W, C, V)
+    ballots = by_candidate(utilities, torch.float64)  # (W, C, V)
     tie_break = tie_break.double()
     n_worlds, n_candidates, _ = ballots.shape
     first = first_choices(ballots, turnout)
