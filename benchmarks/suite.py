@@ -46,7 +46,8 @@ MIN_ROUNDS, MAX_ROUNDS, WARMUP_ROUNDS = 3, 200, 2
 BLOCKS = 3  # timed blocks of rounds per case; the fastest counts
 # The largest batch measured, in agents x worlds: about 3 GiB at the peak of a publication round.
 MAX_BATCH_AGENTS = {"publication": 10_000_000, "election": 1_000_000}
-ELECTION_RULE_AGENTS, ELECTION_RULE_WORLDS = 1_000, 100  # where every rule is compared
+# Where every rule is compared: 1,000 voters a world, the engine at 100 and 1,000 worlds as plurality is.
+ELECTION_RULE_AGENTS, ELECTION_RULE_WORLDS = 1_000, (100, 1_000)
 DEFAULT_STUDY = str(Path(studies.__file__).parent / "publication_bias.toml")  # `make run`'s study
 
 
@@ -80,10 +81,8 @@ def plan(quick: bool = False, games: tuple[str, ...] = GAMES) -> list[Case]:
                     cases.append(Case(game, "mesa", n, 1))
         if game == "election" and not quick:
             for rule in RULES[1:]:
-                cases += [
-                    Case(game, "engine", ELECTION_RULE_AGENTS, ELECTION_RULE_WORLDS, rule),
-                    Case(game, "pettingzoo_loop", ELECTION_RULE_AGENTS, 1, rule),
-                ]
+                cases += [Case(game, "engine", ELECTION_RULE_AGENTS, w, rule) for w in ELECTION_RULE_WORLDS]
+                cases.append(Case(game, "pettingzoo_loop", ELECTION_RULE_AGENTS, 1, rule))
     return cases
 
 

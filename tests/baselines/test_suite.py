@@ -80,3 +80,6 @@ def test_the_plan_covers_the_issue_sizes() -> None:
     assert {c.agents for c in cases if c.method == "mesa"} == set(suite.AGENTS)
     rules = {c.rule for c in cases if c.game == "election" and c.method == "pettingzoo_loop"}
     assert rules == set(suite.RULES)
+    # Every rule's engine at its largest batch, as plurality's, so that a/b compares like with like.
+    assert all(("election", 1_000, 1_000, rule) in {(c.game, c.agents, c.worlds, c.rule) for c in cases}
+               for rule in suite.RULES)  # fmt: skip
