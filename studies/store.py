@@ -159,50 +159,75 @@ def connect(path: Path, read_only: bool = False, timeout: float = LOCK_TIMEOUT_S
         )
     if not read_only:
         check_writable(path)
-    with _HOSTS.lock:
-        con = _HOSTS.get(read_only)
-        catalog = path.stem if path.stem.lower() not in RESERVED_CATALOGS else "store"
-        options = " (READ_ONLY)" if read_only else ""
-        deadline, pause = time.monotonic() + timeout, 0.02
-        while True:
-            try:
-                con.execute(f"ATTACH {_literal(path)} AS {_identifier(catalog)}{options}")
-                break
-            except duckdb.Error as error:
-                if "not a valid DuckDB database" in str(error):
-                    raise StoreError(
-                        f"{path} is not a DuckDB database (or it is damaged): choose another file with --db "
-                        "or STUDIES_DB; this one was left as it was."
-                    ) from None
-                if "lock" not in str(error).lower() or time.monotonic() > deadline:
-                    raise StoreError(f"cannot open the results database {path}: {error}") from None
-                time.sleep(pause * random.uniform(0.5, 1.5))  # jitter: waiting processes do not retry in step
-                pause = min(pause * 2, 0.1)
+    if not _HOSTS.lock.acquire(timeout=timeout):
+        raise StoreError(f"cannot open the results database {path}: another thread kept it {timeout:.0f} s.")
+    try:
+        con, _HOSTS.spoiled = _HOSTS.get(read_only), False
         try:
-            con.execute(f"USE {_identifier(catalog)}")
+            catalog = _attach(con, path, read_only, timeout)
+        except BaseException:
+            _HOSTS.drop(read_only)  # whatever the failed attempt left attached goes with it
+            raise
+        try:
             yield con
         except BaseException:
             _HOSTS.drop(read_only)  # closing it rolls back what the block left open and frees the file
             raise
         _HOSTS.release(read_only, catalog)
+    finally:
+        _HOSTS.lock.release()
+
+
+def _attach(con: Any, path: Path, read_only: bool, timeout: float) -> str:
+    """Attach the file as the connection's current database, named as DuckDB names a file it opens
+    (`results` for results.duckdb); return that name. Retries while another process holds the lock."""
+    catalog = path.name.split(".")[0] or "store"
+    if catalog.lower() in RESERVED_CATALOGS:
+        catalog += "_db"
+    options = " (READ_ONLY)" if read_only else ""
+    deadline, pause = time.monotonic() + timeout, 0.02
+    while True:
+        try:
+            con.execute(f"ATTACH {_literal(path)} AS {_identifier(catalog)}{options}")
+            break
+        except duckdb.Error as error:
+            if "not a valid DuckDB database" in str(error):
+                raise StoreError(
+                    f"{path} is not a DuckDB database (or it is damaged): choose another file with --db "
+                    "or STUDIES_DB; this one was left as it was."
+                ) from None
+            if "lock" not in str(error).lower() or time.monotonic() > deadline:
+                raise StoreError(f"cannot open the results database {path}: {error}") from None
+            time.sleep(pause * random.uniform(0.5, 1.5))  # jitter: waiting processes do not retry in step
+            pause = min(pause * 2, 0.1)
+    # Large queries spill next to the database, as a connection of its own would, not into the cwd.
+    con.execute(
+        f"USE {_identifier(catalog)}; SET temp_directory = {_literal(path.with_name(path.name + '.tmp'))}"
+    )
+    return catalog
 
 
 class _Hosts:
     """The process's two in-memory DuckDB connections the store file is attached to: one configured for
     writes, one for reads (DuckDB's settings, threads included, belong to a database instance).
 
-    A host that a block left in doubt (an error, a user's temporary table) is dropped and made anew on
-    next use; so is every host after a fork.
+    A host that a block may have changed (an error, a user's SQL, a temporary table) is dropped and made
+    anew on next use. Before a fork both are closed (a child cannot use the parent's DuckDB threads, and
+    would crash at exit), and the child gets its own lock.
     """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self._connections: dict[bool, Any] = {}
-        self._pid = os.getpid()
+        self.spoiled = False  # set by a block whose SQL may have changed its host: dropped after it
+        self._forking_with_lock = False
+        self._inherited: list[Any] = []  # a parent's hosts, kept unclosed: closing them in a child crashes
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(
+                before=self._before_fork, after_in_parent=self._after_fork, after_in_child=self._in_child
+            )
 
     def get(self, read_only: bool) -> Any:
-        if self._pid != os.getpid():
-            self._connections, self._pid = {}, os.getpid()
         if read_only not in self._connections:
             self._connections[read_only] = duckdb.connect(
                 ":memory:", config={} if read_only else WRITE_CONFIG
@@ -210,25 +235,45 @@ class _Hosts:
         return self._connections[read_only]
 
     def release(self, read_only: bool, catalog: str) -> None:
-        """Detach the file and forget the frames registered for a write; a host that a user's query
-        changed (a temporary table) is dropped instead."""
+        """Detach the file and forget the frames registered for a write; drop the host instead if the
+        block left anything else behind (a temporary table, another attached database)."""
         con = self._connections[read_only]
         try:
-            con.complete()  # a statement whose result the block did not read
+            if hasattr(con, "complete"):  # duckdb 2 refuses other work while a result is unread
+                con.complete()
+            with contextlib.suppress(duckdb.Error):
+                con.rollback()  # an open transaction would keep the file attached past the DETACH
             con.execute(f"USE memory; DETACH {_identifier(catalog)}")
-            views, tables = con.execute(
+            views, leftovers = con.execute(
                 "SELECT (SELECT list(view_name) FROM duckdb_views() WHERE temporary AND NOT internal), "
-                "(SELECT count(*) FROM duckdb_tables())"
+                "(SELECT count(*) FROM duckdb_tables()) + (SELECT count(*) FROM duckdb_databases() "
+                "WHERE database_name NOT IN ('memory', 'system', 'temp'))"
             ).fetchall()[0]
             for view in views or []:
                 con.unregister(view)
-        except duckdb.Error:
-            tables = 1
-        if tables:
+        except Exception:
+            leftovers = 1
+        if leftovers or self.spoiled:
             self.drop(read_only)
 
     def drop(self, read_only: bool) -> None:
         self._connections.pop(read_only).close()
+
+    def _before_fork(self) -> None:
+        # A fork from inside a block (this thread holds the lock) cannot wait for it; its hosts stay.
+        self._forking_with_lock = self.lock.acquire(timeout=LOCK_TIMEOUT_S)
+        if self._forking_with_lock:
+            for read_only in list(self._connections):
+                self.drop(read_only)
+
+    def _after_fork(self) -> None:
+        if self._forking_with_lock:
+            self.lock.release()
+
+    def _in_child(self) -> None:
+        self.lock = threading.Lock()
+        self._inherited += self._connections.values()
+        self._connections = {}
 
 
 _HOSTS = _Hosts()
@@ -403,9 +448,18 @@ def write_sensitivity(path: Path, study_id: str, frame: pl.DataFrame) -> None:
 
 
 def query(path: Path, sql: str, parameters: list[Any] | None = None) -> pl.DataFrame:
-    """Run one read-only query and return its result; refuses writes."""
+    """Run one read-only query and return its result; refuses writes, and ATTACH and DETACH, through which
+    SQL could reach the file (or another) for writing."""
     with connect(path, read_only=True) as con:
         try:
+            kinds = {statement.type for statement in con.extract_statements(sql)}
+            if kinds & {duckdb.StatementType.ATTACH, duckdb.StatementType.DETACH}:
+                raise QueryError(
+                    "the query failed: ATTACH and DETACH are not allowed here, where the results store is "
+                    "open read-only: open another database with the duckdb CLI; query this one with SELECT."
+                )
+            # SET, USE, CREATE TEMP, BEGIN ... outlive the query on the host: a fresh host after them.
+            _HOSTS.spoiled = not kinds <= {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
             return con.sql(sql, params=parameters or None).pl()
         except duckdb.Error as error:
             raise QueryError(f"the query failed: {error}") from None

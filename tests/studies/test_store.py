@@ -168,6 +168,40 @@ def test_a_failed_write_or_a_query_that_leaves_things_behind_does_not_reach_the_
     assert table(other, "SELECT count(*) AS n FROM runs")["n"][0] == 4
 
 
+def test_a_users_sql_cannot_write_through_attach_nor_leave_settings_or_the_file_held(tiny_plan, db):
+    run_study(tiny_plan, db, progress=False)
+    with pytest.raises(store.QueryError, match="ATTACH and DETACH are not allowed"):
+        store.query(db, f"DETACH results; ATTACH '{db}' AS results; INSERT INTO store_info VALUES ('a', 'b')")
+    assert table(db, "SELECT count(*) AS n FROM store_info WHERE key = 'a'")["n"][0] == 0
+    store.query(db, "SET TimeZone = 'Asia/Tokyo'")
+    assert table(db, "SELECT current_setting('TimeZone') AS tz")["tz"][0] != "Asia/Tokyo"
+    # Spills go next to the database, as with a connection of its own, not into the working directory.
+    assert table(db, "SELECT current_setting('temp_directory') AS d")["d"][0] == f"{db}.tmp"
+    store.query(db, "BEGIN TRANSACTION; SELECT 1")  # a transaction left open must not keep the file
+    write = f"import duckdb; duckdb.connect({str(db)!r}).execute('CHECKPOINT')"
+    subprocess.run([sys.executable, "-c", write], check=True, timeout=60)
+
+
+def test_a_forked_child_uses_the_store_and_exits_cleanly(tiny_plan, db):
+    """A fork (multiprocessing's default on Linux) must not inherit the parent's DuckDB hosts: a child
+    that used or merely inherited them crashed at exit."""
+    run_study(tiny_plan, db, progress=False)
+    script = f"""
+import os, sys
+from pathlib import Path
+from studies import store
+db = Path({str(db)!r})
+store.query(db, "SELECT 1")
+pid = os.fork()
+if pid == 0:
+    sys.exit(0 if store.query(db, "SELECT count(*) AS n FROM runs")["n"][0] == 4 else 3)
+_, status = os.waitpid(pid, 0)
+print(os.waitstatus_to_exitcode(status), store.query(db, "SELECT count(*) AS n FROM runs")["n"][0])
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["0", "4"], done.stderr
+
+
 def test_a_missing_database_is_explained(tmp_path):
     with pytest.raises(store.StoreError, match="run a study first"):
         store.query(tmp_path / "none.duckdb", "SELECT 1")
