@@ -65,11 +65,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         backend=args.backend,
         address=args.address,
     )
-    rate = report.completed * plan.rounds / report.wall_seconds if report.completed else 0.0
+    speed = ""
+    if report.completed:  # with nothing simulated, the share of store work says nothing
+        rate = report.completed * plan.rounds / report.wall_seconds
+        speed = f" ({rate:,.0f} world-rounds/s; metrics and store writes {report.overhead_share:.0%} of it)"
     print(
         f"done: {report.completed} run(s) completed, {report.skipped} already complete, "
-        f"{report.wall_seconds:.1f} s on {report.workers} worker(s) ({rate:,.0f} world-rounds/s; metrics and "
-        f"store writes {report.overhead_share:.0%} of it).",
+        f"{report.wall_seconds:.1f} s on {report.workers} worker(s){speed}.",
         file=sys.stderr,
     )
     if not args.quiet:

@@ -37,7 +37,11 @@ def study_file(tmp_path: Path) -> Path:
 
 def test_run_list_query_export(study_file, db, tmp_path, capsys):
     assert main(["run", str(study_file), "--db", str(db), "--quiet"]) == 0
-    assert "4 run(s) completed" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "4 run(s) completed" in err and "world-rounds/s; metrics and store writes" in err
+    assert main(["run", str(study_file), "--db", str(db), "--quiet"]) == 0  # nothing left: no speed to tell
+    err = capsys.readouterr().err
+    assert "0 run(s) completed, 4 already complete" in err and "store writes" not in err
 
     assert main(["list", "--db", str(db), "--format", "csv"]) == 0
     listing = capsys.readouterr().out
