@@ -162,7 +162,8 @@ def connect(path: Path, read_only: bool = False, timeout: float = LOCK_TIMEOUT_S
     if not _HOSTS.lock.acquire(timeout=timeout):
         raise StoreError(f"cannot open the results database {path}: another thread kept it {timeout:.0f} s.")
     try:
-        con, _HOSTS.spoiled = _HOSTS.get(read_only), False
+        con = _HOSTS.get(read_only)
+        _HOSTS.spoiled = False
         try:
             catalog = _attach(con, path, read_only, timeout)
         except BaseException:
@@ -377,7 +378,7 @@ def register_study(path: Path, plan: StudyPlan) -> None:
 
 def completed_run_ids(path: Path, study_id: str) -> set[str]:
     """The study's complete runs, after refusing a database that is not this tool's store (as
-    check_database does, on the same connection: opening one costs DuckDB about 15 ms)."""
+    check_database does, in the same block)."""
     if not path.exists():
         check_writable(path)
         return set()
