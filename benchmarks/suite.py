@@ -2,10 +2,10 @@
 
 For each game it measures agent-decisions per second and peak memory of (a) the batched engine with its
 learners, (b) the same game stepped one agent at a time through its PettingZoo env by a Python loop, and
-(c) for the publication game, a Mesa model of it. Every case runs in a fresh process, one at a time, so
-its peak memory is its own and no case warms another's caches. Rows land in the store's `benchmarks`
-table as they finish; the ratios a/b and a/c come from rows of one run, so they hold whatever the
-machine's speed that day.
+(c) for the publication game, a Mesa model of it. Every case runs in a fresh process, so its peak memory is
+its own. The cases compared with each other take turns, one block of rounds each (measure_group), so that
+they are timed over the same minutes. Rows land in the store's `benchmarks` table as their group finishes;
+the ratios a/b and a/c come from rows of one run, so they hold whatever the machine's speed that day.
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ import resource
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import suppress
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from multiprocessing import get_context
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +45,7 @@ WORLDS = (1, 10, 100, 1_000)
 EXPECTED_RATE = {"engine": 1.5e7, "pettingzoo_loop": 2.5e5, "mesa": 2e5}
 CASE_SECONDS = 1.5
 MIN_ROUNDS, MAX_ROUNDS, WARMUP_ROUNDS = 3, 200, 2
-BLOCKS = 3  # timed blocks of rounds per case; the fastest counts
+BLOCKS = 3  # timed blocks of rounds per case, taken in turn within a group; the fastest counts
 # The largest batch measured, in agents x worlds: about 3 GiB at the peak of a publication round.
 MAX_BATCH_AGENTS = {"publication": 10_000_000, "election": 1_000_000}
 # Where every rule is compared: 1,000 voters a world, the engine at 100 and 1,000 worlds as plurality is.
@@ -94,11 +96,6 @@ def game_params(case: Case) -> dict[str, Any]:
     return get_game(case.game).params.resolve(size)
 
 
-def case_rounds(case: Case, agents_per_world: int) -> int:
-    expected = EXPECTED_RATE[case.method] * CASE_SECONDS / (agents_per_world * case.worlds)
-    return int(min(max(expected, MIN_ROUNDS), MAX_ROUNDS))
-
-
 def _rss_bytes() -> int:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -111,21 +108,30 @@ def _tensor_bytes(*objects: Any) -> int:
     )
 
 
-def _timed_rounds(step: Callable[[], None], rounds: int, warmup: int) -> dict[str, Any]:
-    """After `warmup` rounds, `rounds` rounds in BLOCKS blocks; the fastest block's rounds and seconds.
+@dataclass
+class Timed:
+    """A case ready to time: one round of it, the timed rounds of a block, and what it measures per agent."""
 
-    The fastest, not the total: on a shared machine a neighbour's burst slows one block by up to half,
-    and what is measured is what the code can do, not what the neighbours did.
-    """
-    for _ in range(warmup):
-        step()
-    per_block, fastest = max(rounds // BLOCKS, 1), float("inf")
-    for _ in range(BLOCKS):
+    step: Callable[[], None]
+    rounds: int  # timed rounds per block
+    warmup: int  # untimed rounds before the first block
+    agents_per_world: int
+    state_bytes: Callable[[], float | None] = lambda: None
+
+    def block(self) -> float:
+        """Seconds of one block of timed rounds, after one untimed round: in a group, another case's
+        block ran just before and left the caches cold."""
+        self.step()
         begun = time.perf_counter()
-        for _ in range(per_block):
-            step()
-        fastest = min(fastest, time.perf_counter() - begun)
-    return {"rounds": per_block, "seconds": fastest}
+        for _ in range(self.rounds):
+            self.step()
+        return time.perf_counter() - begun
+
+
+def block_rounds(case: Case, agents_per_world: int) -> int:
+    """Timed rounds per block: about CASE_SECONDS of rounds at the expected rate, in BLOCKS blocks."""
+    expected = EXPECTED_RATE[case.method] * CASE_SECONDS / (agents_per_world * case.worlds)
+    return max(int(min(max(expected, MIN_ROUNDS), MAX_ROUNDS)) // BLOCKS, 1)
 
 
 def default_batch(case: Case, device: str = "cpu") -> Batch:
@@ -135,25 +141,26 @@ def default_batch(case: Case, device: str = "cpu") -> Batch:
     return build_batch(case.game, [params] * case.worlds, learners, list(range(case.worlds)), device)
 
 
-def _engine(case: Case, params: dict[str, Any], device: str) -> dict[str, Any]:
+def _engine(case: Case, params: dict[str, Any], device: str) -> Timed:
     spec = get_game(case.game)
     batch = default_batch(case, device)
     per_world = sum(n for n, _ in spec.engine.role_shapes(params).values())
 
     def step() -> None:
-        compute(spec.metrics, batch.round().tallies)  # the whole round, metrics included
+        with torch.inference_mode():
+            compute(spec.metrics, batch.round().tallies)  # the whole round, metrics included
         if device != "cpu":
             torch.cuda.synchronize()
 
-    with torch.inference_mode():
-        timed = _timed_rounds(step, case_rounds(case, per_world), WARMUP_ROUNDS)
-    state = _tensor_bytes(batch.engine, *batch.learners.values()) / (per_world * case.worlds)
-    return {**timed, "agents_per_world": per_world, "state_bytes": state}
+    def state_bytes() -> float:
+        return _tensor_bytes(batch.engine, *batch.learners.values()) / (per_world * case.worlds)
+
+    return Timed(step, block_rounds(case, per_world), WARMUP_ROUNDS, per_world, state_bytes)
 
 
-def _pettingzoo_loop(case: Case, params: dict[str, Any]) -> dict[str, Any]:
+def _pettingzoo_loop(case: Case, params: dict[str, Any], device: str) -> Timed:
     size = {k: params[k] for k in ("n_researchers", "n_voters", "rule") if k in params}
-    env, learners = build(case.game, size, MAX_ROUNDS + WARMUP_ROUNDS, seed=0)
+    env, learners = build(case.game, size, 1 + BLOCKS + MAX_ROUNDS, seed=0)  # measure() steps no more
     per_world = len(env.agents)
 
     def step() -> None:
@@ -162,39 +169,49 @@ def _pettingzoo_loop(case: Case, params: dict[str, Any]) -> dict[str, Any]:
         for agent, action in actions.items():
             learners[agent].learn(action, rewards[agent])
 
-    return {**_timed_rounds(step, case_rounds(case, per_world), 1), "agents_per_world": per_world}
+    return Timed(step, block_rounds(case, per_world), 1, per_world)
 
 
-def _mesa(case: Case, params: dict[str, Any]) -> dict[str, Any]:
+def _mesa(case: Case, params: dict[str, Any], device: str) -> Timed:
     from benchmarks.mesa_publication import PublicationModel  # Mesa is the bench extra, imported on use
 
     model = PublicationModel(params, seed=0)
-    return {**_timed_rounds(model.step, case_rounds(case, case.agents), 1), "agents_per_world": case.agents}
+    return Timed(model.step, block_rounds(case, case.agents), 1, case.agents)
 
 
-def measure(case: Case, threads: int, device: str = "cpu") -> dict[str, Any]:
-    """Time one case in this process and return its row (without the run's provenance columns)."""
+METHODS = {"engine": _engine, "pettingzoo_loop": _pettingzoo_loop, "mesa": _mesa}
+
+
+def measure(
+    case: Case, threads: int, device: str = "cpu", before_block: Callable[[], None] = lambda: None
+) -> dict[str, Any]:
+    """Time one case in this process and return its row (without the run's provenance columns).
+
+    BLOCKS blocks of rounds after a warm-up; the fastest block counts: on a shared machine a neighbour's
+    burst slows one block by up to half, and what is measured is what the code can do, not what the
+    neighbours did. `before_block` waits for the case's turn when it is timed in a group (measure_group).
+    """
     torch.set_num_threads(threads)
-    params = game_params(case)
     before = _rss_bytes()
-    if case.method == "engine":
-        result = _engine(case, params, device)
-    elif case.method == "pettingzoo_loop":
-        result = _pettingzoo_loop(case, params)
-    else:
-        result = _mesa(case, params)
+    timed = METHODS[case.method](case, game_params(case), device)
+    for _ in range(timed.warmup):
+        timed.step()
+    fastest = float("inf")
+    for _ in range(BLOCKS):
+        before_block()
+        fastest = min(fastest, timed.block())
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before  # ru_maxrss is in KiB
-    agents = result["agents_per_world"] * case.worlds
-    decisions = agents * result["rounds"]
+    agents = timed.agents_per_world * case.worlds
+    decisions = agents * timed.rounds
     return {
         **asdict(case),
-        "agents_per_world": result["agents_per_world"],
-        "rounds": result["rounds"],
+        "agents_per_world": timed.agents_per_world,
+        "rounds": timed.rounds,
         "decisions": decisions,
-        "seconds": result["seconds"],
-        "decisions_per_second": decisions / result["seconds"],
+        "seconds": fastest,
+        "decisions_per_second": decisions / fastest,
         "peak_bytes_per_agent": max(peak, 0) / agents,
-        "state_bytes_per_agent": result.get("state_bytes"),
+        "state_bytes_per_agent": timed.state_bytes(),
         "threads": threads,
         "device": device,
     }
@@ -246,27 +263,107 @@ def machine() -> dict[str, Any]:
     }
 
 
+def groups(cases: list[Case]) -> list[list[Case]]:
+    """The cases whose rates are compared, in plan order: one game, rule and number of agents per world."""
+    grouped: dict[tuple[str, str | None, int], list[Case]] = {}
+    for case in cases:
+        grouped.setdefault((case.game, case.rule, case.agents), []).append(case)
+    return list(grouped.values())
+
+
+def group_label(group: list[Case]) -> str:
+    case = group[0]
+    rule = f" {case.rule}" if case.rule else ""
+    return f"{case.game}{rule} at {case.agents} agents per world, {len(group)} cases timed in turn"
+
+
 def run(
     cases: list[Case],
     record: Callable[[dict[str, Any]], None],
     threads: int | None = None,
     device: str = "cpu",
-    on_case: Callable[[Case], None] | None = None,
+    on_group: Callable[[list[Case]], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Measure the cases, each in a fresh process, and hand every row to `record` as it finishes.
+    """Measure the cases group by group (see measure_group) and hand every row to `record` as its group
+    finishes.
 
     The engine gets every core; the per-agent loops get one thread, their best (torch's threads only
     slow the one-world engine inside a PettingZoo env, see README).
     """
     threads = threads or os.cpu_count() or 1
     rows = []
-    for case in cases:
-        if on_case is not None:
-            on_case(case)
-        row = in_fresh_process(measure, case, threads if case.method == "engine" else 1, device)
-        record(row)
-        rows.append(row)
+    for group in groups(cases):
+        if on_group is not None:
+            on_group(group)
+        for row in measure_group(group, threads, device):
+            record(row)
+            rows.append(row)
     return rows
+
+
+def measure_group(cases: list[Case], threads: int, device: str = "cpu") -> list[dict[str, Any]]:
+    """The rows of cases that are compared with each other, each case in its own fresh process (its peak
+    memory and caches are its own), their blocks timed in turn: block 1 of every case, then block 2, ...
+
+    Why in turn: the machine's speed drifts over seconds to minutes (a neighbour's burst, on a shared
+    machine), and timing one method's blocks after the other's lets the drift fall on one side of a
+    ratio. Interleaved, every method gets its fastest block from the same stretch of time. Only one
+    case runs at a time; the others wait, idle, for their turn.
+    """
+    context = get_context("spawn")
+    links, processes = [], []
+    try:
+        for case in cases:
+            ours, theirs = context.Pipe()
+            method_threads = threads if case.method == "engine" else 1
+            process = context.Process(target=_serve, args=(theirs, case, method_threads, device), daemon=True)
+            process.start()
+            links.append(ours)
+            processes.append(process)
+        for case, link in zip(cases, links, strict=True):
+            _reply(link, case)  # ready: built and warmed up (the cases prepare side by side, untimed)
+        for _ in range(BLOCKS):
+            replies = []
+            for case, link in zip(cases, links, strict=True):
+                link.send("go")
+                replies.append(_reply(link, case))  # ready for its next block, or its row after its last
+        return replies
+    finally:
+        for link in links:
+            link.close()  # a case still waiting for its turn (another failed) then ends
+        for process in processes:
+            process.join(timeout=10)
+            if process.is_alive():
+                process.kill()
+
+
+def _serve(link: Connection, case: Case, threads: int, device: str) -> None:
+    """A group's case in its own process: measure it, timing each block when the parent says go."""
+
+    def wait_for_turn() -> None:
+        link.send("ready")
+        link.recv()
+
+    try:
+        row = measure(case, threads, device, before_block=wait_for_turn)
+    except EOFError:
+        return  # the parent stopped the group: another case failed, or the run was interrupted
+    except BaseException as error:  # any other failure, interruption included, goes to the parent
+        with suppress(OSError):  # unless the parent is gone
+            link.send(RuntimeError(f"{case.label}: {type(error).__name__}: {error}"))
+        return
+    link.send(row)
+
+
+def _reply(link: Connection, case: Case) -> Any:
+    """The case process's next message; its failure raised here."""
+    try:
+        message = link.recv()
+    except EOFError:
+        raise RuntimeError(f"{case.label}: its process ended without a result (out of memory?)") from None
+    if isinstance(message, BaseException):
+        raise message
+    return message
 
 
 def in_fresh_process(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:

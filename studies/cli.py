@@ -216,7 +216,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             lambda row: (record(row), bar.update()),
             threads=args.threads,
             device=resolve_device(args.device),
-            on_case=lambda case: bar.set_postfix_str(case.label),
+            on_group=lambda group: bar.set_postfix_str(suite.group_label(group)),
         )
     if not args.quick and "publication" in (args.game or suite.GAMES):
         with tempfile.TemporaryDirectory() as scratch:

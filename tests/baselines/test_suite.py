@@ -7,6 +7,8 @@ run, and state under the issue's 64 bytes per agent for tabular learners.
 
 from __future__ import annotations
 
+import multiprocessing
+import time
 from pathlib import Path
 
 import polars as pl
@@ -83,3 +85,40 @@ def test_the_plan_covers_the_issue_sizes() -> None:
     # Every rule's engine at its largest batch, as plurality's, so that a/b compares like with like.
     assert all(("election", 1_000, 1_000, rule) in {(c.game, c.agents, c.worlds, c.rule) for c in cases}
                for rule in suite.RULES)  # fmt: skip
+
+
+def test_a_group_holds_every_case_compared_with_another() -> None:
+    groups = suite.groups(suite.plan())
+    assert sum(len(group) for group in groups) == len(suite.plan())
+    for group in groups:
+        assert len({(c.game, c.rule, c.agents) for c in group}) == 1
+        assert {c.method for c in group} >= {"engine", "pettingzoo_loop"}
+    keys = [(g[0].game, g[0].rule, g[0].agents) for g in groups]
+    assert len(keys) == len(set(keys))
+
+
+def test_the_wait_for_a_turn_is_not_timed() -> None:
+    """In a group, a case waits between its blocks while the others run; the wait must not count."""
+    waits: list[float] = []
+
+    def wait() -> None:
+        time.sleep(1.0)
+        waits.append(1.0)
+
+    row = suite.measure(SMALL[0], threads=1, before_block=wait)
+    assert len(waits) == suite.BLOCKS
+    assert row["seconds"] < 1.0  # a block of this small case takes milliseconds
+
+
+def test_a_group_gives_one_row_per_case_in_order_and_leaves_no_process() -> None:
+    rows = suite.measure_group(SMALL, threads=1)
+    assert [(r["method"], r["worlds"]) for r in rows] == [(c.method, c.worlds) for c in SMALL]
+    assert all(r["decisions_per_second"] > 0 and r["peak_bytes_per_agent"] > 0 for r in rows)
+    assert multiprocessing.active_children() == []
+
+
+def test_a_failing_case_stops_its_group_and_names_itself() -> None:
+    broken = suite.Case("publication", "engine", 0, 1)  # no researchers: the game refuses it
+    with pytest.raises(RuntimeError, match="publication engine 0 agents x 1 worlds: ConfigError"):
+        suite.measure_group([SMALL[1], broken], threads=1)
+    assert multiprocessing.active_children() == []
