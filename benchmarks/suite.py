@@ -401,6 +401,7 @@ def provenance(version: dict[str, Any]) -> dict[str, Any]:
         "measured_at": now,
         "code_commit": version["commit"],
         "code_dirty": version["dirty"],
+        "code_diff": version["diff"],
         "package_versions": json.dumps(version["packages"], sort_keys=True),
         "machine": json.dumps(machine(), sort_keys=True),
     }

@@ -80,26 +80,34 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def code_label(commit: str | None, diff: str | None) -> str:
+    """A short name of a code version: the commit, and `+` the fingerprint of uncommitted changes if any."""
+    return (commit or "unknown")[:10] + (f"+{diff[:8]}" if diff else "")
+
+
 def warn_about_other_code(db: Path, study_id: str) -> None:
-    """Stored runs of this study from another commit are kept, not redone: say so, so versions never mix
-    unnoticed."""
+    """Stored runs of this study from other code (another commit, or other uncommitted changes) are kept,
+    not redone: say so, so that versions never mix unnoticed."""
     if not db.exists():
         return
     try:
         found = store.query(
-            db, "SELECT code_commit, count(*) AS runs FROM runs WHERE study_id = ? GROUP BY ALL", [study_id]
+            db,
+            "SELECT code_commit, code_diff, count(*) AS runs FROM runs WHERE study_id = ? GROUP BY ALL",
+            [study_id],
         )
     except store.StoreError:
         return
-    current = code_version()["commit"]
-    other = found.filter(pl.col("code_commit") != current)
-    if other.height:
-        commits = ", ".join(
-            f"{row['code_commit'][:10]} ({row['runs']} runs)" for row in other.iter_rows(named=True)
-        )
+    version = code_version()
+    current = code_label(version["commit"], version["diff"])
+    labels = [
+        (code_label(row["code_commit"], row["code_diff"]), row["runs"]) for row in found.iter_rows(named=True)
+    ]
+    other = [f"{label} ({runs} runs)" for label, runs in labels if label != current]
+    if other:
         print(
-            f"warning: stored runs of this study were computed by other code: {commits}; this code is "
-            f"{current[:10]}. They are kept, not recomputed: to recompute, use a new --db.",
+            f"warning: stored runs of this study were computed by other code: {', '.join(other)}; this code "
+            f"is {current}. They are kept, not recomputed: to recompute, use a new --db.",
             file=sys.stderr,
         )
 

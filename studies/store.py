@@ -77,6 +77,7 @@ CREATE TABLE IF NOT EXISTS runs (
     config JSON,
     code_commit VARCHAR,
     code_dirty BOOLEAN,
+    code_diff VARCHAR,
     package_versions JSON,
     status VARCHAR NOT NULL,
     device VARCHAR,
@@ -120,9 +121,13 @@ CREATE TABLE IF NOT EXISTS benchmarks (
     device VARCHAR,
     code_commit VARCHAR,
     code_dirty BOOLEAN,
+    code_diff VARCHAR,
     package_versions JSON,
     machine JSON
 );
+-- Stores written before code_diff (the fingerprint of uncommitted code changes) get the column, empty.
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS code_diff VARCHAR;
+ALTER TABLE benchmarks ADD COLUMN IF NOT EXISTS code_diff VARCHAR;
 -- A run's outcome: its last tenth of rounds, or at least its last recorded round when recording is sparse.
 CREATE OR REPLACE VIEW final_metrics AS
     SELECT m.run_id, m.metric, avg(m.value) AS value, count(*) AS steps_averaged

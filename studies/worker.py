@@ -81,6 +81,7 @@ def run_frame(task: BatchTask, timing: dict[str, Any]) -> pl.DataFrame:
                 "config": json.dumps(config, sort_keys=True),
                 "code_commit": task.version["commit"],
                 "code_dirty": task.version["dirty"],
+                "code_diff": task.version["diff"],
                 "package_versions": json.dumps(task.version["packages"], sort_keys=True),
                 "status": "complete",
                 "device": task.device,

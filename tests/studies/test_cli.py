@@ -11,7 +11,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from studies import store
 from studies.cli import main
+from studies.version import code_version
 
 TINY_TOML = """
 [study]
@@ -109,7 +111,23 @@ def test_runs_from_other_code_are_reported_not_silently_mixed(study_file, db, ca
     assert main(["run", str(study_file), "--db", str(db), "--quiet"]) == 0
     capsys.readouterr()
     monkeypatch.setattr(
-        "studies.cli.code_version", lambda: {"commit": "f" * 40, "dirty": False, "packages": {}}
+        "studies.cli.code_version", lambda: {"commit": "f" * 40, "dirty": False, "diff": None, "packages": {}}
     )
     assert main(["run", str(study_file), "--db", str(db), "--quiet"]) == 0
     assert "computed by other code" in capsys.readouterr().err
+
+
+def test_runs_from_other_uncommitted_changes_are_reported(study_file, db, capsys, monkeypatch):
+    """The same commit with other uncommitted changes to the model is other code; the same changes are not."""
+    current = {**code_version(), "dirty": True, "diff": "0123456789abcdef"}
+    for module in ("studies.runner", "studies.cli"):
+        monkeypatch.setattr(f"{module}.code_version", lambda: current)
+    assert main(["run", str(study_file), "--db", str(db), "--quiet"]) == 0
+    assert store.query(db, "SELECT DISTINCT code_diff FROM runs")["code_diff"].to_list() == [current["diff"]]
+    capsys.readouterr()
+    assert main(["run", str(study_file), "--db", str(db), "--quiet"]) == 0
+    assert "other code" not in capsys.readouterr().err
+    current["diff"] = "fedcba9876543210"
+    assert main(["run", str(study_file), "--db", str(db), "--quiet"]) == 0
+    assert "other code: " + current["commit"][:10] + "+01234567 (" in capsys.readouterr().err
+
