@@ -15,7 +15,7 @@ from models.learners import LEARNERS
 from models.params import ConfigError
 from studies import store, summaries
 from studies.config import load_study
-from studies.runner import DEFAULT_BATCH_WORLDS, resolve_device, run_study
+from studies.runner import DEFAULT_BATCH_WORLDS, resolve_device, run_study, schedule
 from studies.version import code_version
 
 EPILOG = """examples:
@@ -147,10 +147,15 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    """Every check `run` makes before it simulates, and what it would do; writes nothing."""
     plan = load_study(args.file)
+    db = store.database_path(args.db)
+    planned = schedule(plan, db, args.batch_worlds, resolve_device(args.device), args.workers, args.backend)
     print(
         f"{args.file}: ok — study {plan.study_id}, game {plan.game.name}, {plan.design_points} design "
-        f"point(s) x {plan.replications} replication(s) = {len(plan.runs)} runs of {plan.rounds} rounds."
+        f"point(s) x {plan.replications} replication(s) = {len(plan.runs)} runs of {plan.rounds} rounds; "
+        f"in {db}, {len(planned.done)} already complete, {len(planned.pending)} to run in "
+        f"{len(planned.tasks)} batch(es) on {planned.workers} worker(s)."
     )
     return 0
 
@@ -271,29 +276,33 @@ def parser() -> argparse.ArgumentParser:
     output.add_argument("--format", choices=("table", "csv", "json"), default="table")
     sub = root.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", parents=[db], help="run a study TOML file (resumes if interrupted)")
-    run.add_argument("file")
-    run.add_argument(
+    execution = argparse.ArgumentParser(add_help=False)  # how a study runs: speed only, never its numbers
+    execution.add_argument(
         "--batch-worlds",
         type=int,
         default=DEFAULT_BATCH_WORLDS,
         help="worlds stepped together (speed only; results do not depend on it)",
     )
-    run.add_argument("--device", default="cpu", help="cpu or cuda")
-    run.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
-    run.add_argument(
+    execution.add_argument("--device", default="cpu", help="cpu or cuda")
+    execution.add_argument(
         "--workers",
         type=int,
         default=None,
         help="processes (or Ray tasks) in parallel (default: every core, for studies large "
         "enough to repay starting them)",
     )
-    run.add_argument(
+    execution.add_argument(
         "--backend",
         choices=("local", "ray"),
         default="local",
         help="local process pool, or Ray (an optional extra: pip install -e '.[ray]')",
     )
+
+    run = sub.add_parser(
+        "run", parents=[db, execution], help="run a study TOML file (resumes if interrupted)"
+    )
+    run.add_argument("file")
+    run.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     run.add_argument("--address", help="address of an existing Ray cluster (default: start a local Ray)")
     run.set_defaults(func=cmd_run)
 
@@ -302,7 +311,11 @@ def parser() -> argparse.ArgumentParser:
     summary.add_argument("--metric", action="append", help="only this metric (repeatable)")
     summary.set_defaults(func=cmd_summary)
 
-    check = sub.add_parser("check", help="check a study file without running it")
+    check = sub.add_parser(
+        "check",
+        parents=[db, execution],
+        help="check a study file, and that it can run here (store, memory, disk), without running it",
+    )
     check.add_argument("file")
     check.set_defaults(func=cmd_check)
 

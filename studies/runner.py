@@ -212,6 +212,42 @@ def _execute_on_ray(tasks: list[BatchTask], address: str | None, bar: tqdm) -> I
             ray.shutdown()
 
 
+@dataclass
+class Schedule:
+    """What a run of a study would do: its runs not yet in the store, in batches for the workers."""
+
+    done: set[str]  # run ids already complete in the store
+    pending: list[Run]
+    tasks: list[BatchTask]
+    workers: int
+    lookup_seconds: float  # reading the store for completed runs
+
+
+def schedule(
+    plan: StudyPlan,
+    db: Path,
+    batch_worlds: int = DEFAULT_BATCH_WORLDS,
+    device: str = "cpu",
+    workers: int | None = None,
+    backend: str = "local",
+) -> Schedule:
+    """Plan the pending runs into batches, after every check a run makes before simulating: the backend and
+    workers asked for, the store (a foreign database is refused, untouched), memory and disk. Writes nothing;
+    `python -m studies check` shows it."""
+    if backend not in BACKENDS:
+        raise ConfigError(f"--backend {backend!r} is not allowed: use {' or '.join(BACKENDS)}.")
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers {workers} is not allowed: use a whole number of at least 1.")
+    begun = time.perf_counter()
+    done = store.completed_run_ids(db, plan.study_id)  # refuses a foreign database, writing nothing
+    lookup_seconds = time.perf_counter() - begun
+    pending = [run for run in plan.runs if run.run_id not in done]
+    workers = choose_workers(workers, plan, pending, backend)
+    batch_worlds = fit_batch_worlds(plan, pending, db, batch_worlds, workers)
+    tasks = make_tasks(plan, pending, batch_worlds, workers, device)
+    return Schedule(done, pending, tasks, min(workers, max(len(tasks), 1)), lookup_seconds)
+
+
 def run_study(
     plan: StudyPlan,
     db: Path,
@@ -224,18 +260,8 @@ def run_study(
 ) -> RunReport:
     """Run every run of the plan not yet complete in the store at `db`, then its sensitivity analysis."""
     begun = time.perf_counter()
-    if backend not in BACKENDS:
-        raise ConfigError(f"--backend {backend!r} is not allowed: use {' or '.join(BACKENDS)}.")
-    if workers is not None and workers < 1:
-        raise ConfigError(f"--workers {workers} is not allowed: use a whole number of at least 1.")
-    stored_at = time.perf_counter()
-    done = store.completed_run_ids(db, plan.study_id)  # refuses a foreign database, writing nothing
-    record_seconds = time.perf_counter() - stored_at
-    pending = [run for run in plan.runs if run.run_id not in done]
-    workers = choose_workers(workers, plan, pending, backend)
-    batch_worlds = fit_batch_worlds(plan, pending, db, batch_worlds, workers)
-    tasks = make_tasks(plan, pending, batch_worlds, workers, device)
-    workers = min(workers, max(len(tasks), 1))
+    planned = schedule(plan, db, batch_worlds, device, workers, backend)
+    tasks, workers, record_seconds = planned.tasks, planned.workers, planned.lookup_seconds
     bar = tqdm(
         total=sum(task.world_rounds for task in tasks),
         unit="world-round",
@@ -261,8 +287,8 @@ def run_study(
     report = RunReport(
         study_id=plan.study_id,
         planned=len(plan.runs),
-        skipped=len(done),
-        completed=len(pending),
+        skipped=len(planned.done),
+        completed=len(planned.pending),
         wall_seconds=time.perf_counter() - begun,
         workers=workers,
         record_seconds=record_seconds,

@@ -92,9 +92,14 @@ def test_queries_are_read_only_and_errors_are_explained(study_file, db, capsys):
     assert capsys.readouterr().out.split()[-1] == "4"
 
 
-def test_check_and_params(study_file, capsys):
-    assert main(["check", str(study_file)]) == 0
-    assert "2 design point(s) x 2 replication(s) = 4 runs" in capsys.readouterr().out
+def test_check_and_params(study_file, db, capsys):
+    assert main(["check", str(study_file), "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "2 design point(s) x 2 replication(s) = 4 runs" in out and "0 already complete, 4 to run" in out
+    assert not db.exists()  # checking writes nothing
+    assert main(["run", str(study_file), "--db", str(db), "--quiet"]) == 0
+    assert main(["check", str(study_file), "--db", str(db)]) == 0
+    assert "4 already complete, 0 to run" in capsys.readouterr().out
     assert main(["params", "publication"]) == 0
     listing = capsys.readouterr().out
     assert "publish_null_prob" in listing and "exploration" in listing
@@ -131,3 +136,15 @@ def test_runs_from_other_uncommitted_changes_are_reported(study_file, db, capsys
     assert main(["run", str(study_file), "--db", str(db), "--quiet"]) == 0
     assert "other code: " + current["commit"][:10] + "+01234567 (" in capsys.readouterr().err
 
+
+def test_check_refuses_what_run_would_refuse(tmp_path, db, capsys, monkeypatch):
+    """A study too large for the machine's memory is refused by check, as by run, before anything runs."""
+    monkeypatch.setattr("studies.runner.available_memory", lambda: 8 * 2**30)
+    huge = tmp_path / "huge.toml"
+    huge.write_text(TINY_TOML.replace("= 15", "= 10_000_000\nstudies_per_round = 16"))  # 50 GiB a world
+    assert main(["check", str(huge), "--db", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert "GiB of memory" in err and "available per worker" in err
+    assert main(["check", str(huge), "--db", str(db), "--workers", "0"]) == 2
+    assert "--workers 0 is not allowed" in capsys.readouterr().err
+    assert not db.exists()
