@@ -103,7 +103,9 @@ class ElectionGame:
                 side = torch.where(self.rng.uniform(-2, "voters/side", (self.n_voters, 1)) < 0.5, -1.0, 1.0)
                 self.voters = self.voters + side * self.p["polarization"].view(-1, 1, 1)
         self.centre = self.voters.mean(1)  # (W, D)
-        self.median = self.voters.quantile(0.5, dim=1)  # (W, D); the midpoint for an even electorate
+        # (W, D): per coordinate, the midpoint for an even electorate; in 2-D a point of reference, as no
+        # median voter exists in general (Plott 1967)
+        self.median = self.voters.quantile(0.5, dim=1)
         self.ideals = normal(self.rng, "candidate_ideals", (self.n_candidates, self.dimensions))
         self.round_index = 0
 

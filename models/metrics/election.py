@@ -27,7 +27,8 @@ def _condorcet_efficiency(t: ElectionTallies) -> torch.Tensor:
 
 
 ELECTION_METRICS: tuple[Metric, ...] = (
-    Metric("median_voter_distance", "distance of the winning platform from the median voter",
+    Metric("median_voter_distance", "distance of the winning platform from the median voter (in 2-D, "
+           "from the coordinate-wise median: there is no median voter in general)",
            lambda t: t.winner_distance_to_median),
     Metric("voter_welfare", "voters' mean policy utility from the winning platform", _winner_welfare),
     Metric("utility_efficiency", "winner's welfare above the candidates' average, as a share of the best "
