@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -55,6 +56,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     warn_about_other_code(db, plan.study_id)
+    warn_about_workers(args.workers, args.backend)
     report = run_study(
         plan,
         db,
@@ -78,6 +80,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         print_summary(db, plan.study_id)
         print('Explore with `make app`, or query with `python -m studies query "SQL"`.', file=sys.stderr)
     return 0
+
+
+def warn_about_workers(workers: int | None, backend: str) -> None:
+    """More local workers than cores is allowed but slower: say so before the study starts."""
+    cores = os.cpu_count() or 1
+    if backend == "local" and workers is not None and workers > cores:
+        print(
+            f"warning: --workers {workers} is more than this machine's {cores} cores: the workers share "
+            "them, each after starting its own torch (1-3 s), so the study runs slower than with "
+            f"--workers {cores}. For more machines use --backend ray.",
+            file=sys.stderr,
+        )
 
 
 def code_label(commit: str | None, diff: str | None) -> str:
@@ -150,6 +164,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     """Every check `run` makes before it simulates, and what it would do; writes nothing."""
     plan = load_study(args.file)
     db = store.database_path(args.db)
+    warn_about_workers(args.workers, args.backend)
     planned = schedule(plan, db, args.batch_worlds, resolve_device(args.device), args.workers, args.backend)
     print(
         f"{args.file}: ok — study {plan.study_id}, game {plan.game.name}, {plan.design_points} design "
@@ -352,7 +367,9 @@ def parser() -> argparse.ArgumentParser:
     bench.set_defaults(func=cmd_bench)
 
     figures = sub.add_parser("figures", parents=[db], help="regenerate the REPORT.md figures")
-    figures.add_argument("--out", default="docs/figures")
+    figures.add_argument(
+        "--out", default="docs/figures", help="folder of the PNG files (default: docs/figures)"
+    )
     figures.set_defaults(func=cmd_figures)
     return root
 

@@ -41,6 +41,8 @@ STUDY_PARAMS = ParamSpace(
         lambda s: (
             None
             if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", s["name"])
+            else "name is missing: every study needs one (1 to 64 letters, digits, '_' or '-')"
+            if not s["name"]
             else f"name = {s['name']!r} is not allowed: use 1 to 64 letters, digits, '_' or '-'"
         ),
     ),

@@ -97,6 +97,11 @@ def parse_axis(key: str, spec: Any, target: tuple[str, str, str], param: Param, 
         )
     if kind == "grid":
         steps = spec.get("steps")
+        if steps is None:
+            raise ConfigError(
+                f"{where} has low and high but no steps: a grid axis needs steps, its number of evenly "
+                "spaced values (a whole number of at least 2), or a list of values instead."
+            )
         if not isinstance(steps, int) or isinstance(steps, bool) or steps < 2:
             raise ConfigError(f"{where}.steps = {steps!r}: allowed is a whole number of at least 2.")
         values = [low + (high - low) * i / (steps - 1) for i in range(steps)]

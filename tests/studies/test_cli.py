@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -148,3 +149,11 @@ def test_check_refuses_what_run_would_refuse(tmp_path, db, capsys, monkeypatch):
     assert main(["check", str(huge), "--db", str(db), "--workers", "0"]) == 2
     assert "--workers 0 is not allowed" in capsys.readouterr().err
     assert not db.exists()
+
+
+def test_more_workers_than_cores_is_allowed_with_a_warning(study_file, db, capsys):
+    cores = os.cpu_count() or 1
+    assert main(["check", str(study_file), "--db", str(db), "--workers", str(cores + 1)]) == 0
+    assert f"is more than this machine's {cores} cores" in capsys.readouterr().err
+    assert main(["check", str(study_file), "--db", str(db), "--workers", str(cores)]) == 0
+    assert "warning" not in capsys.readouterr().err

@@ -64,6 +64,7 @@ def edit(path: list[str], value) -> dict:
         (edit(["study", "rounds"], 0), ["study.rounds = 0", ">= 1"]),
         (edit(["study", "rounds"], "many"), ["study.rounds = 'many'", "an integer"]),
         (edit(["study", "name"], "bad name!"), ["name = 'bad name!'", "letters, digits"]),
+        (edit(["study", "name"], ""), ["name is missing", "letters, digits"]),
         (edit(["study", "game"], "chess"), ["study.game = 'chess'", "allowed are publication"]),
         (edit(["game", "base_rate"], 2), ["game.base_rate = 2", "<= 1"]),
         (edit(["game", "bias"], 1), ["unknown parameter(s) bias"]),

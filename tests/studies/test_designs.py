@@ -67,7 +67,7 @@ def test_latin_hypercube_puts_one_point_in_every_slice_of_every_axis():
         ("random", {"base_rate": {"low": 0.5, "high": 0.5}}, {}, "allowed is a range with low < high"),
         ("random", {"base_rate": {"low": 0.1, "high": 2}}, {}, "sweep.base_rate.high = 2"),
         ("random", {"base_rate": {"low": 0.1}}, {}, "is not a range"),
-        ("grid", {"base_rate": {"low": 0.1, "high": 0.2}}, {}, "steps = None"),
+        ("grid", {"base_rate": {"low": 0.1, "high": 0.2}}, {}, "no steps: a grid axis needs steps"),
         ("sobol", {"base_rate": {"low": 0.1, "high": 0.2}}, {"samples": 12}, "not a power of two"),
         ("morris", {}, {}, "needs at least one swept range"),
         (
