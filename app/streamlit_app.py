@@ -239,9 +239,14 @@ def is_numeric(frame: pl.DataFrame, column: str) -> bool:
 
 
 def as_labels(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-    """Non-numeric parameter values (booleans, strings, lists) as text, so they plot as categories."""
+    """Non-numeric parameter values (booleans, strings, lists) as text, so they plot as categories.
+
+    Python's own text ("True", "[0.1, 0.2]"), built from the few rows of an outcome table in Python; a
+    per-row map_elements would give the same and warn of its cost."""
     return frame.with_columns(
-        pl.col(c).map_elements(str, return_dtype=pl.String) for c in columns if not is_numeric(frame, c)
+        pl.Series(c, [None if v is None else str(v) for v in frame[c].to_list()], dtype=pl.String)
+        for c in columns
+        if not is_numeric(frame, c)
     )
 
 

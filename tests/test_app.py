@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import warnings
 from pathlib import Path
 from types import ModuleType
 
@@ -436,3 +437,14 @@ def test_morris_indices_chart(monkeypatch: pytest.MonkeyPatch) -> None:
     assert bars["encoding"]["y"]["sort"] == ["researcher_temperature", "publish_null_prob"]
     assert "isValid(datum.ci_low)" in whiskers["transform"][0]["filter"]
     assert "mu_star" in sampled.sensitivity_caption("morris", "mean_rigor", 30)
+
+
+def test_non_numeric_parameters_plot_as_their_python_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = load_app_module(monkeypatch)
+    frame = pl.DataFrame({"flag": [True, False, None], "spread": [[0.1, 0.2], [1.0], None], "n": [1, 2, 3]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # polars warns of a per-row Python map
+        labelled = app.as_labels(frame, ["flag", "spread", "n"])
+    assert labelled["flag"].to_list() == ["True", "False", None]
+    assert labelled["spread"].to_list() == ["[0.1, 0.2]", "[1.0]", None]
+    assert labelled["n"].to_list() == [1, 2, 3]  # numbers stay numbers
