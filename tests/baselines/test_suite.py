@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -122,3 +123,22 @@ def test_a_failing_case_stops_its_group_and_names_itself() -> None:
     with pytest.raises(RuntimeError, match="publication engine 0 agents x 1 worlds: ConfigError"):
         suite.measure_group([SMALL[1], broken], threads=1)
     assert multiprocessing.active_children() == []
+
+
+def test_the_study_overhead_row_is_the_median_of_fresh_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    study = tmp_path / "tiny.toml"
+    study.write_text('[study]\nname = "tiny"\nrounds = 20\nreplications = 3\n\n[game]\nn_researchers = 10\n')
+    shares: list[float] = []
+
+    def in_this_process(fn: Callable[..., dict], *args: object) -> dict:  # a fresh process's work, here
+        row = fn(*args)
+        shares.append(row["overhead_share"])
+        return row
+
+    monkeypatch.setattr(suite, "in_fresh_process", in_this_process)
+    row = suite.median_study_overhead(str(study), runs=3)
+    assert row["method"] == "study_overhead" and len(shares) == 3
+    assert row["overhead_share"] == sorted(shares)[1] and 0 < row["overhead_share"] < 1
+    assert row["decisions"] == 10 * 3 * 20
