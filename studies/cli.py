@@ -105,12 +105,17 @@ def warn_about_other_code(db: Path, study_id: str) -> None:
     if not db.exists():
         return
     try:
+        columns = store.query(
+            db, "SELECT column_name FROM information_schema.columns WHERE table_name = 'runs'"
+        )
+        diff = "code_diff" if "code_diff" in columns["column_name"] else "NULL"  # stores before code_diff
         found = store.query(
             db,
-            "SELECT code_commit, code_diff, count(*) AS runs FROM runs WHERE study_id = ? GROUP BY ALL",
+            f"SELECT code_commit, {diff} AS code_diff, count(*) AS runs FROM runs WHERE study_id = ? "
+            "GROUP BY ALL",
             [study_id],
         )
-    except store.StoreError:
+    except store.StoreError:  # not a store of ours, or no runs yet: nothing to compare
         return
     version = code_version()
     current = code_label(version["commit"], version["diff"])

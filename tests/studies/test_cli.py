@@ -157,3 +157,15 @@ def test_more_workers_than_cores_is_allowed_with_a_warning(study_file, db, capsy
     assert f"is more than this machine's {cores} cores" in capsys.readouterr().err
     assert main(["check", str(study_file), "--db", str(db), "--workers", str(cores)]) == 0
     assert "warning" not in capsys.readouterr().err
+
+
+def test_a_store_from_before_code_diff_still_reports_other_code(study_file, db, capsys, monkeypatch):
+    import duckdb
+
+    assert main(["run", str(study_file), "--db", str(db), "--quiet"]) == 0
+    with duckdb.connect(str(db)) as con:  # as a store written before the column existed
+        con.execute("ALTER TABLE runs DROP COLUMN code_diff")
+    capsys.readouterr()
+    monkeypatch.setattr("studies.cli.code_version", lambda: {**code_version(), "commit": "f" * 40})
+    assert main(["run", str(study_file), "--db", str(db), "--quiet"]) == 0
+    assert "computed by other code" in capsys.readouterr().err
