@@ -89,6 +89,11 @@ def load_study_info(db: str, token: Token, study_id: str) -> dict[str, Any]:
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def load_code_versions(db: str, token: Token, study_id: str) -> pl.DataFrame:
+    return summaries.code_versions(Path(db), study_id)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
 def load_metric_names(db: str, token: Token, study_id: str) -> list[str]:
     return summaries.metric_names(Path(db), study_id)
 
@@ -193,10 +198,13 @@ def sampled_ranges(info: dict[str, Any], points: pl.DataFrame | None) -> str:
     return "\n".join(lines)
 
 
-def show_study_facts(info: dict[str, Any], row: dict[str, Any], points: pl.DataFrame | None) -> None:
-    """What the study asked and how far it got, so a chart is never read without its design.
+def show_study_facts(
+    info: dict[str, Any], row: dict[str, Any], points: pl.DataFrame | None, versions: pl.DataFrame
+) -> None:
+    """What the study asked, how far it got and with which code, so a chart is never read without its design.
 
     `points`: the swept values of the design points with a complete run (for a sampled design's ranges).
+    `versions`: the code versions behind its stored runs (summaries.code_versions).
     """
     sidebar = st.sidebar
     sidebar.divider()
@@ -223,7 +231,15 @@ def show_study_facts(info: dict[str, Any], row: dict[str, Any], points: pl.DataF
             "Not all runs are complete: the study is still running or was interrupted (rerunning the same "
             "command finishes it). The charts use the complete runs; press **R** to refresh."
         )
-    sidebar.caption(f"Study id `{info['study_id']}` · code `{(info.get('code_commit') or '?')[:10]}`")
+    codes = [f"`{code}`" for code in versions["code"]] or [f"`{(info.get('code_commit') or '?')[:10]}`"]
+    sidebar.caption(f"Study id `{info['study_id']}` · code {', '.join(codes)}")
+    if versions.height > 1:
+        runs = ", ".join(f"{runs} from `{code}`" for code, runs in versions.iter_rows())
+        sidebar.warning(
+            f"The runs of this study come from {versions.height} versions of the code ({runs}): their "
+            "numbers may come from different models. Rerun the study into a new database to have them "
+            "from one."
+        )
 
 
 # --- Charts --------------------------------------------------------------------------------------------
@@ -625,13 +641,14 @@ def explore(db: Path) -> None:
     points = None  # the sampled designs' values, for their ranges and the time course's ranges
     if sampled.is_sampled(design):
         points = load_design_points(str(db), token, study_id, tuple(swept))
+    versions = load_code_versions(str(db), token, study_id)
     if not names:
-        show_study_facts(info, row, points)
+        show_study_facts(info, row, points, versions)
         st.info("No run of this study is complete yet: it is still running. Press **R** to refresh.")
         return
     specs = metric_specs(info["game"])
     metric = pick_metric(names, specs)
-    show_study_facts(info, row, points)
+    show_study_facts(info, row, points, versions)
     bounded = metric in specs and specs[metric].bounded
     if metric in specs:
         st.markdown(f"**{metric}**: {specs[metric].doc}.")

@@ -17,7 +17,7 @@ from models.params import ConfigError
 from studies import store, summaries
 from studies.config import load_study
 from studies.runner import DEFAULT_BATCH_WORLDS, resolve_device, run_study, schedule
-from studies.version import code_version
+from studies.version import code_label, code_version
 
 EPILOG = """examples:
   python -m studies run studies/publication_bias.toml
@@ -94,35 +94,18 @@ def warn_about_workers(workers: int | None, backend: str) -> None:
         )
 
 
-def code_label(commit: str | None, diff: str | None) -> str:
-    """A short name of a code version: the commit, and `+` the fingerprint of uncommitted changes if any."""
-    return (commit or "unknown")[:10] + (f"+{diff[:8]}" if diff else "")
-
-
 def warn_about_other_code(db: Path, study_id: str) -> None:
     """Stored runs of this study from other code (another commit, or other uncommitted changes) are kept,
     not redone: say so, so that versions never mix unnoticed."""
     if not db.exists():
         return
     try:
-        columns = store.query(
-            db, "SELECT column_name FROM information_schema.columns WHERE table_name = 'runs'"
-        )
-        diff = "code_diff" if "code_diff" in columns["column_name"] else "NULL"  # stores before code_diff
-        found = store.query(
-            db,
-            f"SELECT code_commit, {diff} AS code_diff, count(*) AS runs FROM runs WHERE study_id = ? "
-            "GROUP BY ALL",
-            [study_id],
-        )
+        found = summaries.code_versions(db, study_id)
     except store.StoreError:  # not a store of ours, or no runs yet: nothing to compare
         return
     version = code_version()
     current = code_label(version["commit"], version["diff"])
-    labels = [
-        (code_label(row["code_commit"], row["code_diff"]), row["runs"]) for row in found.iter_rows(named=True)
-    ]
-    other = [f"{label} ({runs} runs)" for label, runs in labels if label != current]
+    other = [f"{code} ({runs} runs)" for code, runs in found.iter_rows() if code != current]
     if other:
         print(
             f"warning: stored runs of this study were computed by other code: {', '.join(other)}; this code "

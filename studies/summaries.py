@@ -14,6 +14,7 @@ from typing import Any
 import polars as pl
 
 from studies import store
+from studies.version import code_label
 
 # Two-sided 95% critical values of Student's t for 1..30 degrees of freedom.
 _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
@@ -36,6 +37,31 @@ def study_info(path: Path, study_id: str) -> dict[str, Any]:
     if frame.is_empty():
         raise KeyError(f"no study {study_id!r} in {path}")
     return frame.row(0, named=True)
+
+
+def code_versions(path: Path, study_id: str) -> pl.DataFrame:
+    """The code versions behind a study's stored runs: `code` (commit, and + the fingerprint of uncommitted
+    changes), `runs`; most runs first. More than one means its numbers may come from different models."""
+    columns = store.query(
+        path, "SELECT column_name FROM information_schema.columns WHERE table_name = 'runs'"
+    )
+    diff = "code_diff" if "code_diff" in columns["column_name"] else "NULL"  # stores before code_diff
+    found = store.query(
+        path,
+        f"SELECT code_commit, {diff} AS code_diff, count(*) AS runs FROM runs WHERE study_id = ? "
+        "GROUP BY ALL",
+        [study_id],
+    )
+    codes = [
+        code_label(commit, diff)
+        for commit, diff in zip(found["code_commit"], found["code_diff"], strict=True)
+    ]
+    return (
+        pl.DataFrame({"code": codes, "runs": found["runs"]}, schema={"code": pl.String, "runs": pl.Int64})
+        .group_by("code")
+        .agg(pl.col("runs").sum())
+        .sort(["runs", "code"], descending=[True, False])
+    )
 
 
 def metric_names(path: Path, study_id: str) -> list[str]:

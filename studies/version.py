@@ -67,3 +67,8 @@ def code_version() -> dict[str, object]:
         "diff": changes or None,
         "packages": packages,
     }
+
+
+def code_label(commit: str | None, diff: str | None) -> str:
+    """A short name of a code version: the commit, and `+` the fingerprint of uncommitted changes if any."""
+    return (commit or "unknown")[:10] + (f"+{diff[:8]}" if diff else "")

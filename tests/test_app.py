@@ -448,3 +448,22 @@ def test_non_numeric_parameters_plot_as_their_python_text(monkeypatch: pytest.Mo
     assert labelled["flag"].to_list() == ["True", "False", None]
     assert labelled["spread"].to_list() == ["[0.1, 0.2]", "[1.0]", None]
     assert labelled["n"].to_list() == [1, 2, 3]  # numbers stay numbers
+
+
+def test_runs_from_several_code_versions_are_flagged(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A study whose runs came from two versions of the model says so beside its charts."""
+    db = tmp_path / "results.duckdb"
+    run_study(plan_study(tiny("mixed", SWEEP)), db, progress=False)
+    at = start(monkeypatch, db)
+    assert not at.sidebar.warning  # one version: nothing to flag
+    (single,) = summaries.code_versions(db, study_id(db, "mixed"))["code"]
+    assert f"code `{single}`" in "\n".join(str(c.value) for c in at.sidebar.caption)
+
+    with duckdb.connect(str(db)) as con:  # one replicate of each point from an edited, uncommitted model
+        con.execute("UPDATE runs SET code_diff = '0123456789abcdef' WHERE run_id LIKE '%:r1'")
+    at.run()
+    assert not at.exception, at.exception
+    (warning,) = at.sidebar.warning
+    commit = store.query(db, "SELECT any_value(code_commit) AS c FROM runs")["c"].item()
+    assert "from 2 versions of the code" in warning.value
+    assert f"2 from `{commit[:10]}+01234567`" in warning.value
