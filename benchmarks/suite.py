@@ -16,6 +16,7 @@ import platform
 import resource
 import tempfile
 import time
+import traceback
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import suppress
@@ -316,12 +317,14 @@ def run(
 
 def measure_group(cases: list[Case], threads: int, device: str = "cpu") -> list[dict[str, Any]]:
     """The rows of cases that are compared with each other, each case in its own fresh process (its peak
-    memory and caches are its own), their blocks timed in turn: block 1 of every case, then block 2, ...
+    memory and caches are its own), their blocks timed in turn: one block of every case, then the next, ...
 
     Why in turn: the machine's speed drifts over seconds to minutes (a neighbour's burst, on a shared
     machine), and timing one method's blocks after the other's lets the drift fall on one side of a
     ratio. Interleaved, every method gets its fastest block from the same stretch of time. Only one
-    case runs at a time; the others wait, idle, for their turn.
+    case runs at a time; the others wait, idle, for their turn, and the order rotates from block to block
+    so that no case always follows the same one. The group's processes live together: the largest groups
+    hold about 4 GiB.
     """
     context = get_context("spawn")
     links, processes = [], []
@@ -331,23 +334,27 @@ def measure_group(cases: list[Case], threads: int, device: str = "cpu") -> list[
             method_threads = threads if case.method == "engine" else 1
             process = context.Process(target=_serve, args=(theirs, case, method_threads, device), daemon=True)
             process.start()
+            theirs.close()  # the child's end is the child's: if the child dies, our end reads EOF
             links.append(ours)
             processes.append(process)
         for case, link in zip(cases, links, strict=True):
             _reply(link, case)  # ready: built and warmed up (the cases prepare side by side, untimed)
-        for _ in range(BLOCKS):
-            replies = []
-            for case, link in zip(cases, links, strict=True):
-                link.send("go")
-                replies.append(_reply(link, case))  # ready for its next block, or its row after its last
-        return replies
+        rows: list[dict[str, Any]] = [{} for _ in cases]
+        for block in range(BLOCKS):
+            for turn in range(len(cases)):
+                i = (block + turn) % len(cases)
+                links[i].send("go")
+                rows[i] = _reply(links[i], cases[i])  # ready for its next block, or its row after its last
+        return rows
     finally:
         for link in links:
             link.close()  # a case still waiting for its turn (another failed) then ends
+        deadline = time.monotonic() + 10
         for process in processes:
-            process.join(timeout=10)
+            process.join(timeout=max(deadline - time.monotonic(), 0))
             if process.is_alive():
                 process.kill()
+                process.join()
 
 
 def _serve(link: Connection, case: Case, threads: int, device: str) -> None:
@@ -362,8 +369,10 @@ def _serve(link: Connection, case: Case, threads: int, device: str) -> None:
     except EOFError:
         return  # the parent stopped the group: another case failed, or the run was interrupted
     except BaseException as error:  # any other failure, interruption included, goes to the parent
+        failure = RuntimeError(f"{case.label}: {type(error).__name__}: {error}")
+        failure.add_note(traceback.format_exc())  # the case's own traceback, shown with the parent's
         with suppress(OSError):  # unless the parent is gone
-            link.send(RuntimeError(f"{case.label}: {type(error).__name__}: {error}"))
+            link.send(failure)
         return
     link.send(row)
 

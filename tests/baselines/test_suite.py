@@ -8,8 +8,10 @@ run, and state under the issue's 64 bytes per agent for tabular learners.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
+import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -125,20 +127,44 @@ def test_a_failing_case_stops_its_group_and_names_itself() -> None:
     assert multiprocessing.active_children() == []
 
 
-def test_the_study_overhead_row_is_the_median_of_fresh_runs(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_study_overhead_row_is_the_median_of_fresh_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    shares = iter([0.3, 0.1, 0.2, 0.5, 0.4])
+
+    def fake_run(fn: object, *args: object) -> dict:
+        return {"method": getattr(fn, "__name__", ""), "overhead_share": next(shares)}
+
+    monkeypatch.setattr(suite, "in_fresh_process", fake_run)
+    median = suite.median_study_overhead("study.toml", runs=3)
+    assert median == {"method": "study_overhead", "overhead_share": 0.2}
+    assert suite.median_study_overhead("study.toml", runs=1)["overhead_share"] == 0.5
+
+
+def test_the_study_overhead_row_describes_the_study(tmp_path: Path) -> None:
     study = tmp_path / "tiny.toml"
     study.write_text('[study]\nname = "tiny"\nrounds = 20\nreplications = 3\n\n[game]\nn_researchers = 10\n')
-    shares: list[float] = []
+    row = suite.study_overhead(str(study), str(tmp_path))
+    assert row["method"] == "study_overhead" and 0 < row["overhead_share"] < 1
+    assert row["decisions"] == 10 * 3 * 20 and row["worlds"] == 3
 
-    def in_this_process(fn: Callable[..., dict], *args: object) -> dict:  # a fresh process's work, here
-        row = fn(*args)
-        shares.append(row["overhead_share"])
-        return row
 
-    monkeypatch.setattr(suite, "in_fresh_process", in_this_process)
-    row = suite.median_study_overhead(str(study), runs=3)
-    assert row["method"] == "study_overhead" and len(shares) == 3
-    assert row["overhead_share"] == sorted(shares)[1] and 0 < row["overhead_share"] < 1
-    assert row["decisions"] == 10 * 3 * 20
+def test_a_case_whose_process_dies_stops_its_group() -> None:
+    """Killed from outside (as by the kernel when memory runs out), the last case must not hang the bench."""
+    outcome: dict[str, str] = {}
+
+    def run_group() -> None:
+        try:
+            suite.measure_group(SMALL, threads=1)
+        except RuntimeError as error:
+            outcome["error"] = str(error)
+
+    thread = threading.Thread(target=run_group)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while len(multiprocessing.active_children()) < len(SMALL) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    last = max(multiprocessing.active_children(), key=lambda process: int(process.name.rsplit("-", 1)[1]))
+    os.kill(last.pid, signal.SIGKILL)
+    thread.join(timeout=60)
+    assert not thread.is_alive(), "the group hung on a dead case"
+    assert SMALL[-1].label in outcome["error"] and "ended without a result" in outcome["error"]
+    assert multiprocessing.active_children() == []
