@@ -49,7 +49,8 @@ CASE_SECONDS = 1.5
 OVERHEAD_RUNS = 5  # fresh runs of the default study; the median share counts
 MIN_ROUNDS, MAX_ROUNDS, WARMUP_ROUNDS = 3, 200, 2
 BLOCKS = 3  # timed blocks of rounds per case, taken in turn within a group; the fastest counts
-# The largest batch measured, in agents x worlds: about 3 GiB at the peak of a publication round.
+# The largest batch measured, in agents x worlds: about 3 GiB at the peak of a publication round, and
+# about 3.3 GiB for its group's processes together (measure_group, measured).
 MAX_BATCH_AGENTS = {"publication": 10_000_000, "election": 1_000_000}
 # Where every rule is compared: 1,000 voters a world, the engine at 100 and 1,000 worlds as plurality is.
 ELECTION_RULE_AGENTS, ELECTION_RULE_WORLDS = 1_000, (100, 1_000)
@@ -324,7 +325,7 @@ def measure_group(cases: list[Case], threads: int, device: str = "cpu") -> list[
     ratio. Interleaved, every method gets its fastest block from the same stretch of time. Only one
     case runs at a time; the others wait, idle, for their turn, and the order rotates from block to block
     so that no case always follows the same one. The group's processes live together: the largest groups
-    hold about 4 GiB.
+    hold about 3.3 GiB.
     """
     context = get_context("spawn")
     links, processes = [], []

@@ -149,9 +149,11 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """Every check `run` makes before it simulates, and what it would do; writes nothing."""
+    """Every check `run` makes before it simulates, its warnings, and what it would do. Writes nothing to
+    the database; like run, it creates the database's folder if missing, to know it can."""
     plan = load_study(args.file)
     db = store.database_path(args.db)
+    warn_about_other_code(db, plan.study_id)
     warn_about_workers(args.workers, args.backend)
     planned = schedule(plan, db, args.batch_worlds, resolve_device(args.device), args.workers, args.backend)
     print(

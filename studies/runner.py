@@ -232,8 +232,8 @@ def schedule(
     backend: str = "local",
 ) -> Schedule:
     """Plan the pending runs into batches, after every check a run makes before simulating: the backend and
-    workers asked for, the store (a foreign database is refused, untouched), memory and disk. Writes nothing;
-    `python -m studies check` shows it."""
+    workers asked for, the store (a foreign database is refused, untouched), memory and disk. Writes nothing
+    but the database's folder, if missing; `python -m studies check` shows it."""
     if backend not in BACKENDS:
         raise ConfigError(f"--backend {backend!r} is not allowed: use {' or '.join(BACKENDS)}.")
     if workers is not None and workers < 1:

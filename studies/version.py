@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import subprocess
 from contextlib import suppress
 from importlib import metadata
@@ -22,29 +23,41 @@ CODE_PATHS = ("models", "studies", "benchmarks", "pyproject.toml")  # what compu
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _git(*args: str) -> str | None:
+def _git(*args: str) -> bytes | None:
+    """git's output as bytes (a changed file need not be UTF-8), or None without git or a repository."""
     try:
-        done = subprocess.run(
-            ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10, check=True
-        )
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, timeout=10, check=True)
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout
 
 
+def _in_checkout() -> bool:
+    """Whether this code is the working tree of its git repository (not, say, a copy installed in a
+    virtual environment inside a checkout, whose changes git would not see)."""
+    top = _git("rev-parse", "--show-toplevel")
+    return top is not None and Path(os.fsdecode(top.strip())).resolve() == ROOT.resolve()
+
+
 def uncommitted_changes() -> str | None:
-    """A 16-hex fingerprint of the code's uncommitted changes, '' when there are none, None without git."""
-    diff = _git("diff", "HEAD", "--binary", "--", *CODE_PATHS)
+    """A 16-hex fingerprint of the code's uncommitted changes, '' when there are none, None when unknown
+    (no git, or this code is not a checkout's working tree).
+
+    The diff is git's own, whatever the user's git configuration: no external diff tool, text
+    conversion or colour."""
+    if not _in_checkout():
+        return None
+    diff = _git("diff", "--no-ext-diff", "--no-textconv", "--no-color", "--binary", "HEAD", "--", *CODE_PATHS)
     new = _git("ls-files", "--others", "--exclude-standard", "-z", "--", *CODE_PATHS)
     if diff is None or new is None:
         return None
-    new_code = sorted(name for name in new.split("\0") if name.endswith(".py"))
+    new_code = sorted(name for name in new.split(b"\0") if name.endswith(b".py"))
     if not diff and not new_code:
         return ""
-    digest = hashlib.sha256(diff.encode())
+    digest = hashlib.sha256(diff)
     for name in new_code:
         with suppress(OSError):  # gone since the listing
-            digest.update(b"\0" + name.encode() + b"\0" + (ROOT / name).read_bytes())
+            digest.update(b"\0" + name + b"\0" + (ROOT / os.fsdecode(name)).read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -62,7 +75,7 @@ def code_version() -> dict[str, object]:
         except metadata.PackageNotFoundError:
             packages[name] = None
     return {
-        "commit": commit.strip() if commit else "unknown",
+        "commit": commit.decode().strip() if commit else "unknown",
         "dirty": None if changes is None else bool(changes),
         "diff": changes or None,
         "packages": packages,

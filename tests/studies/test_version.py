@@ -11,9 +11,8 @@ from studies import version
 
 
 def git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=repo, check=True, capture_output=True
-    )
+    settings = ["-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
+    subprocess.run(["git", *settings, *args], cwd=repo, check=True, capture_output=True)
 
 
 @pytest.fixture
@@ -60,4 +59,29 @@ def test_a_new_module_in_the_code_makes_it_dirty(repo: Path) -> None:
 def test_without_git_the_state_is_unknown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(version, "ROOT", tmp_path)  # no repository here
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))  # nor above it
+    assert version.uncommitted_changes() is None
+
+
+def test_a_change_that_is_not_utf8_has_a_fingerprint(repo: Path) -> None:
+    (repo / "models" / "engine.py").write_bytes(b'NAME = "caf\xe9"\n')  # Latin-1, as an old editor saves
+    first = version.uncommitted_changes()
+    (repo / "models" / "caf\xe9.py").write_bytes(b"X = '\xff'\n")
+    assert first and version.uncommitted_changes() not in ("", first)
+
+
+def test_the_users_git_diff_settings_do_not_change_the_fingerprint(repo: Path) -> None:
+    (repo / "models" / "engine.py").write_text("RATE = 0.2\n")
+    plain = version.uncommitted_changes()
+    git(repo, "config", "diff.external", "false")  # an external diff tool that prints nothing
+    git(repo, "config", "color.diff", "always")
+    assert version.uncommitted_changes() == plain
+
+
+def test_code_outside_the_checkouts_working_tree_is_unknown(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a copy installed in a virtual environment inside a checkout: git would not see its changes."""
+    installed = repo / ".venv" / "site-packages"
+    (installed / "models").mkdir(parents=True)
+    monkeypatch.setattr(version, "ROOT", installed)
     assert version.uncommitted_changes() is None
