@@ -210,7 +210,6 @@ def cmd_params(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-
     from tqdm import tqdm
 
     from benchmarks import suite
