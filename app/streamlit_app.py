@@ -31,6 +31,7 @@ import streamlit as st
 from models.games import GAMES
 from models.metrics import Metric
 from studies import store, summaries
+from studies.version import code_label
 
 TITLE = "Reward design lab — explorer"
 DEFAULT_METRIC = "false_discovery_rate"
@@ -231,8 +232,8 @@ def show_study_facts(
             "Not all runs are complete: the study is still running or was interrupted (rerunning the same "
             "command finishes it). The charts use the complete runs; press **R** to refresh."
         )
-    codes = [f"`{code}`" for code in versions["code"]] or [f"`{(info.get('code_commit') or '?')[:10]}`"]
-    sidebar.caption(f"Study id `{info['study_id']}` · code {', '.join(codes)}")
+    codes = versions["code"].to_list() or [code_label(info.get("code_commit"), None)]  # none run yet
+    sidebar.caption(f"Study id `{info['study_id']}` · code {', '.join(f'`{code}`' for code in codes)}")
     if versions.height > 1:
         runs = ", ".join(f"{runs} from `{code}`" for code, runs in versions.iter_rows())
         sidebar.warning(

@@ -148,7 +148,7 @@ def default_batch(case: Case, device: str = "cpu") -> Batch:
 def _engine(case: Case, params: dict[str, Any], device: str) -> Timed:
     spec = get_game(case.game)
     batch = default_batch(case, device)
-    per_world = sum(n for n, _ in spec.engine.role_shapes(params).values())
+    per_world = sum(n for n, _ in batch.engine.roles.values())
 
     def step() -> None:
         with torch.inference_mode():
