@@ -17,6 +17,8 @@ import zlib
 
 import torch
 
+from models.fusion import kernel
+
 _M1 = 0x7FEB352D
 _M2 = 0x846CA68B - (1 << 32)  # the same bits as a signed int32
 _GOLDEN = 0x9E3779B9 - (1 << 32)
@@ -50,6 +52,17 @@ def mix32_(x: torch.Tensor) -> torch.Tensor:
         if factor is not None:
             x.mul_(factor)  # wraps modulo 2**32, as the hash needs
     return x
+
+
+def hashed_uniforms(counters: torch.Tensor) -> torch.Tensor:
+    """float32 uniforms in [0, 1) with 24 bits of resolution from int32 counters, hashed in place."""
+    return mix32_(counters).bitwise_and_(_LOW24).to(torch.float32).mul_(1.0 / (1 << 24))
+
+
+@kernel
+def slot_uniforms(keys: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+    """hashed_uniforms(keys + offsets) as a kernel: fused, the counters are never written to memory."""
+    return hashed_uniforms(keys + offsets)
 
 
 def mix32_int(value: int) -> int:
@@ -93,6 +106,14 @@ class RandomStreams:
         self._stream_keys: dict[str, tuple[int, torch.Tensor]] = {}  # stream -> (first round, keys)
         self._key_rounds = max(1, min(KEY_ROUNDS, KEY_CACHE_VALUES // len(keys)))
 
+    def counters(self, round_index: int, stream: str, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """What a stream's draws of one round are hashed from: the per-world key, (worlds, 1), and the
+        per-index offsets, (n,). `hashed_uniforms(key + offsets)` gives `uniform(round_index, stream, (n,))`;
+        a kernel that hashes them itself never holds its draws in memory."""
+        if n not in self._index:
+            self._index[n] = torch.arange(n, device=self.device, dtype=torch.int32) * _INDEX_STEP
+        return self._keys(round_index, stream)[:, None], self._index[n]
+
     def _keys(self, round_index: int, stream: str) -> torch.Tensor:
         """The per-world key of a stream in a round, (worlds,): mix32(world key ^ mix32(counter))."""
         first = round_index - round_index % self._key_rounds
@@ -113,11 +134,8 @@ class RandomStreams:
         n_worlds, sizes = len(self.keys), [math.prod(shape) for shape in draws.values()]
         counters = torch.empty(n_worlds * sum(sizes), dtype=torch.int32, device=self.device)
         for stream, block, n in zip(draws, counters.split([n_worlds * n for n in sizes]), sizes, strict=True):
-            if n not in self._index:
-                self._index[n] = torch.arange(n, device=self.device, dtype=torch.int32) * _INDEX_STEP
-            torch.add(self._keys(round_index, stream)[:, None], self._index[n], out=block.view(n_worlds, n))
-        uniform = mix32_(counters).bitwise_and_(_LOW24).to(torch.float32).mul_(1.0 / (1 << 24))
-        blocks = uniform.split([n_worlds * n for n in sizes])
+            torch.add(*self.counters(round_index, stream, n), out=block.view(n_worlds, n))
+        blocks = hashed_uniforms(counters).split([n_worlds * n for n in sizes])
         return [block.view(n_worlds, *shape) for block, shape in zip(blocks, draws.values(), strict=True)]
 
     def uniform(self, round_index: int, stream: str, shape: tuple[int, ...]) -> torch.Tensor:

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from models.fusion import fusing, worth_fusing
 from models.games import get_game
 from models.learners import BatchedLearner, make_learner
 from models.memory import keep_freed_memory
@@ -27,14 +28,20 @@ class Batch:
 
     engine: Any
     learners: dict[str, BatchedLearner]
+    fused: bool = False  # run the kernels compiled (models.fusion): faster for large batches, same numbers
+
+    @property
+    def agents_per_round(self) -> int:
+        return self.engine.n_worlds * sum(n_agents for n_agents, _ in self.engine.roles.values())
 
     def round(self) -> RoundResult:
         """One round of every world: every role acts, the engine steps, every role learns."""
         t = self.engine.round_index
-        actions = {role: learner.act(t) for role, learner in self.learners.items()}
-        result = self.engine.step(actions)
-        for role, learner in self.learners.items():
-            learner.learn(actions[role], result.rewards[role], result.credit.get(role))
+        with fusing(self.fused):
+            actions = {role: learner.act(t) for role, learner in self.learners.items()}
+            result = self.engine.step(actions)
+            for role, learner in self.learners.items():
+                learner.learn(actions[role], result.rewards[role], result.credit.get(role))
         return result
 
 
@@ -70,9 +77,11 @@ def play(
     """Run `rounds` rounds of a batch of worlds; return the tallies of rounds 0, record_every, ...
 
     `worlds` are resolved game parameters (one dict per world), `learners` a resolved learner config per
-    role (one shared by every world, or a list with one per world), `seeds` one per world.
+    role (one shared by every world, or a list with one per world), `seeds` one per world. A batch whose
+    work pays for compiling is fused (models.fusion); that changes its speed, never its numbers.
     """
     batch = build_batch(game, worlds, learners, seeds, device)
+    batch.fused = worth_fusing(batch.agents_per_round, rounds)
     recorded = []
     with torch.inference_mode():
         for t in range(rounds):

@@ -12,8 +12,9 @@ from typing import Any
 
 import torch
 
+from models.fusion import kernel
 from models.params import ConfigError, Param, ParamSpace
-from models.random import RandomStreams
+from models.random import RandomStreams, hashed_uniforms
 from models.rounds import Credit
 
 Q_LEARNING_PARAMS = ParamSpace(
@@ -47,15 +48,16 @@ def sample_categorical(weights: torch.Tensor, uniform: torch.Tensor, dim: int = 
     """Inverse-CDF sampling: one draw per uniform from non-negative weights (any positive sum) along `dim`.
 
     Unrolled over the few actions, so every operation is elementwise over agents: a reduction or cumsum
-    along a last axis of 4-16 entries runs several times slower, eager or compiled. The count runs in
-    uint8 (up to 256 actions) and becomes int64 once: an int64 accumulator costs a third more.
+    along a last axis of 4-16 entries runs several times slower, eager or compiled. The count runs in int32
+    and becomes int64 once: compiled, a uint8 count vectorises badly (4x slower), and an int64 one costs a
+    third more eagerly.
     """
     n_actions = weights.shape[dim]
     cdf = [weights.select(dim, 0)]
     for a in range(1, n_actions):
         cdf.append(cdf[-1] + weights.select(dim, a))
     threshold = uniform * cdf[-1]
-    drawn = torch.zeros(threshold.shape, dtype=torch.uint8, device=uniform.device)
+    drawn = torch.zeros(threshold.shape, dtype=torch.int32, device=uniform.device)
     for a in range(n_actions - 1):  # below the total: the last action is drawn when no other is
         drawn += threshold >= cdf[a]
     return drawn.long()
@@ -65,15 +67,30 @@ def sample_categorical(weights: torch.Tensor, uniform: torch.Tensor, dim: int = 
 # against 4 ms for 6M values). exp(-80) ~ 2e-35 is as good as zero: a draw is a 24-bit uniform times a
 # total of at least 1, so it is 0 or at least 6e-8, and no action of smaller weight can be drawn either way.
 EXP_FLOOR = -80.0
+LOG2E = 1.4426950408889634  # exp(x) = exp2(x * log2(e)): compiled, exp2 is bit for bit eager's, exp is not
 
 
 def softmax_weights(values: torch.Tensor, temperature: torch.Tensor, dim: int = -1) -> torch.Tensor:
     """exp((Q - max Q) / T) along `dim`, unnormalised: sample_categorical needs no normalising, and
     torch.softmax over a last axis of a few actions is several times slower (62 against 11 ms for a million
-    agents with 6 actions)."""
+    agents with 6 actions). The max is unrolled over the actions, as in sample_categorical: compiled, a
+    reduction is recomputed for each of its uses."""
     scaled = values / temperature
-    scaled -= scaled.amax(dim, keepdim=True)
-    return scaled.clamp_(min=EXP_FLOOR).exp_()
+    peak = scaled.select(dim, 0)
+    for a in range(1, scaled.shape[dim]):
+        peak = torch.maximum(peak, scaled.select(dim, a))
+    scaled -= peak.unsqueeze(dim)
+    return scaled.clamp_(min=EXP_FLOOR).mul_(LOG2E).exp2_()
+
+
+@kernel
+def softmax_choice(
+    values: torch.Tensor, temperature: torch.Tensor, key: torch.Tensor, offsets: torch.Tensor
+) -> torch.Tensor:
+    """Each agent's softmax draw from action-major values (worlds, actions, agents), with its uniform
+    hashed from the stream's counters (RandomStreams.counters): fused, the draws never reach memory."""
+    uniform = hashed_uniforms(key + offsets)
+    return sample_categorical(softmax_weights(values, temperature, dim=1), uniform, dim=1)
 
 
 class BatchedLearner:
@@ -120,8 +137,8 @@ class TabularQLearner(BatchedLearner):
 
     def act(self, round_index: int) -> torch.Tensor:
         if self.p["exploration"] == "softmax":
-            weights = softmax_weights(self.values, self.p["temperature"], dim=1)
-            return sample_categorical(weights, self.draw(round_index, "act"), dim=1)
+            counters = self.rng.counters(round_index, f"{self.role}/act", self.n_agents)
+            return softmax_choice(self.values, self.p["temperature"], *counters)
         greedy = self.values.argmax(1)
         explore = self.draw(round_index, "explore") < self.p["epsilon"].view(-1, 1)
         random_action = (self.draw(round_index, "act") * self.n_actions).long().clamp(max=self.n_actions - 1)

@@ -31,9 +31,10 @@ from typing import Any
 
 import torch
 
+from models.fusion import kernel
 from models.params import ConfigError, batch_values
 from models.publication.params import PUBLICATION_PARAMS
-from models.random import RandomStreams, world_keys
+from models.random import RandomStreams, slot_uniforms, world_keys
 from models.rounds import Credit, RoundResult
 
 NOVEL, REPLICATE = 0, 1
@@ -133,35 +134,14 @@ class PublicationGame:
         n_worlds, n_res, slots, size = self.n_worlds, self.n_researchers, self.slots, self.literature_size
         t, rng = self.round_index, self.rng
 
-        replicate = (action >= self.rigor_levels).unsqueeze(-1)  # (W, R, 1)
-        alpha = self.false_positive_rate.gather(1, action).unsqueeze(-1)  # (W, R, 1)
-
-        # Which study slots get done, on what hypothesis.
-        filled = self.findings_published.clamp(max=size)  # (W,)
-        # One uniform per slot decides completion, one picks the hypothesis, one the result (below).
-        per_slot = (n_res, slots)
-        draws = {"complete": per_slot, "hypothesis": per_slot, "result": per_slot, "slot_order": (1,)}
-        completion, hypothesis, result, slot_order = rng.uniforms(t, draws)
-        done = completion < self.completion.gather(1, action).unsqueeze(-1)
-        # The hypothesis uniform gives a replication's target, or whether a novel hypothesis is true.
-        target = (hypothesis.view(n_worlds, -1) * filled.unsqueeze(1)).long()
-        target = torch.minimum(target, (filled - 1).clamp(min=0).unsqueeze(1))
-        fresh = self.literature_open.gather(1, target).view(n_worlds, n_res, slots)
-        wrapped, first_slot = self._slot_order(slot_order)
-        contender = (done & replicate & fresh).view(n_worlds, -1)
-        done = torch.where(replicate, self._first_claims(target, contender, wrapped), done)
-        target_true = self.literature_true.gather(1, target).view(n_worlds, n_res, slots)
-        true = torch.where(replicate, target_true, hypothesis < self.base_rate)
-
-        # Results and publication: one uniform u decides both. Positive if u < p; a null result is
-        # published with probability publish_null_prob, that is if (u - p) / (1 - p) < publish_null_prob,
-        # since given a null result (u - p) / (1 - p) is uniform and independent of the outcome.
-        p_positive = torch.where(true, self.power, alpha)
-        positive = done & (result < p_positive)
-        published = done & (result < p_positive + self.publish_null_prob * (1 - p_positive))
+        # One uniform per slot decides completion, one picks the hypothesis, one the result.
+        streams = [rng.counters(t, stream, n_res * slots) for stream in ("complete", "hypothesis", "result")]
+        keys, offsets = torch.stack([key for key, _ in streams]), streams[0][1]
+        wrapped, first_slot = self._slot_order(rng.uniform(t, "slot_order", (1,)))
+        replicate, done, true, positive, published, target, payoff = self._studies(
+            action, slot_uniforms(keys, offsets), wrapped
+        )
         novel = ~replicate
-        outcome = (replicate.to(torch.uint8) * 2 + positive).view(n_worlds, -1).long()  # uint8: 5x faster
-        payoff = (published.view(n_worlds, -1) * self.payoffs.gather(1, outcome)).view_as(done).sum(-1)
 
         # The literature changes at few slots, so from here on they are listed as (world, slot) pairs
         # rather than masked: a pass over every slot costs more than the handful of writes.
@@ -216,6 +196,41 @@ class PublicationGame:
             payoff_sum=received.sum(1),
         )
         return RoundResult(rewards={"researcher": received}, credit={"researcher": credit}, tallies=tallies)
+
+    @kernel(vectorize=False)
+    def _studies(
+        self, action: torch.Tensor, uniforms: torch.Tensor, wrapped: torch.Tensor
+    ) -> tuple[torch.Tensor, ...]:
+        """The round's studies, elementwise over the slots (one kernel, fused where it pays): which get done,
+        on what hypothesis, with what result, published or not, and each researcher's pay-off for them.
+        `uniforms` (3, W, R * slots) are the slots' uniforms for completion, hypothesis and result.
+        Returns replicate (W, R, 1), done, true, positive, published (W, R, slots), each slot's target
+        finding (W, R * slots) and the pay-off (W, R)."""
+        n_worlds, n_res, slots = self.n_worlds, self.n_researchers, self.slots
+        completion, hypothesis, result = uniforms.view(3, n_worlds, n_res, slots)
+        replicate = (action >= self.rigor_levels).unsqueeze(-1)  # (W, R, 1)
+        alpha = self.false_positive_rate.gather(1, action).unsqueeze(-1)  # (W, R, 1)
+        done = completion < self.completion.gather(1, action).unsqueeze(-1)
+
+        # The hypothesis uniform gives a replication's target, or whether a novel hypothesis is true.
+        filled = self.findings_published.clamp(max=self.literature_size)  # (W,)
+        target = (hypothesis.view(n_worlds, -1) * filled.unsqueeze(1)).long()
+        target = torch.minimum(target, (filled - 1).clamp(min=0).unsqueeze(1))
+        fresh = self.literature_open.gather(1, target).view(n_worlds, n_res, slots)
+        contender = (done & replicate & fresh).view(n_worlds, -1)
+        done = torch.where(replicate, self._first_claims(target, contender, wrapped), done)
+        target_true = self.literature_true.gather(1, target).view(n_worlds, n_res, slots)
+        true = torch.where(replicate, target_true, hypothesis < self.base_rate)
+
+        # Results and publication: one uniform u decides both. Positive if u < p; a null result is
+        # published with probability publish_null_prob, that is if (u - p) / (1 - p) < publish_null_prob,
+        # since given a null result (u - p) / (1 - p) is uniform and independent of the outcome.
+        p_positive = torch.where(true, self.power, alpha)
+        positive = done & (result < p_positive)
+        published = done & (result < p_positive + self.publish_null_prob * (1 - p_positive))
+        outcome = (replicate.to(torch.int32) * 2 + positive).view(n_worlds, -1).long()  # uint8: 5x faster
+        payoff = (published.view(n_worlds, -1) * self.payoffs.gather(1, outcome)).view_as(done).sum(-1)
+        return replicate, done, true, positive, published, target, payoff
 
     def _slot_order(self, uniform: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """This round's order of the study slots: from slot k0 to the last, then from slot 0 to k0 - 1.

@@ -1,0 +1,87 @@
+"""Fused kernels: compiled or eager, the same numbers bit for bit; one that fails to compile runs eagerly."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+
+import pytest
+import torch
+
+import models.simulate
+from models import fusion
+from models.fusion import fusing, kernel, worth_fusing
+from models.learners import resolve_learner
+from models.publication import PUBLICATION_PARAMS
+from models.simulate import Batch, build_batch, play
+
+
+def _publication_batch(fused: bool) -> Batch:
+    # 37 researchers: not a multiple of the 8-wide vector loops, so their tails are exercised; the worlds
+    # differ in the parameters the kernels read, a replication-heavy world included.
+    worlds = [
+        PUBLICATION_PARAMS.resolve({"n_researchers": 37, "literature_size": 12, **values})
+        for values in (
+            {},
+            {"replication_reward": 2.0, "failed_replication_penalty": 3.0, "publish_null_prob": 0.4},
+            {"base_rate": 0.5, "hacked_alpha": 0.6, "rigor_cost": 0.8, "novelty_reward": 3.0},
+        )
+    ]
+    learners = [resolve_learner({"temperature": t, "initial_value": 1.0}, "r") for t in (0.05, 0.3, 2.0)]
+    batch = build_batch("publication", worlds, {"researcher": learners}, seeds=[4, 5, 6])
+    batch.fused = fused
+    return batch
+
+
+def _rounds(batch: Batch, rounds: int) -> list[dict[str, torch.Tensor]]:
+    with torch.inference_mode():
+        return [vars(batch.round().tallies) for _ in range(rounds)]
+
+
+def test_a_fused_batch_gives_the_eager_numbers_bit_for_bit():
+    eager, fused = _publication_batch(False), _publication_batch(True)
+    eager_tallies, fused_tallies = _rounds(eager, 40), _rounds(fused, 40)
+    for t, (a, b) in enumerate(zip(eager_tallies, fused_tallies, strict=True)):
+        for name, value in a.items():
+            assert value == b[name] if name == "researchers" else torch.equal(value, b[name]), (t, name)
+    assert not fusion._unavailable  # compiled, not run eagerly after a failed compile
+    assert torch.equal(eager.learners["researcher"].values, fused.learners["researcher"].values)
+    for name in ("literature_true", "literature_open", "literature_author", "findings_published"):
+        assert torch.equal(getattr(eager.engine, name), getattr(fused.engine, name)), name
+    # Not a vacuous comparison: the worlds published, replicated and refuted findings.
+    for name in ("replication_studies", "published_novel_positives", "published_false_positives"):
+        assert sum(int(tallies[name].sum()) for tallies in eager_tallies) > 0, name
+
+
+def test_play_fuses_only_the_batches_whose_work_pays_for_compiling(monkeypatch):
+    assert not worth_fusing(25 * 100, 1000)  # the default study's batches
+    assert worth_fusing(1000 * 1000, 300) and not worth_fusing(1000 * 1000, 299)
+    seen = []
+    monkeypatch.setattr(models.simulate, "fusing", lambda enabled: seen.append(enabled) or nullcontext())
+    monkeypatch.setattr(fusion, "FUSE_MIN_AGENT_ROUNDS", 2 * 10 * 5)  # 2 worlds of 10 for 5 rounds
+    world, learner = PUBLICATION_PARAMS.resolve({"n_researchers": 10}), resolve_learner({}, "r")
+    for rounds in (4, 5):
+        play("publication", [world] * 2, {"researcher": learner}, [1, 2], rounds)
+    assert seen == [False] * 4 + [True] * 5
+
+
+def test_a_kernel_that_cannot_compile_runs_eagerly_with_a_warning(monkeypatch):
+    def broken_compile(*args, **kwargs):
+        def fail(*args):
+            raise RuntimeError("no C++ compiler found\nmore detail")
+
+        return fail
+
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    monkeypatch.setattr(fusion, "_unavailable", [])
+
+    @kernel
+    def doubled(x: torch.Tensor) -> torch.Tensor:
+        return x * 2
+
+    x = torch.arange(5.0)
+    said = r"no C\+\+ compiler found\); this process runs its kernels eagerly"
+    with fusing(), pytest.warns(RuntimeWarning, match=said):
+        assert torch.equal(doubled(x), x * 2)
+    with fusing():
+        assert torch.equal(doubled(x), x * 2)  # eagerly, without trying or warning again
+    assert fusion._unavailable == ["RuntimeError: no C++ compiler found"]
