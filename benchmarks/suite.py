@@ -33,6 +33,7 @@ import torch
 import studies
 from benchmarks.pettingzoo_loop import build
 from models.election.rules import RULES
+from models.fusion import worth_fusing
 from models.games import get_game
 from models.learners import resolve_learner
 from models.metrics import compute
@@ -54,6 +55,8 @@ BLOCKS = 3  # timed blocks of rounds per case, taken in turn within a group; the
 MAX_BATCH_AGENTS = {"publication": 10_000_000, "election": 1_000_000}
 # Where every rule is compared: 1,000 voters a world, the engine at 100 and 1,000 worlds as plurality is.
 ELECTION_RULE_AGENTS, ELECTION_RULE_WORLDS = 1_000, (100, 1_000)
+# The engine runs each batch as a study of this many rounds would: fused where that pays (models.fusion).
+STUDY_ROUNDS = 1_000
 DEFAULT_STUDY = str(Path(studies.__file__).parent / "publication_bias.toml")  # `make run`'s study
 
 
@@ -121,6 +124,7 @@ class Timed:
     warmup: int  # untimed rounds before the first block
     agents_per_world: int
     state_bytes: Callable[[], float | None] = lambda: None
+    fused: bool | None = None  # the engine's: whether its kernels ran compiled
 
     def block(self) -> float:
         """Seconds of one block of timed rounds, after one untimed round: in a group, another case's
@@ -148,6 +152,7 @@ def default_batch(case: Case, device: str = "cpu") -> Batch:
 def _engine(case: Case, params: dict[str, Any], device: str) -> Timed:
     spec = get_game(case.game)
     batch = default_batch(case, device)
+    batch.fused = worth_fusing(batch.agents_per_round, STUDY_ROUNDS)  # compiled in the warm-up rounds
     per_world = sum(n for n, _ in batch.engine.roles.values())
 
     def step() -> None:
@@ -159,7 +164,7 @@ def _engine(case: Case, params: dict[str, Any], device: str) -> Timed:
     def state_bytes() -> float:
         return _tensor_bytes(batch.engine, *batch.learners.values()) / (per_world * case.worlds)
 
-    return Timed(step, block_rounds(case, per_world), WARMUP_ROUNDS, per_world, state_bytes)
+    return Timed(step, block_rounds(case, per_world), WARMUP_ROUNDS, per_world, state_bytes, batch.fused)
 
 
 def _pettingzoo_loop(case: Case, params: dict[str, Any], device: str) -> Timed:
@@ -216,6 +221,7 @@ def measure(
         "decisions_per_second": decisions / fastest,
         "peak_bytes_per_agent": max(peak, 0) / agents,
         "state_bytes_per_agent": timed.state_bytes(),
+        "fused": timed.fused,
         "threads": threads,
         "device": device,
     }

@@ -117,6 +117,7 @@ CREATE TABLE IF NOT EXISTS benchmarks (
     peak_bytes_per_agent DOUBLE,
     state_bytes_per_agent DOUBLE,
     overhead_share DOUBLE,
+    fused BOOLEAN,
     threads INTEGER,
     device VARCHAR,
     code_commit VARCHAR,
@@ -128,6 +129,8 @@ CREATE TABLE IF NOT EXISTS benchmarks (
 -- Stores written before code_diff (the fingerprint of uncommitted code changes) get the column, empty.
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS code_diff VARCHAR;
 ALTER TABLE benchmarks ADD COLUMN IF NOT EXISTS code_diff VARCHAR;
+-- and before the engine's kernels could be fused (models/fusion.py): unknown, empty.
+ALTER TABLE benchmarks ADD COLUMN IF NOT EXISTS fused BOOLEAN;
 -- A run's outcome: its last tenth of rounds, or at least its last recorded round when recording is sparse.
 CREATE OR REPLACE VIEW final_metrics AS
     SELECT m.run_id, m.metric, avg(m.value) AS value, count(*) AS steps_averaged

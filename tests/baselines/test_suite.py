@@ -18,6 +18,7 @@ import polars as pl
 import pytest
 
 from benchmarks import suite
+from models import fusion
 from studies import store
 from studies.cli import main
 from studies.version import code_version
@@ -168,3 +169,14 @@ def test_a_case_whose_process_dies_stops_its_group() -> None:
     assert not thread.is_alive(), "the group hung on a dead case"
     assert SMALL[-1].label in outcome["error"] and "ended without a result" in outcome["error"]
     assert multiprocessing.active_children() == []
+
+
+def test_the_engine_is_timed_fused_where_a_long_study_of_its_batch_would_be(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fusion, "FUSE_MIN_AGENT_ROUNDS", 400 * suite.STUDY_ROUNDS)  # from 400 agents a round
+    fused = suite.measure(suite.Case("publication", "engine", 100, 4), threads=1)
+    eager = suite.measure(suite.Case("publication", "engine", 100, 3), threads=1)
+    loop = suite.measure(SMALL[1], threads=1)
+    assert (fused["fused"], eager["fused"], loop["fused"]) == (True, False, None)
+    assert not fusion._unavailable  # compiled for real
