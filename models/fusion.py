@@ -3,8 +3,8 @@
 Why: eagerly, every torch operation is one pass over memory, and a round of a million agents is spread over
 hundreds of such passes. `torch.compile` turns a kernel's passes into one loop that keeps each agent's
 numbers in registers: the learners' choice for a million agents, random draws included, takes about 5 ms
-compiled against 15 eagerly. Compiling costs seconds in each process (about 3 with a warm cache, more cold),
-so a batch is fused only when its work pays for that: see `worth_fusing`.
+compiled against 15 eagerly, and the whole round 1.2-1.5x less. Compiling costs seconds in each process, so
+a batch is fused only when its work pays for that: see `worth_fusing`.
 
 Fused or not, the numbers are the same, bit for bit: a kernel uses only operations whose compiled code is
 IEEE-exact the eager one (+ - * /, comparisons, integer arithmetic, exp2; not exp, whose compiled form
@@ -23,9 +23,11 @@ from typing import Any
 
 import torch
 
-# Agent-rounds from which fusing pays: at about 10 ns saved per agent a round, a few seconds of compiling
-# pay after some 3e8 agent-rounds (a million agents for 300 rounds, 100,000 for 3,000).
-FUSE_MIN_AGENT_ROUNDS = 300_000_000
+# Agent-rounds from which fusing pays. Measured on 2 cores (benchmarks/fusion_probe.py): compiling takes
+# 8-13 s in each process, and fusing saves 15-20 ms a round at a million agents, 1 ms at 100,000; so a
+# million agents pay after about 600 rounds. A billion agent-rounds (a million agents for 1,000 rounds)
+# leaves margin.
+FUSE_MIN_AGENT_ROUNDS = 1_000_000_000
 
 _fusing: ContextVar[bool] = ContextVar("fusing", default=False)
 

@@ -54,7 +54,7 @@ def test_a_fused_batch_gives_the_eager_numbers_bit_for_bit():
 
 def test_play_fuses_only_the_batches_whose_work_pays_for_compiling(monkeypatch):
     assert not worth_fusing(25 * 100, 1000)  # the default study's batches
-    assert worth_fusing(1000 * 1000, 300) and not worth_fusing(1000 * 1000, 299)
+    assert worth_fusing(1000 * 1000, 1000) and not worth_fusing(1000 * 1000, 999)
     seen = []
     monkeypatch.setattr(models.simulate, "fusing", lambda enabled: seen.append(enabled) or nullcontext())
     monkeypatch.setattr(fusion, "FUSE_MIN_AGENT_ROUNDS", 2 * 10 * 5)  # 2 worlds of 10 for 5 rounds
