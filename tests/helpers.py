@@ -1,8 +1,17 @@
-"""Small study configs shared by the tests."""
+"""Small study configs and markers shared by the tests."""
 
 from __future__ import annotations
 
+import shutil
 from typing import Any
+
+import pytest
+
+# torch.compile's CPU code generator builds C++; without a compiler the kernels run eagerly (models.fusion).
+needs_cpp_compiler = pytest.mark.skipif(
+    not any(shutil.which(name) for name in ("g++", "c++", "clang++")),
+    reason="compiling kernels needs a C++ compiler",
+)
 
 
 def tiny_config(**study: Any) -> dict[str, Any]:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from helpers import needs_cpp_compiler
 
 from benchmarks.fusion_probe import BLOCKS, main
 from models import fusion
 
 
+@needs_cpp_compiler
 @pytest.mark.parametrize("game", ["publication", "election"])
 def test_the_fused_batch_ends_with_the_eager_numbers(game: str, capsys: pytest.CaptureFixture[str]) -> None:
     args = ["--game", game, "--worlds", "3", "--agents", "21", "--rounds", "6", "--threads", "1"]

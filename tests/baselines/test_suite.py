@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from helpers import needs_cpp_compiler
 
 from benchmarks import suite
 from models import fusion
@@ -171,6 +172,7 @@ def test_a_case_whose_process_dies_stops_its_group() -> None:
     assert multiprocessing.active_children() == []
 
 
+@needs_cpp_compiler
 def test_the_engine_is_timed_fused_where_a_long_study_of_its_batch_would_be(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -6,6 +6,7 @@ from contextlib import nullcontext
 
 import pytest
 import torch
+from helpers import needs_cpp_compiler
 
 import models.simulate
 from models import fusion
@@ -37,6 +38,7 @@ def _rounds(batch: Batch, rounds: int) -> list[dict[str, torch.Tensor]]:
         return [vars(batch.round().tallies) for _ in range(rounds)]
 
 
+@needs_cpp_compiler
 def test_a_fused_batch_gives_the_eager_numbers_bit_for_bit():
     eager, fused = _publication_batch(False), _publication_batch(True)
     eager_tallies, fused_tallies = _rounds(eager, 40), _rounds(fused, 40)
