@@ -154,7 +154,7 @@ def _engine(case: Case, params: dict[str, Any], device: str) -> Timed:
     spec = get_game(case.game)
     batch = default_batch(case, device)
     batch.fused = worth_fusing(batch.agents_per_round, STUDY_ROUNDS)  # compiled in the warm-up rounds
-    per_world = sum(n for n, _ in batch.engine.roles.values())
+    per_world = batch.agents_per_world
 
     def step() -> None:
         with torch.inference_mode():

@@ -60,8 +60,9 @@ def hashed_uniforms(counters: torch.Tensor) -> torch.Tensor:
 
 
 @kernel
-def slot_uniforms(keys: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
-    """hashed_uniforms(keys + offsets) as a kernel: fused, the counters are never written to memory."""
+def keyed_uniforms(keys: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+    """hashed_uniforms(keys + offsets) as a kernel, for RandomStreams.counters of one or more streams:
+    fused, the counters are never written to memory."""
     return hashed_uniforms(keys + offsets)
 
 

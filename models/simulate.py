@@ -31,8 +31,12 @@ class Batch:
     fused: bool = False  # run the kernels compiled (models.fusion): faster for large batches, same numbers
 
     @property
+    def agents_per_world(self) -> int:
+        return sum(n_agents for n_agents, _ in self.engine.roles.values())
+
+    @property
     def agents_per_round(self) -> int:
-        return self.engine.n_worlds * sum(n_agents for n_agents, _ in self.engine.roles.values())
+        return self.engine.n_worlds * self.agents_per_world
 
     def round(self) -> RoundResult:
         """One round of every world: every role acts, the engine steps, every role learns."""

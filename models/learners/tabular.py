@@ -88,7 +88,8 @@ def softmax_choice(
     values: torch.Tensor, temperature: torch.Tensor, key: torch.Tensor, offsets: torch.Tensor
 ) -> torch.Tensor:
     """Each agent's softmax draw from action-major values (worlds, actions, agents), with its uniform
-    hashed from the stream's counters (RandomStreams.counters): fused, the draws never reach memory."""
+    hashed from the stream's counters (RandomStreams.counters): fused, the draws never reach memory. It
+    hashes them itself rather than calling the keyed_uniforms kernel: a kernel calls no other kernel."""
     uniform = hashed_uniforms(key + offsets)
     return sample_categorical(softmax_weights(values, temperature, dim=1), uniform, dim=1)
 

@@ -34,7 +34,7 @@ import torch
 from models.fusion import kernel
 from models.params import ConfigError, batch_values
 from models.publication.params import PUBLICATION_PARAMS
-from models.random import RandomStreams, slot_uniforms, world_keys
+from models.random import RandomStreams, keyed_uniforms, world_keys
 from models.rounds import Credit, RoundResult
 
 NOVEL, REPLICATE = 0, 1
@@ -139,7 +139,7 @@ class PublicationGame:
         keys, offsets = torch.stack([key for key, _ in streams]), streams[0][1]
         wrapped, first_slot = self._slot_order(rng.uniform(t, "slot_order", (1,)))
         replicate, done, true, positive, published, target, payoff = self._studies(
-            action, slot_uniforms(keys, offsets), wrapped
+            action, keyed_uniforms(keys, offsets), wrapped
         )
         novel = ~replicate
 
@@ -228,7 +228,7 @@ class PublicationGame:
         p_positive = torch.where(true, self.power, alpha)
         positive = done & (result < p_positive)
         published = done & (result < p_positive + self.publish_null_prob * (1 - p_positive))
-        outcome = (replicate.to(torch.int32) * 2 + positive).view(n_worlds, -1).long()  # uint8: 5x faster
+        outcome = (replicate.to(torch.int32) * 2 + positive).view(n_worlds, -1).long()
         payoff = (published.view(n_worlds, -1) * self.payoffs.gather(1, outcome)).view_as(done).sum(-1)
         return replicate, done, true, positive, published, target, payoff
 
