@@ -6,12 +6,17 @@ import shutil
 from typing import Any
 
 import pytest
+import torch
 
 # torch.compile's CPU code generator builds C++; without a compiler the kernels run eagerly (models.fusion).
 needs_cpp_compiler = pytest.mark.skipif(
     not any(shutil.which(name) for name in ("g++", "c++", "clang++")),
     reason="compiling kernels needs a C++ compiler",
 )
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+# The devices a test runs on: the CPU always, a GPU where there is one.
+DEVICES = ["cpu", pytest.param("cuda", marks=needs_cuda)]
 
 
 def tiny_config(**study: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import torch
 from models.fusion import kernel
 from models.params import ConfigError, Param, ParamSpace
 from models.random import RandomStreams, hashed_uniforms
-from models.rounds import Credit
+from models.rounds import Credit, add_at
 
 Q_LEARNING_PARAMS = ParamSpace(
     name="learner",
@@ -153,7 +153,7 @@ class TabularQLearner(BatchedLearner):
                 torch.add(credit.action, credit.world, alpha=self.n_actions),
                 alpha=self.n_agents,
             )
-            self.values.view(-1).index_add_(0, charged, rate.view(-1)[credit.world] * credit.amount)
+            add_at(self.values.view(-1), charged, rate.view(-1)[credit.world] * credit.amount)
             rewards = rewards - credit.per_agent(self.n_agents)  # not a payoff of this round's action
         # Flat (action, agent) indices into each world's table: a 2-d gather and scatter take 2 ms where
         # the same along the action axis of the 3-d table takes 4.6 (a million agents).

@@ -167,15 +167,6 @@ def test_worlds_of_one_batch_must_share_shape_parameters():
         PublicationGame([world(n_researchers=10), world(n_researchers=20)], seeds=[1, 2])
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_cuda_gives_the_cpu_numbers():
-    learner = {"researcher": resolve_learner({}, "learners.researcher")}
-    worlds = [world(n_researchers=50)]
-    cpu = simulate("publication", worlds, learner, [1], rounds=50)
-    cuda = simulate("publication", worlds, learner, [1], rounds=50, device="cuda")
-    torch.testing.assert_close(cpu, cuda, equal_nan=True, rtol=1e-5, atol=1e-6)
-
-
 def test_a_full_literature_favours_no_researcher_by_index():
     """When more new findings appear than the literature holds, which ones it keeps must not depend on
     the researcher's index (it once kept the highest indices', so low-index researchers never faced a
