@@ -6,10 +6,10 @@ numbers in registers: the learners' choice for a million agents, random draws in
 compiled against 15 eagerly, and the whole round 1.2-1.5x less. Compiling costs seconds in each process, so
 a batch is fused only when its work pays for that: see `worth_fusing`.
 
-Fused or not, the numbers are the same, bit for bit: a kernel uses only operations whose compiled code is
-IEEE-exact the eager one (+ - * /, comparisons, integer arithmetic, exp2; not exp, whose compiled form
-differs from eager's by an ulp now and then), and inductor contracts no multiply-add. So a run's numbers never
-depend on the size of the batch it ran in; tests check it.
+Fused or not, the numbers are the same, bit for bit, on a CPU and on a GPU: a kernel uses only operations
+whose compiled code is IEEE-exact the eager one (+ - * /, comparisons, integer arithmetic, exp2; not exp,
+whose compiled C++ differs from eager's by an ulp now and then), and inductor is told to compute as eager
+does (EAGER_NUMERICS). So a run's numbers never depend on the size of the batch it ran in; tests check it.
 """
 
 from __future__ import annotations
@@ -23,18 +23,29 @@ from typing import Any
 
 import torch
 
-# Agent-rounds from which fusing pays. Measured on 2 cores (benchmarks/fusion_probe.py): compiling takes
-# 8-13 s in each process, and fusing saves 15-20 ms a round at a million agents, 1 ms at 100,000; so a
-# million agents pay after about 600 rounds. A billion agent-rounds (a million agents for 1,000 rounds)
-# leaves margin.
-FUSE_MIN_AGENT_ROUNDS = 1_000_000_000
+# Agent-rounds from which fusing pays, per device type (benchmarks/fusion_probe.py). On 2 CPU cores
+# compiling takes 8-13 s in each process, and fusing saves 15-20 ms a round at a million agents, 1 ms at
+# 100,000: a million agents pay after about 600 rounds, and a billion agent-rounds leaves margin. On an
+# H200 compiling takes 11-17 s, and fusing saves 0.4 ms a round at a million agents, 3 ms at 10 million
+# and 31 ms at 100 million: 100 million pay after about 500 rounds.
+FUSE_MIN_AGENT_ROUNDS = {"cpu": 1_000_000_000, "cuda": 100_000_000_000}
+
+# Inductor settings under which compiled code computes eager's numbers on a GPU too (Triton): no fused
+# multiply-add, IEEE division (Triton's default one is approximate), subnormals kept. Inductor's C++ for a
+# CPU does all of this already. Measured with torch 2.11 on an H200: a million researchers fused and eager
+# end 40 rounds with the same numbers with these, and part at round 7 without them.
+EAGER_NUMERICS = {
+    "emulate_precision_casts": True,
+    "eager_numerics.division_rounding": True,
+    "eager_numerics.disable_ftz": True,
+}
 
 _fusing: ContextVar[bool] = ContextVar("fusing", default=False)
 
 
-def worth_fusing(agents_per_round: int, rounds: int) -> bool:
-    """Whether compiling pays for a batch of this size played for this many rounds."""
-    return agents_per_round * rounds >= FUSE_MIN_AGENT_ROUNDS
+def worth_fusing(agents_per_round: int, rounds: int, device: torch.device | str = "cpu") -> bool:
+    """Whether compiling pays for a batch of this size played for this many rounds on this device."""
+    return agents_per_round * rounds >= FUSE_MIN_AGENT_ROUNDS[torch.device(device).type]
 
 
 @contextmanager
@@ -56,7 +67,7 @@ def kernel(fn: Callable[..., Any] | None = None, *, vectorize: bool = True) -> A
     """
     if fn is None:
         return functools.partial(kernel, vectorize=vectorize)
-    options = {} if vectorize else {"cpp.simdlen": 1}
+    options = {**_known(EAGER_NUMERICS), **({} if vectorize else {"cpp.simdlen": 1})}
 
     compiled: Callable[..., Any] | None = None
 
@@ -74,6 +85,12 @@ def kernel(fn: Callable[..., Any] | None = None, *, vectorize: bool = True) -> A
             return fn(*args)
 
     return run
+
+
+def _known(options: dict[str, Any]) -> dict[str, Any]:
+    """The inductor settings among `options` that the installed torch has (torch 2.11 and 2.13 have all)."""
+    known = torch._inductor.config.get_config_copy()
+    return {name: value for name, value in options.items() if name in known}
 
 
 _unavailable: list[str] = []  # why compiling failed in this process, once it has

@@ -85,7 +85,7 @@ def play(
     work pays for compiling is fused (models.fusion); that changes its speed, never its numbers.
     """
     batch = build_batch(game, worlds, learners, seeds, device)
-    batch.fused = worth_fusing(batch.agents_per_round, rounds)
+    batch.fused = worth_fusing(batch.agents_per_round, rounds, batch.engine.device)
     recorded = []
     with torch.inference_mode():
         for t in range(rounds):

@@ -44,7 +44,7 @@ def test_engine_state_is_under_64_bytes_per_agent(game: str) -> None:
 def test_bench_stores_every_case_with_provenance_and_prints_the_ratios(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(suite, "plan", lambda quick, games: SMALL)
+    monkeypatch.setattr(suite, "plan", lambda quick, games, device="cpu": SMALL)
     db = tmp_path / "bench.duckdb"
     assert main(["bench", "--quick", "--quiet", "--db", str(db)]) == 0
     rows = store.query(db, "SELECT * FROM benchmarks ORDER BY method")
@@ -176,7 +176,9 @@ def test_a_case_whose_process_dies_stops_its_group() -> None:
 def test_the_engine_is_timed_fused_where_a_long_study_of_its_batch_would_be(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(fusion, "FUSE_MIN_AGENT_ROUNDS", 400 * suite.STUDY_ROUNDS)  # from 400 agents a round
+    monkeypatch.setitem(
+        fusion.FUSE_MIN_AGENT_ROUNDS, "cpu", 400 * suite.STUDY_ROUNDS
+    )  # from 400 agents a round
     fused = suite.measure(suite.Case("publication", "engine", 100, 4), threads=1)
     eager = suite.measure(suite.Case("publication", "engine", 100, 3), threads=1)
     loop = suite.measure(SMALL[1], threads=1)
