@@ -44,15 +44,19 @@ from studies.runner import run_study
 GAMES = ("publication", "election")
 AGENTS = (100, 1_000, 10_000, 100_000)
 WORLDS = (1, 10, 100, 1_000)
-# Expected decisions per second, only to size each case to about `CASE_SECONDS` of timed rounds.
-EXPECTED_RATE = {"engine": 1.5e7, "pettingzoo_loop": 2.5e5, "mesa": 2e5}
+# Expected decisions per second, only to size each case to about `CASE_SECONDS` of timed rounds; the
+# engine's on a GPU ("engine_cuda").
+EXPECTED_RATE = {"engine": 1.5e7, "engine_cuda": 2e9, "pettingzoo_loop": 2.5e5, "mesa": 2e5}
 CASE_SECONDS = 1.5
 OVERHEAD_RUNS = 5  # fresh runs of the default study; the median share counts
 MIN_ROUNDS, MAX_ROUNDS, WARMUP_ROUNDS = 3, 200, 2
 BLOCKS = 3  # timed blocks of rounds per case, taken in turn within a group; the fastest counts
-# The largest batch measured, in agents x worlds: about 3 GiB at the peak of a publication round, and
-# about 3.3 GiB for its group's processes together (measure_group, measured).
+# The largest batch measured on the CPU, in agents x worlds: about 3 GiB at the peak of a publication round,
+# and about 3.3 GiB for its group's processes together (measure_group, measured).
 MAX_BATCH_AGENTS = {"publication": 10_000_000, "election": 1_000_000}
+# On a GPU, the batches whose rounds peak under a quarter of its memory: a round's peak is 120-180 bytes
+# per agent, and a group's processes hold their batches on the GPU together.
+PEAK_BYTES_PER_AGENT = 200
 # Where every rule is compared: 1,000 voters a world, the engine at 100 and 1,000 worlds as plurality is.
 ELECTION_RULE_AGENTS, ELECTION_RULE_WORLDS = 1_000, (100, 1_000)
 # The engine runs each batch as a study of this many rounds would: fused where that pays (models.fusion),
@@ -77,15 +81,23 @@ class Case:
         return f"{self.game}{rule} {self.method} {self.agents} agents x {self.worlds} worlds"
 
 
-def plan(quick: bool = False, games: tuple[str, ...] = GAMES) -> list[Case]:
+def max_batch_agents(game: str, device: str = "cpu") -> int:
+    """The largest batch the bench measures on this device, in agents x worlds."""
+    if device == "cpu":
+        return MAX_BATCH_AGENTS[game]
+    return torch.cuda.get_device_properties(device).total_memory // (4 * PEAK_BYTES_PER_AGENT)
+
+
+def plan(quick: bool = False, games: tuple[str, ...] = GAMES, device: str = "cpu") -> list[Case]:
     """The cases of a full run, or of a quick one (small sizes, for a smoke test of the suite)."""
     agents, worlds = ((100, 1_000), (1, 10)) if quick else (AGENTS, WORLDS)
     cases: list[Case] = []
     for game in games:
+        largest = max_batch_agents(game, device)
         rules: tuple[str | None, ...] = ("plurality",) if game == "election" else (None,)
         for rule in rules:
             for n in agents:
-                cases += [Case(game, "engine", n, w, rule) for w in worlds if n * w <= MAX_BATCH_AGENTS[game]]
+                cases += [Case(game, "engine", n, w, rule) for w in worlds if n * w <= largest]
                 cases.append(Case(game, "pettingzoo_loop", n, 1, rule))
                 if game == "publication":
                     cases.append(Case(game, "mesa", n, 1))
@@ -137,9 +149,10 @@ class Timed:
         return time.perf_counter() - begun
 
 
-def block_rounds(case: Case, agents_per_world: int) -> int:
+def block_rounds(case: Case, agents_per_world: int, device: str = "cpu") -> int:
     """Timed rounds per block: about CASE_SECONDS of rounds at the expected rate, in BLOCKS blocks."""
-    expected = EXPECTED_RATE[case.method] * CASE_SECONDS / (agents_per_world * case.worlds)
+    rate = EXPECTED_RATE[case.method if device == "cpu" else f"{case.method}_{device}"]
+    expected = rate * CASE_SECONDS / (agents_per_world * case.worlds)
     return max(int(min(max(expected, MIN_ROUNDS), MAX_ROUNDS)) // BLOCKS, 1)
 
 
@@ -153,7 +166,7 @@ def default_batch(case: Case, device: str = "cpu") -> Batch:
 def _engine(case: Case, params: dict[str, Any], device: str) -> Timed:
     spec = get_game(case.game)
     batch = default_batch(case, device)
-    batch.fused = worth_fusing(batch.agents_per_round, STUDY_ROUNDS)  # compiled in the warm-up rounds
+    batch.fused = worth_fusing(batch.agents_per_round, STUDY_ROUNDS, device)  # compiled in the warm-up
     per_world = batch.agents_per_world
 
     def step() -> None:
@@ -165,7 +178,9 @@ def _engine(case: Case, params: dict[str, Any], device: str) -> Timed:
     def state_bytes() -> float:
         return _tensor_bytes(batch.engine, *batch.learners.values()) / (per_world * case.worlds)
 
-    return Timed(step, block_rounds(case, per_world), WARMUP_ROUNDS, per_world, state_bytes, batch.fused)
+    return Timed(
+        step, block_rounds(case, per_world, device), WARMUP_ROUNDS, per_world, state_bytes, batch.fused
+    )
 
 
 def _pettingzoo_loop(case: Case, params: dict[str, Any], device: str) -> Timed:
@@ -210,7 +225,10 @@ def measure(
     for _ in range(BLOCKS):
         before_block()
         fastest = min(fastest, timed.block())
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before  # ru_maxrss is in KiB
+    if device != "cpu" and case.method == "engine":  # the GPU's memory: the engine's batch lives there
+        peak = torch.cuda.max_memory_allocated(device)
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before  # ru_maxrss is in KiB
     agents = timed.agents_per_world * case.worlds
     decisions = agents * timed.rounds
     return {

@@ -216,7 +216,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     db = store.database_path(args.db)
     store.check_database(db)
-    cases = suite.plan(quick=args.quick, games=tuple(args.game or suite.GAMES))
+    device = resolve_device(args.device)
+    cases = suite.plan(quick=args.quick, games=tuple(args.game or suite.GAMES), device=device)
     shared = suite.provenance(code_version())
     print(f"{shared['bench_id']}: {len(cases)} cases, each in a fresh process, into {db}", file=sys.stderr)
     rows: list[dict] = []
@@ -231,7 +232,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             cases,
             lambda row: (record(row), bar.update()),
             threads=args.threads,
-            device=resolve_device(args.device),
+            device=device,
             on_group=lambda group: bar.set_postfix_str(suite.group_label(group)),
         )
     if not args.quick and "publication" in (args.game or suite.GAMES):
