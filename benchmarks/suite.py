@@ -295,9 +295,11 @@ def machine() -> dict[str, Any]:
             )
     except OSError:
         pass
+    gpu = {"gpu": torch.cuda.get_device_name()} if torch.cuda.is_available() else {}
     return {
         "cpu": model,
         "cores": os.cpu_count(),
+        **gpu,
         "python": platform.python_version(),
         "torch": torch.__version__,
     }

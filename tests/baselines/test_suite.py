@@ -113,6 +113,14 @@ def test_a_gpu_plan_holds_the_batches_that_fit_a_quarter_of_its_memory(
     assert suite.block_rounds(suite.Case("publication", "engine", 100_000, 1_000), 100_000, "cuda") == 10
 
 
+def test_the_machine_names_its_gpu_where_it_has_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(suite.torch.cuda, "is_available", lambda: False)
+    assert "gpu" not in suite.machine() and suite.machine()["cores"] == os.cpu_count()
+    monkeypatch.setattr(suite.torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(suite.torch.cuda, "get_device_name", lambda: "NVIDIA H100 80GB HBM3")
+    assert suite.machine()["gpu"] == "NVIDIA H100 80GB HBM3"
+
+
 def test_a_group_holds_every_case_compared_with_another() -> None:
     groups = suite.groups(suite.plan())
     assert sum(len(group) for group in groups) == len(suite.plan())
