@@ -26,8 +26,8 @@ import torch
 # Agent-rounds from which fusing pays, per device type (benchmarks/fusion_probe.py). On 2 CPU cores
 # compiling takes 8-13 s in each process, and fusing saves 15-20 ms a round at a million agents, 1 ms at
 # 100,000: a million agents pay after about 600 rounds, and a billion agent-rounds leaves margin. On an
-# H200 compiling takes 11-17 s, and fusing saves 0.4 ms a round at a million agents, 3 ms at 10 million
-# and 31 ms at 100 million: 100 million pay after about 500 rounds.
+# H200 or H100 compiling takes 7-21 s, and fusing saves 0.4 ms a round at a million agents, 3-4 ms at 10
+# million and 31-42 ms at 100 million: 100 million pay after about 500 rounds.
 FUSE_MIN_AGENT_ROUNDS = {"cpu": 1_000_000_000, "cuda": 100_000_000_000}
 
 # Inductor settings under which compiled code computes eager's numbers on a GPU too (Triton): no fused

@@ -80,8 +80,8 @@ def test_the_same_seed_repeats_bit_for_bit(device: str, game: str) -> None:
 
 @needs_cuda
 def test_a_small_run_on_a_gpu_gives_the_cpu_numbers_to_rounding() -> None:
-    """The devices differ only in the last bits of exp2 and of sums of repeated credit, which flip a choice
-    about once in ten million draws (measured on an H200: the first at round 31 of 100 worlds x 1,000
+    """The devices differ only in the last bits of exp2 and of sums of repeated credit, which now and then
+    flip a choice (measured on an H200: the first after 3 million draws, round 31 of 100 worlds x 1,000
     researchers); from there the two runs go apart like two seeds. A small run shows no flip."""
     spec = get_game("publication")
     worlds = [spec.params.resolve({"n_researchers": 50})]

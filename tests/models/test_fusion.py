@@ -39,9 +39,9 @@ def _rounds(batch: Batch, rounds: int) -> list[dict[str, torch.Tensor]]:
         return [vars(batch.round().tallies) for _ in range(rounds)]
 
 
-# Compiled for the CPU as C++, for a GPU as Triton. On a GPU, a million researchers: Triton's own division
-# and exp2 differ from eager's in the last bit now and then, which flips a choice about once in ten million
-# draws (seen within 30 rounds of a million, before EAGER_NUMERICS).
+# Compiled for the CPU as C++, for a GPU as Triton. On a GPU, a million researchers: Triton's own numerics
+# (fused multiply-add, approximate division) differ from eager's in the last bit now and then, which flips
+# a rare choice; without EAGER_NUMERICS this test failed at round 7 on an H200.
 @pytest.mark.parametrize(
     ("device", "copies"),
     [pytest.param("cpu", 1, marks=needs_cpp_compiler), pytest.param("cuda", 10_000, marks=needs_cuda)],
