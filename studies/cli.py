@@ -286,8 +286,9 @@ def parser() -> argparse.ArgumentParser:
     execution.add_argument(
         "--batch-worlds",
         type=int,
-        default=DEFAULT_BATCH_WORLDS,
-        help="worlds stepped together (speed only; results do not depend on it)",
+        default=None,
+        help=f"worlds stepped together (default: {DEFAULT_BATCH_WORLDS} on the CPU; on a GPU as many as its "
+        "memory holds); speed only, results do not depend on it",
     )
     execution.add_argument("--device", default="cpu", help="cpu or cuda")
     execution.add_argument(
@@ -367,7 +368,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if getattr(args, "batch_worlds", 1) < 1:
+    if getattr(args, "batch_worlds", None) is not None and args.batch_worlds < 1:
         print("error: --batch-worlds must be a whole number of at least 1.", file=sys.stderr)
         return 2
     try:

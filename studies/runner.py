@@ -33,7 +33,10 @@ from studies.config import Run, StudyPlan
 from studies.version import code_version
 from studies.worker import BatchTask, Shard, run_batch
 
-DEFAULT_BATCH_WORLDS = 256
+DEFAULT_BATCH_WORLDS = 256  # on the CPU
+# On a GPU a round costs about the same 3-5 ms up to a million agents (README, Performance), so a batch takes
+# as many worlds as its memory holds, and one process drives the GPU.
+GPU_BATCH_WORLDS = 1_000_000
 BACKENDS = ("local", "ray")
 BYTES_PER_METRIC_VALUE = 16  # DuckDB's compressed metrics rows, measured on the default study, rounded up
 # torch's intra-op threads pay only on large tensors; on small ones they cost several times their gain
@@ -97,8 +100,16 @@ def available_memory() -> int:
     return 1 << 50
 
 
-def fit_batch_worlds(plan: StudyPlan, runs: list[Run], db: Path, batch_worlds: int, workers: int) -> int:
-    """The batch size to use: as asked, or smaller if the batches in flight would not fit in memory.
+def gpu_memory(device: str) -> int:
+    """Bytes free on the GPU."""
+    return torch.cuda.mem_get_info(device)[0]
+
+
+def fit_batch_worlds(
+    plan: StudyPlan, runs: list[Run], db: Path, batch_worlds: int, workers: int, device: str = "cpu"
+) -> int:
+    """The batch size to use: as asked, or smaller if the batches in flight would not fit in memory (the
+    rounds' peak in the GPU's, on a GPU; the recorded metrics in the machine's).
 
     Refuses, saying what it would need, a study whose single world exceeds memory or whose metrics exceed
     the free disk space next to the database.
@@ -109,15 +120,21 @@ def fit_batch_worlds(plan: StudyPlan, runs: list[Run], db: Path, batch_worlds: i
         (plan.game.engine.peak_bytes_per_world(r.game), agents_per_world(plan, r)) for r in runs
     )
     recorded = math.ceil(plan.rounds / plan.record_every) * len(plan.game.metrics)
-    per_world = peak + recorded * 8 * 4  # metric frames are copied about four times on their way out
-    budget = available_memory() * 0.8 / max(workers, 1)
-    if per_world > budget:
-        raise ConfigError(
-            f"one world of this study needs about {per_world / 2**30:.1f} GiB of memory "
-            f"({agents:,} agents, {recorded:,} recorded values), and "
-            f"{budget / 2**30:.1f} GiB are available per worker: use fewer agents, fewer workers or a "
-            "larger machine."
-        )
+    metrics = recorded * 8 * 4  # metric frames are copied about four times on their way out
+    if device == "cpu":
+        needs = [(peak + metrics, available_memory(), "memory")]
+    else:
+        needs = [(peak, gpu_memory(device), "GPU memory"), (metrics, available_memory(), "memory")]
+    for per_world, free, memory in needs:
+        budget = free * 0.8 / max(workers, 1)
+        if per_world > budget:
+            raise ConfigError(
+                f"one world of this study needs about {per_world / 2**30:.1f} GiB of {memory} "
+                f"({agents:,} agents, {recorded:,} recorded values), and "
+                f"{budget / 2**30:.1f} GiB are available per worker: use fewer agents, fewer workers or a "
+                "larger machine."
+            )
+        batch_worlds = min(batch_worlds, int(budget // per_world))
     disk = len(runs) * recorded * BYTES_PER_METRIC_VALUE
     free = shutil.disk_usage(db.parent if db.parent.exists() else Path.cwd()).free
     if disk > free:
@@ -126,7 +143,7 @@ def fit_batch_worlds(plan: StudyPlan, runs: list[Run], db: Path, batch_worlds: i
             f"free next to {db}: record less often (study.record_every), run fewer rounds, or choose "
             "another --db."
         )
-    return max(1, min(batch_worlds, int(budget // per_world)))
+    return max(1, batch_worlds)
 
 
 def make_tasks(
@@ -153,10 +170,15 @@ def make_tasks(
     ]
 
 
-def choose_workers(requested: int | None, plan: StudyPlan, runs: list[Run], backend: str) -> int:
-    """As asked; by default every core, except for studies too small to repay a pool's start-up."""
+def choose_workers(
+    requested: int | None, plan: StudyPlan, runs: list[Run], backend: str, device: str = "cpu"
+) -> int:
+    """As asked; by default every core, except for studies too small to repay a pool's start-up, and one
+    process on a GPU (its batches are large instead)."""
     if requested is not None:
         return requested
+    if device != "cpu" and backend == "local":
+        return 1
     cores = os.cpu_count() or 1
     if backend == "ray":
         return cores
@@ -226,7 +248,7 @@ class Schedule:
 def schedule(
     plan: StudyPlan,
     db: Path,
-    batch_worlds: int = DEFAULT_BATCH_WORLDS,
+    batch_worlds: int | None = None,
     device: str = "cpu",
     workers: int | None = None,
     backend: str = "local",
@@ -242,8 +264,10 @@ def schedule(
     done = store.completed_run_ids(db, plan.study_id)  # refuses a foreign database, writing nothing
     lookup_seconds = time.perf_counter() - begun
     pending = [run for run in plan.runs if run.run_id not in done]
-    workers = choose_workers(workers, plan, pending, backend)
-    batch_worlds = fit_batch_worlds(plan, pending, db, batch_worlds, workers)
+    workers = choose_workers(workers, plan, pending, backend, device)
+    if batch_worlds is None:
+        batch_worlds = DEFAULT_BATCH_WORLDS if device == "cpu" else GPU_BATCH_WORLDS
+    batch_worlds = fit_batch_worlds(plan, pending, db, batch_worlds, workers, device)
     tasks = make_tasks(plan, pending, batch_worlds, workers, device)
     return Schedule(done, pending, tasks, min(workers, max(len(tasks), 1)), lookup_seconds)
 
@@ -251,7 +275,7 @@ def schedule(
 def run_study(
     plan: StudyPlan,
     db: Path,
-    batch_worlds: int = DEFAULT_BATCH_WORLDS,
+    batch_worlds: int | None = None,
     device: str = "cpu",
     progress: bool = True,
     workers: int | None = None,

@@ -6,6 +6,7 @@ Each is refused with one clear message, and the database file is left byte for b
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import duckdb
@@ -78,6 +79,22 @@ def test_memory_shrinks_batches_before_refusing(tiny_plan, db, monkeypatch):
     one_world = tiny_plan.game.engine.peak_bytes_per_world(tiny_plan.runs[0].game) + 40 * 8 * 8 * 4
     monkeypatch.setattr(runner, "available_memory", lambda: int(one_world * 2.6 / 0.8))
     assert runner.fit_batch_worlds(tiny_plan, tiny_plan.runs, db, 256, workers=1) == 2
+
+
+def test_a_gpu_study_runs_in_one_process_with_batches_its_memory_holds(tiny_plan, db, monkeypatch):
+    """No GPU is needed to plan for one: the GPU's free memory is the only thing asked of it."""
+    peak = tiny_plan.game.engine.peak_bytes_per_world(tiny_plan.runs[0].game)
+    monkeypatch.setattr(runner, "gpu_memory", lambda device: int(peak * 3.5 / 0.8))
+    monkeypatch.setattr(runner, "AUTO_POOL_AGENT_ROUNDS", 0)  # on the CPU, a pool of every core
+    on_cpu = runner.schedule(tiny_plan, db)
+    assert on_cpu.workers == min(os.cpu_count(), 4) and {len(t.runs) for t in on_cpu.tasks} <= {1, 2}
+    on_gpu = runner.schedule(tiny_plan, db, device="cuda")
+    assert on_gpu.workers == 1 and [len(t.runs) for t in on_gpu.tasks] == [3, 1]  # 3 worlds fit, of 4
+    assert {t.device for t in on_gpu.tasks} == {"cuda"}
+    monkeypatch.setattr(runner, "gpu_memory", lambda device: peak // 2)
+    with pytest.raises(ConfigError, match=r"one world of this study needs about .* GiB of GPU memory"):
+        runner.schedule(tiny_plan, db, device="cuda")
+    assert not db.exists()
 
 
 def test_bad_backend_and_workers_are_refused(tiny_plan, db):
