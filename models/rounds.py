@@ -7,20 +7,7 @@ from typing import Any
 
 import torch
 
-
-def add_at(target: torch.Tensor, index: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
-    """target[index[k]] += values[k] for every k, in place, adding a repeated index's values in an order
-    fixed by the indices alone: the same seed gives the same numbers run after run, on a CPU or a GPU.
-
-    Why not index_add_ everywhere: on CUDA it adds a repeated index's values with atomics, in an order that
-    changes from run to run, and so does a float sum's last bit; learning agents then soon run apart. CUDA's
-    accumulating index_put_ sorts the indices first and sums each one's values in a fixed order (not k's,
-    so its sums differ from the CPU's in the last bit). On the CPU, index_add_ adds in the order k, where
-    index_put_ adds in parallel with atomics from 32,768 entries.
-    """
-    if target.device.type == "cpu":
-        return target.index_add_(0, index, values)
-    return target.index_put_((index,), values, accumulate=True)
+from models.reductions import add_at
 
 
 @dataclass

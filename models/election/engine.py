@@ -32,6 +32,7 @@ from models.election.params import ELECTION_PARAMS
 from models.election.rules import RULES, condorcet_winner, elect
 from models.params import batch_values
 from models.random import RandomStreams, world_keys
+from models.reductions import world_sum
 from models.rounds import RoundResult
 
 
@@ -102,7 +103,7 @@ class ElectionGame:
             if kind == "bimodal":  # half the voters around -polarization, half around +polarization
                 side = torch.where(self.rng.uniform(-2, "voters/side", (self.n_voters, 1)) < 0.5, -1.0, 1.0)
                 self.voters = self.voters + side * self.p["polarization"].view(-1, 1, 1)
-        self.centre = self.voters.mean(1)  # (W, D)
+        self.centre = world_sum(self.voters, 1) / self.n_voters  # (W, D)
         # (W, D): per coordinate, the midpoint for an even electorate; in 2-D a point of reference, as no
         # median voter exists in general (Plott 1967)
         self.median = self.voters.quantile(0.5, dim=1)
@@ -155,7 +156,7 @@ class ElectionGame:
             winner, shares = outcome.winner, outcome.vote_shares
 
         rows = torch.arange(self.n_worlds, device=self.device)
-        welfare = policy.mean(1)  # (W, C)
+        welfare = world_sum(policy, 1) / policy.shape[1]  # (W, C): the mean over voters
         winning_policy = platforms[rows, winner]  # (W, D)
         voted = turnout.float()
         expressive = p["expressive_benefit"].view(-1, 1) - p["alienation"].view(-1, 1) * distance.amin(-1)

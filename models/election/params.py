@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.election.rules import RULES
+from models.election.rules import MAX_CANDIDATES, RULES
 from models.params import Param, ParamSpace
 
 
@@ -30,7 +30,9 @@ ELECTION_PARAMS = ParamSpace(
     name="game",
     params={
         "n_voters": Param(101, "voters per world", kind=int, low=1, high=10_000_000, per_world=False),
-        "n_candidates": Param(2, "candidates (parties) per world", kind=int, low=2, high=8, per_world=False),
+        "n_candidates": Param(
+            2, "candidates (parties) per world", kind=int, low=2, high=MAX_CANDIDATES, per_world=False
+        ),
         "dimensions": Param(1, "dimensions of the policy space", kind=int, low=1, high=2, per_world=False),
         "voter_distribution": Param(
             "normal", "how voters' ideal points are drawn", kind=str, choices=("normal", "bimodal", "given")

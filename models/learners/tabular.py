@@ -15,7 +15,8 @@ import torch
 from models.fusion import kernel
 from models.params import ConfigError, Param, ParamSpace
 from models.random import RandomStreams, hashed_uniforms
-from models.rounds import Credit, add_at
+from models.reductions import add_at
+from models.rounds import Credit
 
 Q_LEARNING_PARAMS = ParamSpace(
     name="learner",

@@ -35,6 +35,7 @@ from models.fusion import kernel
 from models.params import ConfigError, batch_values
 from models.publication.params import PUBLICATION_PARAMS
 from models.random import RandomStreams, keyed_uniforms, world_keys
+from models.reductions import world_sum
 from models.rounds import Credit, RoundResult
 
 NOVEL, REPLICATE = 0, 1
@@ -186,14 +187,14 @@ class PublicationGame:
         tallies = PublicationTallies(
             researchers=n_res,
             novel_choices=n_res - replicate.sum((1, 2), dtype=count),
-            rigor_sum=self.rigor.gather(1, action).sum(1),
+            rigor_sum=world_sum(self.rigor.gather(1, action), 1),
             novel_studies=done.sum((1, 2), dtype=count) - replication_studies,
             replication_studies=replication_studies,
             replication_successes=(positive & replicate).sum((1, 2), dtype=count),
             published_novel_positives=n_new.squeeze(1),
             published_false_positives=(new & ~true.view(n_worlds, -1)).sum(1, dtype=count),
             publications=published.sum((1, 2), dtype=count),
-            payoff_sum=received.sum(1),
+            payoff_sum=world_sum(received, 1),
         )
         return RoundResult(rewards={"researcher": received}, credit={"researcher": credit}, tallies=tallies)
 

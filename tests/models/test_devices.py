@@ -13,7 +13,7 @@ from helpers import DEVICES, needs_cuda
 
 from models.games import get_game
 from models.learners import resolve_learner
-from models.rounds import add_at
+from models.reductions import add_at, fixed_point_sum, world_sum
 from models.simulate import Batch, build_batch, simulate
 
 
@@ -35,6 +35,25 @@ def test_add_at_adds_repeated_indices_in_a_fixed_order(device: str) -> None:
         for k in range(2_000):
             expected[index[k]] += values[k]
         assert torch.equal(add_at(torch.zeros(7), index[:2_000], values[:2_000]), expected)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_a_fixed_point_sum_is_the_same_in_any_order_and_batch(device: str) -> None:
+    generator = torch.Generator().manual_seed(5)
+    # Six decades of magnitude and both signs, and a world of zeros: float32 sums of these depend on order.
+    x = torch.randn(6, 50_000, 3, generator=generator) * 10 ** torch.randint(
+        -3, 3, (6, 50_000, 3), generator=generator
+    )
+    x[4] = 0
+    x = x.to(device)
+    total = fixed_point_sum(x, 1)
+    torch.testing.assert_close(total.double(), x.double().sum(1), rtol=1e-6, atol=0)
+    assert torch.equal(total[4], torch.zeros(3, device=device))
+    shuffled = x[:, torch.randperm(50_000, generator=generator).to(device)]
+    assert torch.equal(fixed_point_sum(shuffled, 1), total)
+    for w in (0, 5):
+        assert torch.equal(fixed_point_sum(x[w : w + 1], 1)[0], total[w])
+    assert torch.equal(world_sum(x, 1), total if device == "cuda" else x.sum(1))
 
 
 def _credit_heavy_batch(game: str, device: str) -> Batch:
@@ -89,3 +108,23 @@ def test_a_small_run_on_a_gpu_gives_the_cpu_numbers_to_rounding() -> None:
     cpu = simulate("publication", worlds, learner, [1], rounds=50)
     cuda = simulate("publication", worlds, learner, [1], rounds=50, device="cuda")
     torch.testing.assert_close(cpu, cuda, equal_nan=True, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("game", ["publication", "election"])
+@pytest.mark.parametrize("device", DEVICES)
+def test_a_worlds_numbers_do_not_depend_on_its_batch(device: str, game: str) -> None:
+    """A GPU picks its reduction's layout by the tensor's shape, so a sum over a world's agents could add
+    in another order in a larger batch (it did: the election's welfare, before world_sum); the metrics of a
+    world must not care. Large batches on a GPU."""
+    spec = get_game(game)
+    if game == "publication":
+        params = spec.params.resolve({"n_researchers": 200})
+    else:  # a coarse grid puts candidates on one platform (split votes), and worlds choose their rules
+        values = {"n_voters": 200, "n_candidates": 3, "platform_grid": 3, "institution_learns": True}
+        params = spec.params.resolve(values | {"media_attention_bias": 0.5})
+    learners = {role: resolve_learner({}, role) for role in spec.engine.role_shapes(params)}
+    n_worlds = 2_000 if device == "cuda" else 40
+    batch = simulate(game, [params] * n_worlds, learners, list(range(n_worlds)), rounds=30, device=device)
+    for i in (0, 7, n_worlds - 1):
+        alone = simulate(game, [params], learners, [i], rounds=30, device=device)
+        torch.testing.assert_close(batch[:, i : i + 1], alone, rtol=0, atol=0, equal_nan=True)
