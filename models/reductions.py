@@ -1,10 +1,11 @@
 """Sums whose order is fixed: the same seed gives the same numbers on any device, in any batch.
 
-Floating-point addition is not associative, so a sum's last bit depends on the order of its terms. The CPU
-adds in an order fixed by the data's shape; a GPU adds a scatter's repeated indices with atomics, in an order
-that changes from run to run, and splits a reduction among its threads by the shape of the whole tensor, so
-a world's sum over its agents depends on how many worlds share its batch. The sums that feed learning or
-metrics go through these functions.
+Floating-point addition is not associative, so a sum's last bit depends on the order of its terms. A CPU
+adds in an order fixed by the data's shape, but splits a long sum among its threads when it is its only
+one (a world alone); a GPU adds a scatter's repeated indices with atomics, in an order that changes from run
+to run, and lays out a reduction among its threads by the shape of the whole tensor. Either way a world's
+sum over its agents could depend on how many worlds share its batch. The sums that feed learning or metrics
+go through these functions.
 """
 
 from __future__ import annotations
@@ -27,22 +28,42 @@ def add_at(target: torch.Tensor, index: torch.Tensor, values: torch.Tensor) -> t
     return target.index_put_((index,), values, accumulate=True)
 
 
-def world_sum(x: torch.Tensor, dim: int) -> torch.Tensor:
-    """x summed over `dim` (a world's agents), the same bits in any batch: on a GPU, exactly.
+# A CPU sums a slice of up to this many values in one thread, in an order fixed by the slice alone: it
+# splits a sum among its threads only from 32,768 values, and only when that sum is its only one (a world
+# alone), or it takes whole slices per thread.
+CHUNK = 8_192
 
-    On a GPU each slice is summed in fixed point: its values are scaled by a power of two chosen from the
-    slice's own largest magnitude, so that every partial sum is an integer below 2^52, rounded to integers
-    and added in float64, which adds such integers exactly. Exact addition is associative, so neither the
-    batch nor the GPU's reduction layout changes the result, which is as close to the exact sum as a
-    float32 sum is or closer (52 bits less those the count of terms needs). On the CPU a plain sum: its
-    order depends on a slice alone unless one world's slice is split among threads (from 32,768 agents,
-    with several threads, a world alone), and the fixed-point sum costs a few passes more.
+
+def world_sum(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """x summed over `dim`, a world's agents (worlds along dim 0), the same bits in any batch.
+
+    On a CPU, in chunks of CHUNK values, then the chunks' sums: alone, a world of 100,000 researchers had
+    its sums split among threads and differed in the last bit from the same world in a batch; chunked, it
+    does not, at no cost (2.0 against 2.0 ms for 100 x 100,000 values on 2 threads).
+
+    On a GPU, which lays out a reduction by the whole tensor's shape even for short slices, in fixed point
+    (fixed_point_sum), whose order does not matter.
     """
-    return x.sum(dim) if x.device.type == "cpu" else fixed_point_sum(x, dim)
+    if x.device.type != "cpu":
+        return fixed_point_sum(x, dim)
+    n = x.shape[dim]
+    if n <= CHUNK:
+        return x.sum(dim)
+    whole = n // CHUNK
+    chunks = [x.narrow(dim, 0, whole * CHUNK).unflatten(dim, (whole, CHUNK)).sum(dim + 1)]
+    if n % CHUNK:
+        chunks.append(x.narrow(dim, whole * CHUNK, n % CHUNK).sum(dim, keepdim=True))
+    return torch.cat(chunks, dim).sum(dim)
 
 
 def fixed_point_sum(x: torch.Tensor, dim: int) -> torch.Tensor:
-    """x summed over `dim` in fixed point (see world_sum): the same bits in any order and any batch."""
+    """x summed over `dim` in fixed point: the same bits in any order and any batch.
+
+    Each slice's values are scaled by a power of two chosen from the slice's own largest magnitude, so that
+    every partial sum is an integer below 2^52, rounded to integers, added in float64 (which adds such
+    integers exactly, so in any order), then scaled back: as close to the exact sum as a float32 sum or
+    closer. It costs a few passes more than a plain sum (on a CPU 20x: 39 against 2 ms for 10M values).
+    """
     terms = max(x.shape[dim] - 1, 1).bit_length()  # the sum of n terms needs this many more bits
     _, exponent = torch.frexp(x.abs().amax(dim, keepdim=True))  # every |x| < 2^exponent
     shift = (52 - terms - exponent).long()

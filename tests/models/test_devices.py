@@ -53,7 +53,12 @@ def test_a_fixed_point_sum_is_the_same_in_any_order_and_batch(device: str) -> No
     assert torch.equal(fixed_point_sum(shuffled, 1), total)
     for w in (0, 5):
         assert torch.equal(fixed_point_sum(x[w : w + 1], 1)[0], total[w])
-    assert torch.equal(world_sum(x, 1), total if device == "cuda" else x.sum(1))
+    if device == "cuda":
+        assert torch.equal(world_sum(x, 1), total)
+    else:  # in chunks: close to the exact sum, and the same for a world alone as in its batch
+        torch.testing.assert_close(world_sum(x, 1).double(), x.double().sum(1), rtol=1e-5, atol=1e-3)
+        assert all(torch.equal(world_sum(x[w : w + 1], 1)[0], world_sum(x, 1)[w]) for w in range(6))
+        assert torch.equal(world_sum(x[:, :100], 1), x[:, :100].sum(1))
 
 
 def _credit_heavy_batch(game: str, device: str) -> Batch:
@@ -128,3 +133,19 @@ def test_a_worlds_numbers_do_not_depend_on_its_batch(device: str, game: str) -> 
     for i in (0, 7, n_worlds - 1):
         alone = simulate(game, [params], learners, [i], rounds=30, device=device)
         torch.testing.assert_close(batch[:, i : i + 1], alone, rtol=0, atol=0, equal_nan=True)
+
+
+def test_a_large_worlds_numbers_do_not_depend_on_its_batch_with_several_threads() -> None:
+    """Alone, a world of 100,000 researchers has its sums split among the CPU's threads; in a batch, the
+    threads take whole worlds. Its tallies must be the same either way."""
+    spec = get_game("publication")
+    params = spec.params.resolve({"n_researchers": 100_000})
+    learners = {"researcher": resolve_learner({}, "researcher")}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        batch = simulate("publication", [params] * 3, learners, [1, 2, 3], rounds=5)
+        alone = simulate("publication", [params], learners, [2], rounds=5)
+    finally:
+        torch.set_num_threads(threads)
+    torch.testing.assert_close(batch[:, 1:2], alone, rtol=0, atol=0, equal_nan=True)
