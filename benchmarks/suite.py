@@ -44,9 +44,10 @@ from studies.runner import run_study
 GAMES = ("publication", "election")
 AGENTS = (100, 1_000, 10_000, 100_000)
 WORLDS = (1, 10, 100, 1_000)
-# Expected decisions per second, only to size each case to about `CASE_SECONDS` of timed rounds; the
-# engine's on a GPU ("engine_cuda").
-EXPECTED_RATE = {"engine": 1.5e7, "engine_cuda": 2e9, "pettingzoo_loop": 2.5e5, "mesa": 2e5}
+# Expected decisions per second, only to size each case to about `CASE_SECONDS` of timed rounds; and the
+# engine's on a GPU.
+EXPECTED_RATE = {"engine": 1.5e7, "pettingzoo_loop": 2.5e5, "mesa": 2e5}
+EXPECTED_GPU_RATE = 2e9
 CASE_SECONDS = 1.5
 OVERHEAD_RUNS = 5  # fresh runs of the default study; the median share counts
 MIN_ROUNDS, MAX_ROUNDS, WARMUP_ROUNDS = 3, 200, 2
@@ -54,9 +55,6 @@ BLOCKS = 3  # timed blocks of rounds per case, taken in turn within a group; the
 # The largest batch measured on the CPU, in agents x worlds: about 3 GiB at the peak of a publication round,
 # and about 3.3 GiB for its group's processes together (measure_group, measured).
 MAX_BATCH_AGENTS = {"publication": 10_000_000, "election": 1_000_000}
-# On a GPU, the batches whose rounds peak under a quarter of its memory: a round's peak is 120-180 bytes
-# per agent, and a group's processes hold their batches on the GPU together.
-PEAK_BYTES_PER_AGENT = 200
 # Where every rule is compared: 1,000 voters a world, the engine at 100 and 1,000 worlds as plurality is.
 ELECTION_RULE_AGENTS, ELECTION_RULE_WORLDS = 1_000, (100, 1_000)
 # The engine runs each batch as a study of this many rounds would: fused where that pays (models.fusion),
@@ -81,11 +79,14 @@ class Case:
         return f"{self.game}{rule} {self.method} {self.agents} agents x {self.worlds} worlds"
 
 
-def max_batch_agents(game: str, device: str = "cpu") -> int:
-    """The largest batch the bench measures on this device, in agents x worlds."""
+def fits(case: Case, device: str = "cpu") -> bool:
+    """Whether the bench measures this engine batch on this device: on the CPU up to MAX_BATCH_AGENTS; on
+    a GPU, the batches whose rounds peak (the engine's own estimate, as a study's batches are sized) under
+    half its memory, since a group's batches live on it together: 1.11 times its largest."""
     if device == "cpu":
-        return MAX_BATCH_AGENTS[game]
-    return torch.cuda.get_device_properties(device).total_memory // (4 * PEAK_BYTES_PER_AGENT)
+        return case.agents * case.worlds <= MAX_BATCH_AGENTS[case.game]
+    peak = get_game(case.game).engine.peak_bytes_per_world(game_params(case)) * case.worlds
+    return peak <= torch.cuda.get_device_properties(device).total_memory / 2
 
 
 def plan(quick: bool = False, games: tuple[str, ...] = GAMES, device: str = "cpu") -> list[Case]:
@@ -93,11 +94,10 @@ def plan(quick: bool = False, games: tuple[str, ...] = GAMES, device: str = "cpu
     agents, worlds = ((100, 1_000), (1, 10)) if quick else (AGENTS, WORLDS)
     cases: list[Case] = []
     for game in games:
-        largest = max_batch_agents(game, device)
         rules: tuple[str | None, ...] = ("plurality",) if game == "election" else (None,)
         for rule in rules:
             for n in agents:
-                cases += [Case(game, "engine", n, w, rule) for w in worlds if n * w <= largest]
+                cases += [case for w in worlds if fits(case := Case(game, "engine", n, w, rule), device)]
                 cases.append(Case(game, "pettingzoo_loop", n, 1, rule))
                 if game == "publication":
                     cases.append(Case(game, "mesa", n, 1))
@@ -151,7 +151,7 @@ class Timed:
 
 def block_rounds(case: Case, agents_per_world: int, device: str = "cpu") -> int:
     """Timed rounds per block: about CASE_SECONDS of rounds at the expected rate, in BLOCKS blocks."""
-    rate = EXPECTED_RATE[case.method if device == "cpu" else f"{case.method}_{device}"]
+    rate = EXPECTED_RATE[case.method] if device == "cpu" else EXPECTED_GPU_RATE
     expected = rate * CASE_SECONDS / (agents_per_world * case.worlds)
     return max(int(min(max(expected, MIN_ROUNDS), MAX_ROUNDS)) // BLOCKS, 1)
 
