@@ -8,6 +8,7 @@ credit. Exploration is epsilon-greedy or softmax (Boltzmann) with a temperature 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -45,54 +46,57 @@ FIXED_PARAMS = ParamSpace(
 )
 
 
-def sample_categorical(weights: torch.Tensor, uniform: torch.Tensor, dim: int = -1) -> torch.Tensor:
-    """Inverse-CDF sampling: one draw per uniform from non-negative weights (any positive sum) along `dim`.
+def sample_categorical(weights: Sequence[torch.Tensor], uniform: torch.Tensor) -> torch.Tensor:
+    """Inverse-CDF sampling: one draw per uniform from non-negative weights (any positive sum), given as
+    one tensor per action (each broadcastable to `uniform`).
 
     Unrolled over the few actions, so every operation is elementwise over agents: a reduction or cumsum
     along a last axis of 4-16 entries runs several times slower, eager or compiled. The count runs in int32
     and becomes int64 once: compiled, a uint8 count vectorises badly (4x slower), and an int64 one costs a
     third more eagerly.
     """
-    n_actions = weights.shape[dim]
-    cdf = [weights.select(dim, 0)]
-    for a in range(1, n_actions):
-        cdf.append(cdf[-1] + weights.select(dim, a))
+    cdf = [weights[0]]
+    for weight in weights[1:]:
+        cdf.append(cdf[-1] + weight)
     threshold = uniform * cdf[-1]
     drawn = torch.zeros(threshold.shape, dtype=torch.int32, device=uniform.device)
-    for a in range(n_actions - 1):  # below the total: the last action is drawn when no other is
-        drawn += threshold >= cdf[a]
+    for below in cdf[:-1]:  # below the total: the last action is drawn when no other is
+        drawn += threshold >= below
     return drawn.long()
 
 
-# exp's argument floor: below about -87 float32 exp underflows, and its slow path for that costs 10x (43
-# against 4 ms for 6M values). exp(-80) ~ 2e-35 is as good as zero: a draw is a 24-bit uniform times a
-# total of at least 1, so it is 0 or at least 6e-8, and no action of smaller weight can be drawn either way.
-EXP_FLOOR = -80.0
+# exp2's argument floor: below -126 float32 exp2 gives subnormals, whose slow path costs 10x (43 against 4
+# ms for 6M values). 2^-115 ~ 2e-35 is as good as zero: a draw is a 24-bit uniform times a total of at
+# least 1, so it is 0 or at least 6e-8, and no action of smaller weight can be drawn either way.
+EXP2_FLOOR = -115.0
 LOG2E = 1.4426950408889634  # exp(x) = exp2(x * log2(e)): compiled, exp2 is bit for bit eager's, exp is not
 
 
-def softmax_weights(values: torch.Tensor, temperature: torch.Tensor, dim: int = -1) -> torch.Tensor:
-    """exp((Q - max Q) / T) along `dim`, unnormalised: sample_categorical needs no normalising, and
-    torch.softmax over a last axis of a few actions is several times slower (62 against 11 ms for a million
-    agents with 6 actions). The max is unrolled over the actions, as in sample_categorical: compiled, a
-    reduction is recomputed for each of its uses."""
-    scaled = values / temperature
-    peak = scaled.select(dim, 0)
-    for a in range(1, scaled.shape[dim]):
-        peak = torch.maximum(peak, scaled.select(dim, a))
-    scaled -= peak.unsqueeze(dim)
-    return scaled.clamp_(min=EXP_FLOOR).mul_(LOG2E).exp2_()
+def softmax_weights(values: Sequence[torch.Tensor], scale: torch.Tensor) -> list[torch.Tensor]:
+    """exp((Q - max Q) / T) of each action's values, computed as exp2((Q - max Q) * scale) with scale =
+    log2(e) / T, unnormalised: sample_categorical needs no normalising.
+
+    One tensor per action, not one (.., actions, ..) tensor: compiled, each action's weight is then
+    computed once per agent in one loop, where over a tensor with an action axis inductor recomputes the
+    max for every action (6 times the work, and the weights stored and read back: 9 against 3 ms for a
+    million agents with 6 actions). torch.softmax over a last axis of a few actions is slower still.
+    """
+    peak = values[0]
+    for value in values[1:]:
+        peak = torch.maximum(peak, value)
+    return [((value - peak) * scale).clamp(min=EXP2_FLOOR).exp2() for value in values]
 
 
 @kernel
 def softmax_choice(
-    values: torch.Tensor, temperature: torch.Tensor, key: torch.Tensor, offsets: torch.Tensor
+    values: torch.Tensor, scale: torch.Tensor, key: torch.Tensor, offsets: torch.Tensor
 ) -> torch.Tensor:
-    """Each agent's softmax draw from action-major values (worlds, actions, agents), with its uniform
-    hashed from the stream's counters (RandomStreams.counters): fused, the draws never reach memory. It
-    hashes them itself rather than calling the keyed_uniforms kernel: a kernel calls no other kernel."""
+    """Each agent's softmax draw from action-major values (worlds, actions, agents), at scale log2(e) / T
+    per world (worlds, 1), with its uniform hashed from the stream's counters (RandomStreams.counters):
+    fused, the draws never reach memory. It hashes them itself rather than calling the keyed_uniforms
+    kernel: a kernel calls no other kernel."""
     uniform = hashed_uniforms(key + offsets)
-    return sample_categorical(softmax_weights(values, temperature, dim=1), uniform, dim=1)
+    return sample_categorical(softmax_weights(values.unbind(1), scale), uniform)
 
 
 class BatchedLearner:
@@ -140,7 +144,8 @@ class TabularQLearner(BatchedLearner):
     def act(self, round_index: int) -> torch.Tensor:
         if self.p["exploration"] == "softmax":
             counters = self.rng.counters(round_index, f"{self.role}/act", self.n_agents)
-            return softmax_choice(self.values, self.p["temperature"], *counters)
+            scale = LOG2E / self.p["temperature"].view(-1, 1)
+            return softmax_choice(self.values, scale, *counters)
         greedy = self.values.argmax(1)
         explore = self.draw(round_index, "explore") < self.p["epsilon"].view(-1, 1)
         random_action = (self.draw(round_index, "act") * self.n_actions).long().clamp(max=self.n_actions - 1)
@@ -184,7 +189,7 @@ class FixedPolicy(BatchedLearner):
         self.probabilities = torch.tensor(probabilities, dtype=torch.float32, device=self.rng.device)
 
     def act(self, round_index: int) -> torch.Tensor:
-        return sample_categorical(self.probabilities, self.draw(round_index, "act"))
+        return sample_categorical(self.probabilities.unbind(), self.draw(round_index, "act"))
 
     def learn(self, actions: torch.Tensor, rewards: torch.Tensor, credit: Credit | None = None) -> None:
         """A fixed policy does not learn."""

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from models.learners import check_learner, make_learner, resolve_learner
-from models.learners.tabular import sample_categorical, softmax_weights
+from models.learners.tabular import LOG2E, sample_categorical, softmax_weights
 from models.params import ConfigError
 from models.random import RandomStreams, world_keys
 from models.rounds import Credit
@@ -88,18 +88,18 @@ def test_fixed_policy_plays_its_probabilities_and_refuses_a_misfit():
 def test_sample_categorical_inverts_the_cdf():
     probabilities = torch.tensor([0.25, 0.0, 0.5, 0.25])
     uniform = torch.tensor([0.0, 0.2499, 0.25, 0.7499, 0.75, 0.9999])
-    assert sample_categorical(probabilities, uniform).tolist() == [0, 0, 2, 2, 3, 3]
+    assert sample_categorical(probabilities.unbind(), uniform).tolist() == [0, 0, 2, 2, 3, 3]
 
 
 def test_softmax_never_draws_an_action_whose_weight_underflows():
-    # Action-major values (worlds, actions, agents): actions 1 and 2 are 100 and a million temperatures
-    # worse. exp underflows there; the floor keeps their weight tiny and positive, never drawable by any
-    # 24-bit uniform, the smallest (0) and the largest included.
-    values = torch.tensor([[[0.0, 0.0], [-100.0, -100.0], [-1e6, -1e6]]])
-    weights = softmax_weights(values, torch.tensor(1.0), dim=1)
-    assert (weights[0, 0] == 1).all() and (weights[0, 1:] > 0).all() and (weights[0, 1:] < 1e-30).all()
-    extremes = torch.tensor([[0.0, 1 - 2**-24]])
-    assert sample_categorical(weights, extremes, dim=1).tolist() == [[0, 0]]
+    # Per action, two agents: actions 1 and 2 are 100 and a million temperatures worse. exp underflows
+    # there; the floor keeps their weight tiny and positive, never drawable by any 24-bit uniform, the
+    # smallest (0) and the largest included.
+    values = torch.tensor([[0.0, 0.0], [-100.0, -100.0], [-1e6, -1e6]])
+    weights = softmax_weights(values.unbind(), torch.tensor(LOG2E / 1.0))
+    assert (weights[0] == 1).all() and all(((w > 0) & (w < 1e-30)).all() for w in weights[1:])
+    extremes = torch.tensor([0.0, 1 - 2**-24])
+    assert sample_categorical(weights, extremes).tolist() == [0, 0]
 
 
 def test_unknown_learner_is_refused_with_the_choices():
