@@ -17,8 +17,6 @@ import zlib
 
 import torch
 
-from models.fusion import kernel
-
 _M1 = 0x7FEB352D
 _M2 = 0x846CA68B - (1 << 32)  # the same bits as a signed int32
 _GOLDEN = 0x9E3779B9 - (1 << 32)
@@ -57,13 +55,6 @@ def mix32_(x: torch.Tensor) -> torch.Tensor:
 def hashed_uniforms(counters: torch.Tensor) -> torch.Tensor:
     """float32 uniforms in [0, 1) with 24 bits of resolution from int32 counters, hashed in place."""
     return mix32_(counters).bitwise_and_(_LOW24).to(torch.float32).mul_(1.0 / (1 << 24))
-
-
-@kernel
-def keyed_uniforms(keys: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
-    """hashed_uniforms(keys + offsets) as a kernel, for RandomStreams.counters of one or more streams:
-    fused, the counters are never written to memory."""
-    return hashed_uniforms(keys + offsets)
 
 
 def mix32_int(value: int) -> int:

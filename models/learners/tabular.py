@@ -93,8 +93,7 @@ def softmax_choice(
 ) -> torch.Tensor:
     """Each agent's softmax draw from action-major values (worlds, actions, agents), at scale log2(e) / T
     per world (worlds, 1), with its uniform hashed from the stream's counters (RandomStreams.counters):
-    fused, the draws never reach memory. It hashes them itself rather than calling the keyed_uniforms
-    kernel: a kernel calls no other kernel."""
+    fused, the draws never reach memory."""
     uniform = hashed_uniforms(key + offsets)
     return sample_categorical(softmax_weights(values.unbind(1), scale), uniform)
 

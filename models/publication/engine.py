@@ -34,11 +34,13 @@ import torch
 from models.fusion import kernel
 from models.params import ConfigError, batch_values
 from models.publication.params import PUBLICATION_PARAMS
-from models.random import RandomStreams, keyed_uniforms, world_keys
+from models.random import RandomStreams, hashed_uniforms, world_keys
 from models.reductions import world_sum
 from models.rounds import Credit, RoundResult
 
-NOVEL, REPLICATE = 0, 1
+# Bits of a study slot's outcome: the researcher replicates, the study gets done, its hypothesis is true, it
+# comes out positive, it is published.
+REPLICATE, DONE, TRUE, POSITIVE, PUBLISHED = 1, 2, 4, 8, 16
 
 
 @dataclass
@@ -57,10 +59,17 @@ class PublicationTallies:
     payoff_sum: torch.Tensor
 
 
+def rigor(action: torch.Tensor, rigor_levels: int) -> torch.Tensor:
+    """The rigor of each action, evenly spaced from 0 to 1 over the levels, novel ones then replications:
+    arithmetic rather than a table lookup, so that a fused kernel computes it in vector registers."""
+    level = torch.where(action >= rigor_levels, action - rigor_levels, action)
+    return level / (rigor_levels - 1)
+
+
 def action_names(rigor_levels: int) -> list[str]:
     """Human-readable names of the researcher actions, in action-index order."""
-    rigor = torch.linspace(0, 1, rigor_levels).tolist()
-    return [f"{kind} at rigor {r:.2f}" for kind in ("novel", "replicate") for r in rigor]
+    levels = rigor(torch.arange(rigor_levels), rigor_levels).tolist()
+    return [f"{kind} at rigor {r:.2f}" for kind in ("novel", "replicate") for r in levels]
 
 
 class PublicationGame:
@@ -88,19 +97,12 @@ class PublicationGame:
         self.roles = self.role_shapes(worlds[0])
         self.base_rate, self.power = p["base_rate"], p["power"]
         self.publish_null_prob = p["publish_null_prob"]
-        # A published study's pay-off by outcome, 2 * replication + positive: the sums of its rewards.
+        # A published study's pay-off by outcome: the sums of its rewards, (W, 1, 1) each.
         novelty, replication, null = p["novelty_reward"], p["replication_reward"], p["null_reward"]
-        self.payoffs = torch.cat([null, novelty, replication + null, replication], 1).view(-1, 4)
-        self.penalty = p["failed_replication_penalty"].view(-1, 1)
+        self.payoffs = (null, novelty, replication + null, replication)
+        self.penalty = p["failed_replication_penalty"].view(-1)
         self.rng = RandomStreams(world_keys(seeds, self.device))
-        # Per world and action (novel ones, then replications): rigor, the chance that a study slot is
-        # done, and the false positive rate, (W, actions). One gather by action then replaces a few
-        # passes over the slots.
-        rigor_values = torch.linspace(0, 1, self.rigor_levels, device=self.device)
-        self.rigor = rigor_values.repeat(2).expand(self.n_worlds, -1)
-        self.completion = 1 - p["rigor_cost"].view(-1, 1) * self.rigor
-        alpha, hacked_alpha = p["alpha"].view(-1, 1), p["hacked_alpha"].view(-1, 1)
-        self.false_positive_rate = hacked_alpha + (alpha - hacked_alpha) * self.rigor
+        self.rigor_cost, self.alpha, self.hacked_alpha = p["rigor_cost"], p["alpha"], p["hacked_alpha"]
         # Slot k is researcher k // slots's; int32, as every per-slot count: half the traffic of int64.
         n_slots = self.n_researchers * self.slots
         self._slot_index = torch.arange(n_slots, device=self.device, dtype=torch.int32).unsqueeze(0)
@@ -131,18 +133,26 @@ class PublicationGame:
 
     def step(self, actions: dict[str, torch.Tensor]) -> RoundResult:
         """Advance every world by one round given each researcher's action (worlds, researchers)."""
-        action = actions["researcher"].to(self.device, torch.int64)
+        action = actions["researcher"].to(self.device, torch.int32)
         n_worlds, n_res, slots, size = self.n_worlds, self.n_researchers, self.slots, self.literature_size
         t, rng = self.round_index, self.rng
 
-        # One uniform per slot decides completion, one picks the hypothesis, one the result.
+        # One uniform per slot decides completion, one picks the hypothesis, one the result; the kernels
+        # hash them from these counters themselves, so the draws never reach memory.
         streams = [rng.counters(t, stream, n_res * slots) for stream in ("complete", "hypothesis", "result")]
         keys, offsets = torch.stack([key for key, _ in streams]), streams[0][1]
-        wrapped, first_slot = self._slot_order(rng.uniform(t, "slot_order", (1,)))
-        replicate, done, true, positive, published, target, payoff = self._studies(
-            action, keyed_uniforms(keys, offsets), wrapped
-        )
-        novel = ~replicate
+        first_slot = self._first_slot(rng.uniform(t, "slot_order", (1,)))
+        filled = self.findings_published.clamp(max=size).view(-1, 1)
+        claim, order = self._claims(action, keys, offsets, filled, first_slot)
+        # The finding each claim targets: whether it is open and whether it is true, looked up at once
+        # (an eager gather: inductor's loops over indirect loads are the slow part of a fused round).
+        is_open, is_true = self.literature_open.int(), self.literature_true.int()
+        finding = (is_open | (is_true << 1)).gather(1, claim)
+        # The first claim of each finding in this round's order: its least order key among the claims.
+        first = torch.full_like(self.literature_author, 2 * order.shape[1])
+        first = first.scatter_reduce_(1, claim, order, "amin").gather(1, claim)
+        outcome, pay = self._studies(action, keys, offsets, finding, first, order)
+        outcome, payoff = outcome.view(n_worlds, -1), pay.sum(-1) if slots > 1 else pay.view(n_worlds, -1)
 
         # The literature changes at few slots, so from here on they are listed as (world, slot) pairs
         # rather than masked: a pass over every slot costs more than the handful of writes.
@@ -151,91 +161,158 @@ class PublicationGame:
         # Replicated findings leave the pool; a published failed one refutes the finding and charges
         # its original author, credited to the action that produced the finding. Once per finding: a
         # finding is replicated at most once, so the failing slots are the credit's entries.
-        replicated = (done & replicate).view(n_worlds, -1)
+        replicated = (outcome & (REPLICATE | DONE)) == REPLICATE | DONE
         world, slot = replicated.nonzero().unbind(1)  # (world, slot) pairs: no division by n_slots
-        replicated_finding = torch.add(target[world, slot], world, alpha=literature)
-        fails = (published & ~positive).view(n_worlds, -1)[world, slot]
+        replicated_finding = torch.add(claim[world, slot], world, alpha=literature)
+        fails = (outcome[world, slot] & (PUBLISHED | POSITIVE)) == PUBLISHED
         world, refuted = world[fails], replicated_finding[fails]
         credit = Credit(
             worlds=n_worlds,
             world=world,
             agent=self.literature_author.view(-1)[refuted].long(),
             action=self.literature_action.view(-1)[refuted].long(),
-            amount=-self.penalty.view(-1)[world],
+            amount=-self.penalty[world],
         )
         self.literature_open.view(-1)[replicated_finding] = False
         received = payoff + credit.per_agent(n_res)
 
         # New published novel positives enter the literature in this round's slot order (the last `size`
         # of them if more), each at the next place of its world's ring buffer.
-        new = (published & novel & positive).view(n_worlds, -1)
-        rank, n_new = self._ranks_in_order(new, wrapped, first_slot)
+        new = (outcome & (REPLICATE | PUBLISHED | POSITIVE)) == PUBLISHED | POSITIVE
+        rank, n_new = self._ranks_in_order(new, order, first_slot)
         world, slot = (new & (rank >= n_new - size)).nonzero().unbind(1)
         place = torch.add(
             (self.findings_published[world] + rank[world, slot]) % size, world, alpha=literature
         )
         researcher = slot if slots == 1 else slot // slots
-        self.literature_true.view(-1)[place] = true.view(n_worlds, -1)[world, slot]
+        self.literature_true.view(-1)[place] = (outcome[world, slot] & TRUE).bool()
         self.literature_open.view(-1)[place] = True
         self.literature_author.view(-1)[place] = researcher.int()
         self.literature_action.view(-1)[place] = action[world, researcher].to(torch.int8)
         self.findings_published += n_new.squeeze(1)
         self.round_index += 1
 
-        count = torch.int32  # counting bools into int32 takes a third of the time of the default int64
-        replication_studies = replicated.sum(1, dtype=count)
+        replicating, done, replication_studies, successes, false_positives, publications = self._counts(
+            outcome
+        )
         tallies = PublicationTallies(
             researchers=n_res,
-            novel_choices=n_res - replicate.sum((1, 2), dtype=count),
-            rigor_sum=world_sum(self.rigor.gather(1, action), 1),
-            novel_studies=done.sum((1, 2), dtype=count) - replication_studies,
+            novel_choices=n_res - replicating // slots,
+            rigor_sum=world_sum(rigor(action, self.rigor_levels), 1),
+            novel_studies=done - replication_studies,
             replication_studies=replication_studies,
-            replication_successes=(positive & replicate).sum((1, 2), dtype=count),
+            replication_successes=successes,
             published_novel_positives=n_new.squeeze(1),
-            published_false_positives=(new & ~true.view(n_worlds, -1)).sum(1, dtype=count),
-            publications=published.sum((1, 2), dtype=count),
+            published_false_positives=false_positives,
+            publications=publications,
             payoff_sum=world_sum(received, 1),
         )
         return RoundResult(rewards={"researcher": received}, credit={"researcher": credit}, tallies=tallies)
 
-    @kernel(vectorize=False)
-    def _studies(
-        self, action: torch.Tensor, uniforms: torch.Tensor, wrapped: torch.Tensor
+    def _attempts(
+        self, action: torch.Tensor, keys: torch.Tensor, offsets: torch.Tensor
     ) -> tuple[torch.Tensor, ...]:
-        """The round's studies, elementwise over the slots (one kernel, fused where it pays): which get done,
-        on what hypothesis, with what result, published or not, and each researcher's pay-off for them.
-        `uniforms` (3, W, R * slots) are the slots' uniforms for completion, hypothesis and result.
-        Returns replicate (W, R, 1), done, true, positive, published (W, R, slots), each slot's target
-        finding (W, R * slots) and the pay-off (W, R)."""
-        n_worlds, n_res, slots = self.n_worlds, self.n_researchers, self.slots
-        completion, hypothesis, result = uniforms.view(3, n_worlds, n_res, slots)
-        replicate = (action >= self.rigor_levels).unsqueeze(-1)  # (W, R, 1)
-        alpha = self.false_positive_rate.gather(1, action).unsqueeze(-1)  # (W, R, 1)
-        done = completion < self.completion.gather(1, action).unsqueeze(-1)
+        """Elementwise over the slots, what both kernels need: whether the researcher replicates and its
+        rigor, (W, R, 1), whether each slot gets done before any competition for findings, and the slot's
+        hypothesis uniform, (W, R, slots). Recomputed by each kernel: hashing is cheaper than a round trip
+        through memory."""
+        shape = (self.n_worlds, self.n_researchers, self.slots)
+        completion, hypothesis = (hashed_uniforms(key + offsets).view(shape) for key in keys[:2])
+        replicate = (action >= self.rigor_levels).unsqueeze(-1)
+        effort = rigor(action, self.rigor_levels).unsqueeze(-1)
+        done = completion < 1 - self.rigor_cost * effort
+        return replicate, effort, done, hypothesis
 
-        # The hypothesis uniform gives a replication's target, or whether a novel hypothesis is true.
-        filled = self.findings_published.clamp(max=self.literature_size)  # (W,)
-        target = (hypothesis.view(n_worlds, -1) * filled.unsqueeze(1)).long()
-        target = torch.minimum(target, (filled - 1).clamp(min=0).unsqueeze(1))
-        fresh = self.literature_open.gather(1, target).view(n_worlds, n_res, slots)
-        contender = (done & replicate & fresh).view(n_worlds, -1)
-        done = torch.where(replicate, self._first_claims(target, contender, wrapped), done)
-        target_true = self.literature_true.gather(1, target).view(n_worlds, n_res, slots)
-        true = torch.where(replicate, target_true, hypothesis < self.base_rate)
+    @kernel
+    def _claims(
+        self,
+        action: torch.Tensor,
+        keys: torch.Tensor,
+        offsets: torch.Tensor,
+        filled: torch.Tensor,
+        first_slot: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Which finding each slot claims for replication, and its place in this round's order, (W, R *
+        slots); one kernel, fused where it pays.
+
+        A replicator's slot that gets done claims a finding drawn uniformly from its world's literature;
+        every other slot claims the spare last column, which is never open. The order key of slot k is k +
+        n if it comes after this round's wrap (k < first_slot), else k: distinct keys, in this round's
+        order (see _first_slot), int32 as the literature's columns are.
+        """
+        n = self.n_researchers * self.slots
+        replicate, _, done, hypothesis = self._attempts(action, keys, offsets)
+        target = (hypothesis.view(self.n_worlds, -1) * filled).long()
+        target = torch.minimum(target, (filled - 1).clamp(min=0))
+        claiming = (replicate & done).view(self.n_worlds, -1)
+        claim = torch.where(claiming, target, self.literature_size)
+        order = torch.where(self._slot_index < first_slot, self._slot_index + n, self._slot_index)
+        return claim, order
+
+    @kernel
+    def _studies(
+        self,
+        action: torch.Tensor,
+        keys: torch.Tensor,
+        offsets: torch.Tensor,
+        finding: torch.Tensor,
+        first: torch.Tensor,
+        order: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The round's studies, elementwise over the slots (one kernel, fused where it pays): which get done,
+        on what hypothesis, with what result, published or not, and what each pays.
+
+        `finding` is each slot's claimed finding (bit 0: open, bit 1: true), `first` the least order key
+        among its claims, and `order` the slot's own, (W, R * slots). Returns each slot's outcome (a sum of
+        the bits REPLICATE, DONE, TRUE, POSITIVE, PUBLISHED) and pay-off, (W, R, slots). Per-slot answers
+        are int32 rather than bools, and summed outside: compiled, a bool costs 9x an int32 to store, and a
+        sum within the kernel makes inductor store its inputs, bools among them (10x the kernel's time).
+        """
+        shape = (self.n_worlds, self.n_researchers, self.slots)
+        replicate, effort, done, hypothesis = self._attempts(action, keys, offsets)
+        result = hashed_uniforms(keys[2] + offsets).view(shape)
+        finding, first, order = finding.view(shape), first.view(shape), order.view(shape)
+        # A replication is done by the first to claim an open finding; its hypothesis is that finding.
+        done = torch.where(replicate, (first == order) & (finding & 1).bool(), done)
+        true = torch.where(replicate, finding >= 2, hypothesis < self.base_rate)
 
         # Results and publication: one uniform u decides both. Positive if u < p; a null result is
         # published with probability publish_null_prob, that is if (u - p) / (1 - p) < publish_null_prob,
         # since given a null result (u - p) / (1 - p) is uniform and independent of the outcome.
+        alpha = self.hacked_alpha + (self.alpha - self.hacked_alpha) * effort
         p_positive = torch.where(true, self.power, alpha)
         positive = done & (result < p_positive)
         published = done & (result < p_positive + self.publish_null_prob * (1 - p_positive))
-        outcome = (replicate.to(torch.int32) * 2 + positive).view(n_worlds, -1).long()
-        payoff = (published.view(n_worlds, -1) * self.payoffs.gather(1, outcome)).view_as(done).sum(-1)
-        return replicate, done, true, positive, published, target, payoff
+        null, novelty, replication_null, replication = self.payoffs
+        pay_replication = torch.where(positive, replication, replication_null)
+        pay = torch.where(replicate, pay_replication, torch.where(positive, novelty, null))
+        flags = (replicate, done, true, positive, published)  # REPLICATE, DONE, TRUE, POSITIVE, PUBLISHED
+        outcome = sum(flag.to(torch.int32) << bit for bit, flag in enumerate(flags))
+        return outcome, torch.where(published, pay, 0.0)
 
-    def _slot_order(self, uniform: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """This round's order of the study slots: from slot k0 to the last, then from slot 0 to k0 - 1.
-        Returns whether each slot comes after the wrap (k < k0), (W, R * slots), and k0, (W, 1).
+    @kernel
+    def _counts(self, outcome: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Per world, from the slots' outcomes (W, R * slots): the slots whose researcher replicates, the
+        studies done, the replications done, the successful ones, the published false positives (novel,
+        positive, not true), and the publications."""
+
+        def having(bits: int, without: int = 0) -> torch.Tensor:
+            """How many slots have all of `bits` and none of `without`; int32 counts take a third of the
+            time of the default int64."""
+            return ((outcome & (bits | without)) == bits).sum(1, dtype=torch.int32)
+
+        return (
+            having(REPLICATE),
+            having(DONE),
+            having(REPLICATE | DONE),
+            having(REPLICATE | POSITIVE),
+            having(PUBLISHED | POSITIVE, without=REPLICATE | TRUE),
+            having(PUBLISHED),
+        )
+
+    def _first_slot(self, uniform: torch.Tensor) -> torch.Tensor:
+        """This round's first study slot k0, (W, 1): the order runs from slot k0 to the last, then from slot
+        0 to k0 - 1.
 
         Moves within a round are simultaneous, but a scarce finding goes to one replicator and a full
         literature keeps only some new findings: who comes first is decided by this order, rotated to a
@@ -243,26 +320,10 @@ class PublicationGame:
         """
         n = self.n_researchers * self.slots
         offset = (uniform * n).int()  # (W, 1), from this round's uniform of the "slot_order" stream
-        first_slot = (n - offset) % n
-        return self._slot_index < first_slot, first_slot
-
-    def _first_claims(
-        self, target: torch.Tensor, contender: torch.Tensor, wrapped: torch.Tensor
-    ) -> torch.Tensor:
-        """Whether each slot is a contender and the first in this round's order to claim its target
-        finding, (W, R, slots).
-
-        A slot's key k + n if it comes after the wrap, else k, orders the slots as this round's order does;
-        keys are distinct, so only the winning contender matches its finding's least key.
-        """
-        n = wrapped.shape[1]
-        key = torch.where(wrapped, self._slot_index + n, self._slot_index)
-        first = torch.full_like(self.literature_author, 2 * n)
-        first.scatter_reduce_(1, torch.where(contender, target, self.literature_size), key, "amin")
-        return (first.gather(1, target) == key).view(self.n_worlds, self.n_researchers, self.slots)
+        return (n - offset) % n
 
     def _ranks_in_order(
-        self, new: torch.Tensor, wrapped: torch.Tensor, first_slot: torch.Tensor
+        self, new: torch.Tensor, order: torch.Tensor, first_slot: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Each new finding's rank among the round's new findings in slot order, and their count (W, 1).
 
@@ -272,4 +333,5 @@ class PublicationGame:
         count = new.cumsum(1, dtype=torch.int32)  # new ones in [0, k]; int32 is 12x faster than int64
         n_new = count[:, -1:].clone()  # not a view: it outlives the round in the tallies
         before_start = torch.where(first_slot > 0, count.gather(1, (first_slot - 1).clamp(min=0).long()), 0)
+        wrapped = order >= order.shape[1]  # the slots before k0, whose order keys were shifted by n
         return count.add_(torch.where(wrapped, n_new - 1 - before_start, -1 - before_start)), n_new

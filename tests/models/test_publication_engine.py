@@ -137,7 +137,7 @@ def test_refuted_findings_charge_the_action_that_produced_them():
     # Round 0: everyone publishes a false positive from action 1 (novel at rigor 0.5).
     game.step({"researcher": torch.full((1, 200), 1)})
     # Round 1: everyone replicates at full rigor; false findings fail only if alpha < 1, so lower it.
-    game.false_positive_rate.fill_(0.0)
+    game.alpha.fill_(0.0), game.hacked_alpha.fill_(0.0)
     result = game.step({"researcher": torch.full((1, 200), 5)})
     credit = result.credit["researcher"].dense(200, game.n_actions)[0]
     assert (credit[:, [0, 2, 3, 4, 5]] == 0).all()
