@@ -23,6 +23,8 @@ from typing import Any
 
 import torch
 
+from models.vector_loads import cache_key_options
+
 # Agent-rounds from which fusing pays, per device type (benchmarks/fusion_probe.py). On 2 CPU cores
 # compiling takes 8-13 s in each process, and fusing saves 15-20 ms a round at a million agents, 1 ms at
 # 100,000: a million agents pay after about 600 rounds, and a billion agent-rounds leaves margin. On an
@@ -77,7 +79,7 @@ def kernel(fn: Callable[..., Any] | None = None, *, vectorize: bool = True) -> A
         if not _fusing.get() or _unavailable:
             return fn(*args)
         if compiled is None:
-            compiled = torch.compile(fn, dynamic=True, options=options)
+            compiled = torch.compile(fn, dynamic=True, options={**options, **cache_key_options()})
         try:
             return compiled(*args)
         except Exception as error:  # no C++ compiler, an inductor bug: eager gives the same numbers

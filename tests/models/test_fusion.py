@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from contextlib import nullcontext
 
 import pytest
@@ -96,3 +97,28 @@ def test_a_kernel_that_cannot_compile_runs_eagerly_with_a_warning(monkeypatch):
     with fusing():
         assert torch.equal(doubled(x), x * 2)  # eagerly, without trying or warning again
     assert fusion._unavailable == ["RuntimeError: no C++ compiler found"]
+
+
+@needs_cpp_compiler
+def test_compiled_kernels_load_whole_vectors_of_32_and_64_bit_values_and_keep_narrow_loads_counted():
+    from torch._inductor.utils import run_and_get_code
+
+    @kernel
+    def mixed(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+        return (a + 3) * (b.to(torch.int32) + 1) + (c & 7).to(torch.int32) + (d > 0.5)
+
+    # 37 values: 4 whole vectors of 8 and a tail of 5, where the count must stay.
+    a = torch.arange(37, dtype=torch.int32)
+    b, c, d = torch.arange(37, dtype=torch.int8), torch.arange(37, dtype=torch.int64) * 3, torch.rand(37)
+    with fusing():
+        fused, (code,) = run_and_get_code(mixed, a, b, c, d)
+    assert torch.equal(fused, mixed(a, b, c, d))  # the same numbers as eager, tails and int8 included
+    kernel_code = code[code.index('extern "C"') :]
+    # The int32 and int64 inputs are loaded whole in the loop body, counted in the tail; the int8 is
+    # narrower than a vector and stays counted everywhere.
+    assert "Vectorized<int32_t>::loadu(in_ptr0 + static_cast<int64_t>(x0));" in kernel_code
+    assert "Vectorized<int32_t>::loadu(in_ptr0 + static_cast<int64_t>(x0), static_cast<int64_t>(8))" not in (
+        kernel_code
+    )
+    assert "VectorizedN<int64_t,2>::loadu(in_ptr2 + static_cast<int64_t>(x0));" in kernel_code
+    assert re.search(r"Vectorized<int8_t>::loadu\(in_ptr1 \+ [^;]*, static_cast<int64_t>\(8\)\)", kernel_code)
