@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -22,12 +22,16 @@ class Credit:
     agent: torch.Tensor  # (entries,) int64
     action: torch.Tensor  # (entries,) int64
     amount: torch.Tensor  # (entries,) float32
+    _per_agent: dict[int, torch.Tensor] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def per_agent(self, n_agents: int) -> torch.Tensor:
-        """Each agent's total credit this round, (worlds, agents)."""
-        total = torch.zeros(self.worlds * n_agents, device=self.amount.device)
-        charged = torch.add(self.agent, self.world, alpha=n_agents)
-        return add_at(total, charged, self.amount).view(self.worlds, n_agents)
+        """Each agent's total credit this round, (worlds, agents); computed once, since the engine adds it
+        to the rewards and the learner takes it out again (a pass over every agent each time)."""
+        if n_agents not in self._per_agent:
+            total = torch.zeros(self.worlds * n_agents, device=self.amount.device)
+            charged = torch.add(self.agent, self.world, alpha=n_agents)
+            self._per_agent[n_agents] = add_at(total, charged, self.amount).view(self.worlds, n_agents)
+        return self._per_agent[n_agents]
 
     def dense(self, n_agents: int, n_actions: int) -> torch.Tensor:
         """The same credit as a (worlds, agents, actions) table, for inspection and tests."""

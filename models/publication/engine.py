@@ -41,6 +41,15 @@ from models.rounds import Credit, RoundResult
 # Bits of a study slot's outcome: the researcher replicates, the study gets done, its hypothesis is true, it
 # comes out positive, it is published.
 REPLICATE, DONE, TRUE, POSITIVE, PUBLISHED = 1, 2, 4, 8, 16
+FAILED_REPLICATION = REPLICATE | DONE | PUBLISHED | POSITIVE  # of which all but POSITIVE: a refutation
+
+# A place of the literature is one int32 word: bit 0, open (published and not yet replicated); bit 1, true;
+# bits 2-6, the action that produced the finding; bits 7-30, its author. One word makes a claim's lookup
+# one gather and a new finding's entry one scatter; the parameters' bounds make it fit.
+FINDING_OPEN, FINDING_TRUE, ACTION_SHIFT, AUTHOR_SHIFT = 1, 2, 2, 7
+ACTION_MASK = (1 << (AUTHOR_SHIFT - ACTION_SHIFT)) - 1
+assert 2 * PUBLICATION_PARAMS.params["rigor_levels"].high - 1 <= ACTION_MASK
+assert PUBLICATION_PARAMS.params["n_researchers"].high <= 1 << (31 - AUTHOR_SHIFT)
 
 
 @dataclass
@@ -121,15 +130,32 @@ class PublicationGame:
 
     def reset(self) -> None:
         """Empty literature, round 0."""
-        shape = (self.n_worlds, self.literature_size + 1)  # the extra column absorbs discarded writes
-        self.literature_true = torch.zeros(shape, dtype=torch.bool, device=self.device)
-        self.literature_author = torch.zeros(shape, dtype=torch.int32, device=self.device)
-        self.literature_action = torch.zeros(shape, dtype=torch.int8, device=self.device)
-        # Open: a published finding not yet replicated. Empty places are closed, so that a replication
-        # drawn from an empty literature finds nothing to do.
-        self.literature_open = torch.zeros(shape, dtype=torch.bool, device=self.device)
+        # The extra column absorbs discarded writes. Empty places are closed, so that a replication drawn
+        # from an empty literature finds nothing to do.
+        shape = (self.n_worlds, self.literature_size + 1)
+        self.literature = torch.zeros(shape, dtype=torch.int32, device=self.device)
         self.findings_published = torch.zeros(self.n_worlds, dtype=torch.int64, device=self.device)
         self.round_index = 0
+
+    @property
+    def literature_open(self) -> torch.Tensor:
+        """Whether each place holds a published finding not yet replicated, (W, literature_size + 1)."""
+        return (self.literature & FINDING_OPEN).bool()
+
+    @property
+    def literature_true(self) -> torch.Tensor:
+        """Whether each place's finding is true, (W, literature_size + 1)."""
+        return (self.literature & FINDING_TRUE).bool()
+
+    @property
+    def literature_author(self) -> torch.Tensor:
+        """The researcher who published each place's finding, (W, literature_size + 1)."""
+        return self.literature >> AUTHOR_SHIFT
+
+    @property
+    def literature_action(self) -> torch.Tensor:
+        """The action that produced each place's finding, (W, literature_size + 1)."""
+        return (self.literature >> ACTION_SHIFT) & ACTION_MASK
 
     def step(self, actions: dict[str, torch.Tensor]) -> RoundResult:
         """Advance every world by one round given each researcher's action (worlds, researchers)."""
@@ -144,61 +170,44 @@ class PublicationGame:
         first_slot = self._first_slot(rng.uniform(t, "slot_order", (1,)))
         filled = self.findings_published.clamp(max=size).view(-1, 1)
         claim, order = self._claims(action, keys, offsets, filled, first_slot)
-        # The finding each claim targets: whether it is open and whether it is true, looked up at once
-        # (an eager gather: inductor's loops over indirect loads are the slow part of a fused round).
-        is_open, is_true = self.literature_open.int(), self.literature_true.int()
-        finding = (is_open | (is_true << 1)).gather(1, claim)
-        # The first claim of each finding in this round's order: its least order key among the claims.
-        first = torch.full_like(self.literature_author, 2 * order.shape[1])
-        first = first.scatter_reduce_(1, claim, order, "amin").gather(1, claim)
-        outcome, pay = self._studies(action, keys, offsets, finding, first, order)
+        # The finding each slot claims, looked up at once (an eager gather: inductor's loops over indirect
+        # loads are the slow part of a fused round), and each finding's first claim in this round's order:
+        # its least order key among the claims (2n where none).
+        finding = self.literature.gather(1, claim)
+        first_claim = torch.full_like(self.literature, 2 * order.shape[1])
+        first_claim.scatter_reduce_(1, claim, order, "amin")
+        outcome, pay, new = self._studies(action, keys, offsets, finding, first_claim.gather(1, claim), order)
         outcome, payoff = outcome.view(n_worlds, -1), pay.sum(-1) if slots > 1 else pay.view(n_worlds, -1)
 
-        # The literature changes at few slots, so from here on they are listed as (world, slot) pairs
-        # rather than masked: a pass over every slot costs more than the handful of writes.
-        literature = size + 1  # a literature row has a spare last column
-
-        # Replicated findings leave the pool; a published failed one refutes the finding and charges
-        # its original author, credited to the action that produced the finding. Once per finding: a
-        # finding is replicated at most once, so the failing slots are the credit's entries.
-        replicated = (outcome & (REPLICATE | DONE)) == REPLICATE | DONE
-        world, slot = replicated.nonzero().unbind(1)  # (world, slot) pairs: no division by n_slots
-        replicated_finding = torch.add(claim[world, slot], world, alpha=literature)
-        fails = (outcome[world, slot] & (PUBLISHED | POSITIVE)) == PUBLISHED
-        world, refuted = world[fails], replicated_finding[fails]
+        # A published failed replication refutes its finding and charges the finding's author, credited to
+        # the action that produced it; once per finding, since a finding is replicated at most once. The
+        # failing slots are few, so they are listed as (world, slot) pairs: the credit's entries.
+        world, slot = ((outcome & FAILED_REPLICATION) == REPLICATE | DONE | PUBLISHED).nonzero().unbind(1)
+        refuted = finding[world, slot]
         credit = Credit(
             worlds=n_worlds,
             world=world,
-            agent=self.literature_author.view(-1)[refuted].long(),
-            action=self.literature_action.view(-1)[refuted].long(),
+            agent=(refuted >> AUTHOR_SHIFT).long(),
+            action=((refuted >> ACTION_SHIFT) & ACTION_MASK).long(),
             amount=-self.penalty[world],
         )
-        self.literature_open.view(-1)[replicated_finding] = False
         received = payoff + credit.per_agent(n_res)
 
-        # New published novel positives enter the literature in this round's slot order (the last `size`
-        # of them if more), each at the next place of its world's ring buffer.
-        new = (outcome & (REPLICATE | PUBLISHED | POSITIVE)) == PUBLISHED | POSITIVE
-        rank, n_new = self._ranks_in_order(new, order, first_slot)
-        world, slot = (new & (rank >= n_new - size)).nonzero().unbind(1)
-        place = torch.add(
-            (self.findings_published[world] + rank[world, slot]) % size, world, alpha=literature
-        )
-        researcher = slot if slots == 1 else slot // slots
-        self.literature_true.view(-1)[place] = (outcome[world, slot] & TRUE).bool()
-        self.literature_open.view(-1)[place] = True
-        self.literature_author.view(-1)[place] = researcher.int()
-        self.literature_action.view(-1)[place] = action[world, researcher].to(torch.int8)
+        # Replicated findings leave the pool, and new published novel positives enter it in this round's
+        # slot order: `count` numbers them, new ones in slots [0, k].
+        count = new.cumsum(1, dtype=torch.int32)  # int32 is 12x faster than int64
+        n_new = count[:, -1:].clone()  # not a view: it outlives the round in the tallies
+        places = self._ring_places(count, n_new, first_slot)
+        self.literature = self._publish(action, outcome, first_claim, count, n_new, first_slot, *places)
         self.findings_published += n_new.squeeze(1)
         self.round_index += 1
 
-        replicating, done, replication_studies, successes, false_positives, publications = self._counts(
-            outcome
-        )
+        counts = self._counts(outcome, action)
+        replicating, done, replication_studies, successes, false_positives, publications, levels = counts
         tallies = PublicationTallies(
             researchers=n_res,
             novel_choices=n_res - replicating // slots,
-            rigor_sum=world_sum(rigor(action, self.rigor_levels), 1),
+            rigor_sum=levels / (self.rigor_levels - 1),  # a sum of whole levels: exact in any order
             novel_studies=done - replication_studies,
             replication_studies=replication_studies,
             replication_successes=successes,
@@ -258,23 +267,24 @@ class PublicationGame:
         finding: torch.Tensor,
         first: torch.Tensor,
         order: torch.Tensor,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The round's studies, elementwise over the slots (one kernel, fused where it pays): which get done,
         on what hypothesis, with what result, published or not, and what each pays.
 
-        `finding` is each slot's claimed finding (bit 0: open, bit 1: true), `first` the least order key
+        `finding` is the literature's word for each slot's claimed finding, `first` the least order key
         among its claims, and `order` the slot's own, (W, R * slots). Returns each slot's outcome (a sum of
-        the bits REPLICATE, DONE, TRUE, POSITIVE, PUBLISHED) and pay-off, (W, R, slots). Per-slot answers
-        are int32 rather than bools, and summed outside: compiled, a bool costs 9x an int32 to store, and a
-        sum within the kernel makes inductor store its inputs, bools among them (10x the kernel's time).
+        the bits REPLICATE, DONE, TRUE, POSITIVE, PUBLISHED) and pay-off, (W, R, slots), and whether it is
+        a new finding (a published novel positive: 1 or 0), (W, R * slots). Per-slot answers are int32
+        rather than bools, and summed outside: compiled, a bool costs 9x an int32 to store, and a sum
+        within the kernel makes inductor store its inputs, bools among them (10x the kernel's time).
         """
         shape = (self.n_worlds, self.n_researchers, self.slots)
         replicate, effort, done, hypothesis = self._attempts(action, keys, offsets)
         result = hashed_uniforms(keys[2] + offsets).view(shape)
         finding, first, order = finding.view(shape), first.view(shape), order.view(shape)
         # A replication is done by the first to claim an open finding; its hypothesis is that finding.
-        done = torch.where(replicate, (first == order) & (finding & 1).bool(), done)
-        true = torch.where(replicate, finding >= 2, hypothesis < self.base_rate)
+        done = torch.where(replicate, (first == order) & ((finding & FINDING_OPEN) != 0), done)
+        true = torch.where(replicate, (finding & FINDING_TRUE) != 0, hypothesis < self.base_rate)
 
         # Results and publication: one uniform u decides both. Positive if u < p; a null result is
         # published with probability publish_null_prob, that is if (u - p) / (1 - p) < publish_null_prob,
@@ -288,19 +298,21 @@ class PublicationGame:
         pay = torch.where(replicate, pay_replication, torch.where(positive, novelty, null))
         flags = (replicate, done, true, positive, published)  # REPLICATE, DONE, TRUE, POSITIVE, PUBLISHED
         outcome = sum(flag.to(torch.int32) << bit for bit, flag in enumerate(flags))
-        return outcome, torch.where(published, pay, 0.0)
+        new = (published & positive & ~replicate).to(torch.int32).view(self.n_worlds, -1)
+        return outcome, torch.where(published, pay, 0.0), new
 
     @kernel
-    def _counts(self, outcome: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def _counts(self, outcome: torch.Tensor, action: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Per world, from the slots' outcomes (W, R * slots): the slots whose researcher replicates, the
         studies done, the replications done, the successful ones, the published false positives (novel,
-        positive, not true), and the publications."""
+        positive, not true), and the publications; and from the actions (W, R), the sum of the chosen
+        rigor levels (0 to rigor_levels - 1). All int32 counts: a third of the time of int64 ones."""
 
         def having(bits: int, without: int = 0) -> torch.Tensor:
-            """How many slots have all of `bits` and none of `without`; int32 counts take a third of the
-            time of the default int64."""
+            """How many slots have all of `bits` and none of `without`."""
             return ((outcome & (bits | without)) == bits).sum(1, dtype=torch.int32)
 
+        level = torch.where(action >= self.rigor_levels, action - self.rigor_levels, action)
         return (
             having(REPLICATE),
             having(DONE),
@@ -308,6 +320,7 @@ class PublicationGame:
             having(REPLICATE | POSITIVE),
             having(PUBLISHED | POSITIVE, without=REPLICATE | TRUE),
             having(PUBLISHED),
+            level.sum(1, dtype=torch.int32),
         )
 
     def _first_slot(self, uniform: torch.Tensor) -> torch.Tensor:
@@ -322,16 +335,56 @@ class PublicationGame:
         offset = (uniform * n).int()  # (W, 1), from this round's uniform of the "slot_order" stream
         return (n - offset) % n
 
-    def _ranks_in_order(
-        self, new: torch.Tensor, order: torch.Tensor, first_slot: torch.Tensor
+    def _ring_places(
+        self, count: torch.Tensor, n_new: torch.Tensor, first_slot: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Each new finding's rank among the round's new findings in slot order, and their count (W, 1).
+        """Per world, (W, 1) each, what places this round's new findings in the ring buffer: `lead`, such
+        that a new finding in slot k is the q-th kept one for q = count[k] - lead (+ n_new if k comes before
+        first_slot), and `base`, the place of the first kept one. Computed per world, so that the kernel's
+        per-slot work is additions: a division per slot (the ring's modulo) cost more than the rest.
 
-        Without permuting: the order starts at slot k0 = first_slot, so a slot from k0 on is preceded by
-        the new ones in [k0, k), and a slot before k0 by all those from k0 on plus those in [0, k).
+        `count` numbers the new findings in slot order from slot 0 (new ones in [0, k]), and this round's
+        order starts at slot k0 = first_slot: a slot from k0 on is preceded by the new ones in [k0, k), a
+        slot before k0 by all those from k0 on plus those in [0, k). Only the last literature_size of
+        them are kept: the first `skipped` are not.
         """
-        count = new.cumsum(1, dtype=torch.int32)  # new ones in [0, k]; int32 is 12x faster than int64
-        n_new = count[:, -1:].clone()  # not a view: it outlives the round in the tallies
         before_start = torch.where(first_slot > 0, count.gather(1, (first_slot - 1).clamp(min=0).long()), 0)
-        wrapped = order >= order.shape[1]  # the slots before k0, whose order keys were shifted by n
-        return count.add_(torch.where(wrapped, n_new - 1 - before_start, -1 - before_start)), n_new
+        skipped = (n_new - self.literature_size).clamp(min=0)
+        base = (self.findings_published.view(-1, 1) + skipped) % self.literature_size
+        return 1 + before_start + skipped, base.int()
+
+    @kernel
+    def _publish(
+        self,
+        action: torch.Tensor,
+        outcome: torch.Tensor,
+        first_claim: torch.Tensor,
+        count: torch.Tensor,
+        n_new: torch.Tensor,
+        first_slot: torch.Tensor,
+        lead: torch.Tensor,
+        base: torch.Tensor,
+    ) -> torch.Tensor:
+        """The literature after this round's studies (one kernel, fused where it pays): the findings claimed
+        this round are closed, since the first claim of an open finding replicates it, and the kept new
+        ones enter each world's ring buffer at its next places, in this round's slot order (_ring_places).
+
+        A dense scatter, every slot writing and those that add nothing writing 0 to the spare last column,
+        costs less than listing the new ones first.
+        """
+        size, n_slots = self.literature_size, self.n_researchers * self.slots
+        literature = torch.where(first_claim < 2 * n_slots, self.literature & ~FINDING_OPEN, self.literature)
+        new = (outcome & (REPLICATE | PUBLISHED | POSITIVE)) == PUBLISHED | POSITIVE
+        q = count - lead + torch.where(self._slot_index < first_slot, n_new, 0)
+        kept = new & (q >= 0)
+        place = base + q
+        place = torch.where(kept, torch.where(place >= size, place - size, place), size)
+        researcher = self._slot_index // self.slots
+        slot_action = action if self.slots == 1 else action.repeat_interleave(self.slots, 1)
+        word = (
+            (researcher << AUTHOR_SHIFT)
+            | (slot_action << ACTION_SHIFT)
+            | ((outcome & TRUE) != 0).int() * FINDING_TRUE
+            | FINDING_OPEN
+        )
+        return literature.scatter(1, place.long(), torch.where(kept, word, 0))
