@@ -60,15 +60,23 @@ def fusing(enabled: bool = True) -> Iterator[None]:
         _fusing.reset(token)
 
 
-def kernel(fn: Callable[..., Any] | None = None, *, vectorize: bool = True) -> Any:
+def kernel(
+    fn: Callable[..., Any] | None = None,
+    *,
+    vectorize: bool = True,
+    eager: Callable[..., Any] | None = None,
+) -> Any:
     """Mark a function of tensors as a kernel: eager by default, compiled within `fusing()`.
 
     Compiled once per process for any sizes (dynamic shapes), on first use. `vectorize=False` for kernels
     of indirect loads (gathers): inductor's vectorised gather is 7-10x slower than eager's, its scalar
-    loop as fast.
+    loop as fast. `eager`, where given, is what runs instead of `fn` when not fused: the same numbers
+    reached another way, for a kernel whose dense form pays compiled (one pass that keeps or changes every
+    entry) but not eagerly (a pass per operation), where touching only the entries that change pays.
     """
     if fn is None:
-        return functools.partial(kernel, vectorize=vectorize)
+        return functools.partial(kernel, vectorize=vectorize, eager=eager)
+    eager_fn = fn if eager is None else eager
     options = {**_known(EAGER_NUMERICS), **({} if vectorize else {"cpp.simdlen": 1})}
 
     compiled: Callable[..., Any] | None = None
@@ -77,14 +85,14 @@ def kernel(fn: Callable[..., Any] | None = None, *, vectorize: bool = True) -> A
     def run(*args: Any) -> Any:
         nonlocal compiled
         if not _fusing.get() or _unavailable:
-            return fn(*args)
+            return eager_fn(*args)
         if compiled is None:
             compiled = torch.compile(fn, dynamic=True, options={**options, **cache_key_options()})
         try:
             return compiled(*args)
         except Exception as error:  # no C++ compiler, an inductor bug: eager gives the same numbers
             _give_up(fn, error)
-            return fn(*args)
+            return eager_fn(*args)
 
     return run
 

@@ -100,6 +100,26 @@ def test_a_kernel_that_cannot_compile_runs_eagerly_with_a_warning(monkeypatch):
 
 
 @needs_cpp_compiler
+def test_an_eager_alternative_runs_unfused_and_the_kernel_itself_fused():
+    ran = []
+
+    def sparse(x: torch.Tensor) -> torch.Tensor:
+        ran.append("eager")
+        return x + 1
+
+    @kernel(eager=sparse)
+    def dense(x: torch.Tensor) -> torch.Tensor:
+        ran.append("traced")  # runs while compiling, not at each call
+        return x + 1
+
+    x = torch.arange(5.0)
+    assert torch.equal(dense(x), x + 1) and ran == ["eager"]
+    with fusing():
+        assert torch.equal(dense(x), x + 1)
+    assert ran[1:] and set(ran[1:]) == {"traced"}
+
+
+@needs_cpp_compiler
 def test_compiled_kernels_load_whole_vectors_of_32_and_64_bit_values_and_keep_narrow_loads_counted():
     from torch._inductor.utils import run_and_get_code
 
