@@ -58,7 +58,7 @@ MAX_BATCH_AGENTS = {"publication": 10_000_000, "election": 1_000_000}
 # Where every rule is compared: 1,000 voters a world, the engine at 100 and 1,000 worlds as plurality is.
 ELECTION_RULE_AGENTS, ELECTION_RULE_WORLDS = 1_000, (100, 1_000)
 # The engine runs each batch as a study of this many rounds would: fused where that pays (models.fusion),
-# from a million agents a round.
+# from half a million agents a round.
 STUDY_ROUNDS = 1_000
 DEFAULT_STUDY = str(Path(studies.__file__).parent / "publication_bias.toml")  # `make run`'s study
 

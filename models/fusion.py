@@ -25,12 +25,14 @@ import torch
 
 from models.vector_loads import cache_key_options
 
-# Agent-rounds from which fusing pays, per device type (benchmarks/fusion_probe.py). On 2 CPU cores
-# compiling takes 8-13 s in each process, and fusing saves 15-20 ms a round at a million agents, 1 ms at
-# 100,000: a million agents pay after about 600 rounds, and a billion agent-rounds leaves margin. On an
+# Agent-rounds from which fusing pays, per device type (benchmarks/fusion_probe.py). On 2 CPU cores the
+# first fused round costs about 20 s in a process (9.5 s where inductor's cache already holds the
+# kernels), and fusing saves 60 ms a round at a million agents (80 -> 18-20 ms) and 7 ms at 100,000 (10-12
+# -> 3.5-4.5): about 65 ns an agent-round, so it pays from about 3e8 agent-rounds, and half a billion
+# leaves margin (a million agents for 500 rounds, 100,000 for 5,000). On an
 # H200 or H100 compiling takes 7-21 s, and fusing saves 0.4 ms a round at a million agents, 3-4 ms at 10
 # million and 31-42 ms at 100 million: 100 million pay after about 500 rounds.
-FUSE_MIN_AGENT_ROUNDS = {"cpu": 1_000_000_000, "cuda": 100_000_000_000}
+FUSE_MIN_AGENT_ROUNDS = {"cpu": 500_000_000, "cuda": 100_000_000_000}
 
 # Inductor settings under which compiled code computes eager's numbers on a GPU too (Triton): no fused
 # multiply-add, IEEE division (Triton's default one is approximate), subnormals kept. Inductor's C++ for a
@@ -87,6 +89,9 @@ def kernel(
         if not _fusing.get() or _unavailable:
             return eager_fn(*args)
         if compiled is None:
+            # No "duck" shapes: sizes that happen to be equal at the first call (1,000 worlds of 1,000
+            # researchers) would stay tied, and every batch where they differ would compile again.
+            torch.fx.experimental._config.use_duck_shape = False
             compiled = torch.compile(fn, dynamic=True, options={**options, **cache_key_options()})
         try:
             return compiled(*args)

@@ -104,7 +104,9 @@ class RandomStreams:
         a kernel that hashes them itself never holds its draws in memory."""
         if n not in self._index:
             self._index[n] = torch.arange(n, device=self.device, dtype=torch.int32) * _INDEX_STEP
-        return self._keys(round_index, stream)[:, None], self._index[n]
+        # A copy of the round's keys, not a view into the cache: a compiled kernel's guards would take the
+        # view's offset, which moves every round, for a size (and recompile at rounds 1 and 2).
+        return self._keys(round_index, stream)[:, None].clone(), self._index[n]
 
     def _keys(self, round_index: int, stream: str) -> torch.Tensor:
         """The per-world key of a stream in a round, (worlds,): mix32(world key ^ mix32(counter))."""

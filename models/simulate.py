@@ -41,7 +41,7 @@ class Batch:
     def round(self) -> RoundResult:
         """One round of every world: every role acts, the engine steps, every role learns."""
         t = self.engine.round_index
-        with fusing(self.fused):
+        with torch.inference_mode(), fusing(self.fused):
             actions = {role: learner.act(t) for role, learner in self.learners.items()}
             result = self.engine.step(actions)
             for role, learner in self.learners.items():
@@ -56,16 +56,21 @@ def build_batch(
     seeds: list[int],
     device: str = "cpu",
 ) -> Batch:
-    """The engine and learners of a batch (see play for the arguments), in round 0."""
+    """The engine and learners of a batch (see play for the arguments), in round 0.
+
+    Built, as its rounds run, in inference mode: a kernel's output that replaces a state tensor then has
+    the dispatch keys of the tensor it replaces, where otherwise torch.compile recompiles every kernel
+    whose input was replaced (6 s more in each process)."""
     keep_freed_memory()
-    engine = get_game(game).engine(worlds, seeds, device=device)
-    return Batch(
-        engine,
-        {
-            role: make_learner(learners[role], role, len(worlds), n_agents, n_actions, engine.rng)
-            for role, (n_agents, n_actions) in engine.roles.items()
-        },
-    )
+    with torch.inference_mode():
+        engine = get_game(game).engine(worlds, seeds, device=device)
+        return Batch(
+            engine,
+            {
+                role: make_learner(learners[role], role, len(worlds), n_agents, n_actions, engine.rng)
+                for role, (n_agents, n_actions) in engine.roles.items()
+            },
+        )
 
 
 def play(
