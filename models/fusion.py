@@ -2,9 +2,10 @@
 
 Why: eagerly, every torch operation is one pass over memory, and a round of a million agents is spread over
 hundreds of such passes. `torch.compile` turns a kernel's passes into one loop that keeps each agent's
-numbers in registers: the learners' choice for a million agents, random draws included, takes about 5 ms
-compiled against 15 eagerly, and the whole round 1.2-1.5x less. Compiling costs seconds in each process, so
-a batch is fused only when its work pays for that: see `worth_fusing`.
+numbers in registers: the learners' choice for a million agents, random draws included, takes about 3.5 ms
+compiled against 15 eagerly, and the whole publication round 3-4x less (18-20 against 80 ms at 1,000 x
+1,000). Compiling costs seconds in each process, so a batch is fused only when its work pays for that: see
+`worth_fusing`. Integer kernels need whole-vector loads for that (models/vector_loads.py).
 
 Fused or not, the numbers are the same, bit for bit, on a CPU and on a GPU: a kernel uses only operations
 whose compiled code is IEEE-exact the eager one (+ - * /, comparisons, integer arithmetic, exp2; not exp,
@@ -62,24 +63,17 @@ def fusing(enabled: bool = True) -> Iterator[None]:
         _fusing.reset(token)
 
 
-def kernel(
-    fn: Callable[..., Any] | None = None,
-    *,
-    vectorize: bool = True,
-    eager: Callable[..., Any] | None = None,
-) -> Any:
+def kernel(fn: Callable[..., Any] | None = None, *, eager: Callable[..., Any] | None = None) -> Any:
     """Mark a function of tensors as a kernel: eager by default, compiled within `fusing()`.
 
-    Compiled once per process for any sizes (dynamic shapes), on first use. `vectorize=False` for kernels
-    of indirect loads (gathers): inductor's vectorised gather is 7-10x slower than eager's, its scalar
-    loop as fast. `eager`, where given, is what runs instead of `fn` when not fused: the same numbers
-    reached another way, for a kernel whose dense form pays compiled (one pass that keeps or changes every
-    entry) but not eagerly (a pass per operation), where touching only the entries that change pays.
-    """
+    Compiled once per process for any sizes (dynamic shapes), on first use. `eager`, where given, is what
+    runs instead of `fn` when not fused: the same numbers reached another way, for a kernel whose dense
+    form pays compiled (one pass that keeps or changes every entry) but not eagerly (a pass per
+    operation), where touching only the entries that change pays."""
     if fn is None:
-        return functools.partial(kernel, vectorize=vectorize, eager=eager)
+        return functools.partial(kernel, eager=eager)
     eager_fn = fn if eager is None else eager
-    options = {**_known(EAGER_NUMERICS), **({} if vectorize else {"cpp.simdlen": 1})}
+    options = _known(EAGER_NUMERICS)
 
     compiled: Callable[..., Any] | None = None
 

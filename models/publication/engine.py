@@ -125,7 +125,8 @@ class PublicationGame:
     @staticmethod
     def peak_bytes_per_world(params: dict[str, Any]) -> int:
         """Memory one world needs at the peak of a round, with a margin: 320 bytes per study slot (measured
-        120-180 per researcher with one slot each, at a million researchers a round)."""
+        190-210 per researcher with one slot each at 10 million researchers a round, fused, the process's
+        whole peak)."""
         return params["n_researchers"] * params["studies_per_round"] * 320
 
     def reset(self) -> None:
