@@ -68,11 +68,25 @@ class PublicationTallies:
     payoff_sum: torch.Tensor
 
 
+def rigor_level(action: torch.Tensor, rigor_levels: int) -> torch.Tensor:
+    """The rigor level of each action, 0 to rigor_levels - 1: novel ones first, then replications.
+    Arithmetic rather than a table lookup, so that a fused kernel computes it in vector registers."""
+    return torch.where(action >= rigor_levels, action - rigor_levels, action)
+
+
 def rigor(action: torch.Tensor, rigor_levels: int) -> torch.Tensor:
-    """The rigor of each action, evenly spaced from 0 to 1 over the levels, novel ones then replications:
-    arithmetic rather than a table lookup, so that a fused kernel computes it in vector registers."""
-    level = torch.where(action >= rigor_levels, action - rigor_levels, action)
-    return level / (rigor_levels - 1)
+    """The rigor of each action, evenly spaced from 0 to 1 over the levels."""
+    return rigor_level(action, rigor_levels) / (rigor_levels - 1)
+
+
+def finding_author(word: torch.Tensor) -> torch.Tensor:
+    """The researcher who published the finding in each literature word."""
+    return word >> AUTHOR_SHIFT
+
+
+def finding_action(word: torch.Tensor) -> torch.Tensor:
+    """The action that produced the finding in each literature word."""
+    return (word >> ACTION_SHIFT) & ACTION_MASK
 
 
 def action_names(rigor_levels: int) -> list[str]:
@@ -151,12 +165,12 @@ class PublicationGame:
     @property
     def literature_author(self) -> torch.Tensor:
         """The researcher who published each place's finding, (W, literature_size + 1)."""
-        return self.literature >> AUTHOR_SHIFT
+        return finding_author(self.literature)
 
     @property
     def literature_action(self) -> torch.Tensor:
         """The action that produced each place's finding, (W, literature_size + 1)."""
-        return (self.literature >> ACTION_SHIFT) & ACTION_MASK
+        return finding_action(self.literature)
 
     def step(self, actions: dict[str, torch.Tensor]) -> RoundResult:
         """Advance every world by one round given each researcher's action (worlds, researchers)."""
@@ -188,8 +202,8 @@ class PublicationGame:
         credit = Credit(
             worlds=n_worlds,
             world=world,
-            agent=(refuted >> AUTHOR_SHIFT).long(),
-            action=((refuted >> ACTION_SHIFT) & ACTION_MASK).long(),
+            agent=finding_author(refuted).long(),
+            action=finding_action(refuted).long(),
             amount=-self.penalty[world],
         )
         received = payoff + credit.per_agent(n_res)
@@ -199,7 +213,7 @@ class PublicationGame:
         count = new.cumsum(1, dtype=torch.int32)  # int32 is 12x faster than int64
         n_new = count[:, -1:].clone()  # not a view: it outlives the round in the tallies
         places = self._ring_places(count, n_new, first_slot)
-        self.literature = self._publish(action, outcome, first_claim, count, n_new, first_slot, *places)
+        self.literature = self._publish(action, outcome, new, first_claim, count, n_new, first_slot, *places)
         self.findings_published += n_new.squeeze(1)
         self.round_index += 1
 
@@ -313,7 +327,6 @@ class PublicationGame:
             """How many slots have all of `bits` and none of `without`."""
             return ((outcome & (bits | without)) == bits).sum(1, dtype=torch.int32)
 
-        level = torch.where(action >= self.rigor_levels, action - self.rigor_levels, action)
         return (
             having(REPLICATE),
             having(DONE),
@@ -321,7 +334,7 @@ class PublicationGame:
             having(REPLICATE | POSITIVE),
             having(PUBLISHED | POSITIVE, without=REPLICATE | TRUE),
             having(PUBLISHED),
-            level.sum(1, dtype=torch.int32),
+            rigor_level(action, self.rigor_levels).sum(1, dtype=torch.int32),
         )
 
     def _first_slot(self, uniform: torch.Tensor) -> torch.Tensor:
@@ -359,6 +372,7 @@ class PublicationGame:
         self,
         action: torch.Tensor,
         outcome: torch.Tensor,
+        new: torch.Tensor,
         first_claim: torch.Tensor,
         count: torch.Tensor,
         n_new: torch.Tensor,
@@ -375,9 +389,8 @@ class PublicationGame:
         """
         size, n_slots = self.literature_size, self.n_researchers * self.slots
         literature = torch.where(first_claim < 2 * n_slots, self.literature & ~FINDING_OPEN, self.literature)
-        new = (outcome & (REPLICATE | PUBLISHED | POSITIVE)) == PUBLISHED | POSITIVE
         q = count - lead + torch.where(self._slot_index < first_slot, n_new, 0)
-        kept = new & (q >= 0)
+        kept = (new != 0) & (q >= 0)
         place = base + q
         place = torch.where(kept, torch.where(place >= size, place - size, place), size)
         researcher = self._slot_index // self.slots
