@@ -32,6 +32,7 @@ import torch
 
 import studies
 from benchmarks.pettingzoo_loop import build
+from models import compile_cache
 from models.election.rules import RULES
 from models.fusion import worth_fusing
 from models.games import get_game
@@ -166,7 +167,8 @@ def default_batch(case: Case, device: str = "cpu") -> Batch:
 def _engine(case: Case, params: dict[str, Any], device: str) -> Timed:
     spec = get_game(case.game)
     batch = default_batch(case, device)
-    batch.fused = worth_fusing(batch.agents_per_round, STUDY_ROUNDS, device)  # compiled in the warm-up
+    cached = compile_cache.holds(case.game, device)  # see cache_kernels
+    batch.fused = worth_fusing(batch.agents_per_round, STUDY_ROUNDS, device, cached)  # in the warm-up
     per_world = batch.agents_per_world
 
     def step() -> None:
@@ -317,6 +319,45 @@ def group_label(group: list[Case]) -> str:
     case = group[0]
     rule = f" {case.rule}" if case.rule else ""
     return f"{case.game}{rule} at {case.agents} agents per world, {len(group)} cases timed in turn"
+
+
+def compile_kernels(game: str, device: str = "cpu") -> dict[str, Any]:
+    """One fused round of a small batch of `game` in this process, which compiles its kernels and keeps
+    them in the compile cache (models.compile_cache); the seconds it took."""
+    batch = default_batch(Case(game, "engine", 100, 2), device)
+    batch.fused = True
+    begun = time.perf_counter()
+    batch.round()
+    return {"game": game, "seconds": time.perf_counter() - begun, "cached": compile_cache.holds(game, device)}
+
+
+def cache_kernels(
+    cases: list[Case], device: str = "cpu", on_game: Callable[[str], None] = lambda game: None
+) -> list[dict[str, Any]]:
+    """Compile, once and each in a fresh process, the kernels of every game whose engine cases would
+    fuse with them cached and whose kernels the cache does not hold yet for this code.
+
+    The engine is then timed as a study of its batch runs on a machine that has fused that game before
+    (any run of it since the code last changed): the study loads the kernels. Compiling them is paid
+    once per code version and is not a cost of the rounds timed here; what it costs is the fusion
+    probe's figure (benchmarks/fusion_probe.py) and models.fusion's threshold."""
+    games = {
+        case.game
+        for case in cases
+        if case.method == "engine"
+        and worth_fusing(case.worlds * engine_agents_per_world(case), STUDY_ROUNDS, device, cached=True)
+        and not compile_cache.holds(case.game, device)
+    }
+    done = []
+    for game in sorted(games):
+        on_game(game)
+        done.append(in_fresh_process(compile_kernels, game, device))
+    return done
+
+
+def engine_agents_per_world(case: Case) -> int:
+    """Every agent of a world of the case's game: researchers, or voters, candidates and institution."""
+    return sum(n_agents for n_agents, _ in get_game(case.game).engine.role_shapes(game_params(case)).values())
 
 
 def run(

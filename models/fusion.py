@@ -4,8 +4,9 @@ Why: eagerly, every torch operation is one pass over memory, and a round of a mi
 hundreds of such passes. `torch.compile` turns a kernel's passes into one loop that keeps each agent's
 numbers in registers: the learners' choice for a million agents, random draws included, takes about 3.5 ms
 compiled against 15 eagerly, and the whole publication round 3-4x less (18-20 against 80 ms at 1,000 x
-1,000). Compiling costs seconds in each process, so a batch is fused only when its work pays for that: see
-`worth_fusing`. Integer kernels need whole-vector loads for that (models/vector_loads.py).
+1,000). Compiling costs tens of seconds, and loading compiled kernels from an earlier process seconds
+(models/compile_cache.py), so a batch is fused only when its work pays for that: see `worth_fusing`.
+Integer kernels need whole-vector loads to be fast (models/vector_loads.py).
 
 Fused or not, the numbers are the same, bit for bit, on a CPU and on a GPU: a kernel uses only operations
 whose compiled code is IEEE-exact the eager one (+ - * /, comparisons, integer arithmetic, exp2; not exp,
@@ -24,16 +25,20 @@ from typing import Any
 
 import torch
 
+from models import compile_cache
 from models.vector_loads import cache_key_options
 
-# Agent-rounds from which fusing pays, per device type (benchmarks/fusion_probe.py). On 2 CPU cores the
-# first fused round costs about 20 s in a process (9.5 s where inductor's cache already holds the
-# kernels), and fusing saves 60 ms a round at a million agents (80 -> 18-20 ms) and 7 ms at 100,000 (10-12
-# -> 3.5-4.5): about 65 ns an agent-round, so it pays from about 3e8 agent-rounds, and half a billion
-# leaves margin (a million agents for 500 rounds, 100,000 for 5,000). On an
-# H200 or H100 compiling takes 7-21 s, and fusing saves 0.4 ms a round at a million agents, 3-4 ms at 10
-# million and 31-42 ms at 100 million: 100 million pay after about 500 rounds.
+# Agent-rounds from which fusing pays, per device type (benchmarks/fusion_probe.py), where the process must
+# compile the kernels and where it loads them from the compile cache (models/compile_cache.py). On 2 CPU
+# cores the first fused round of a process costs 20-24 s compiling with inductor's cache warm (35-46 s
+# cold) and 2.8-3.9 s loading, and fusing saves 60 ms a round at a million agents (80 -> 18-20 ms) and
+# 9 ms at 100,000 (14 -> 4.8-5.5): 60-90 ns an agent-round. So compiling pays from about 3e8
+# agent-rounds and loading from about 6e7, and the thresholds leave margin: a million agents for 500
+# rounds compiling, 100,000 for 1,000 loading. On an H200 or H100 compiling takes 7-21 s, and fusing saves
+# 0.4 ms a round at a million agents, 3-4 ms at 10 million and 31-42 ms at 100 million: 100 million pay
+# after about 500 rounds (loading there is not measured yet, so the threshold is the same).
 FUSE_MIN_AGENT_ROUNDS = {"cpu": 500_000_000, "cuda": 100_000_000_000}
+FUSE_MIN_AGENT_ROUNDS_CACHED = {"cpu": 100_000_000, "cuda": 100_000_000_000}
 
 # Inductor settings under which compiled code computes eager's numbers on a GPU too (Triton): no fused
 # multiply-add, IEEE division (Triton's default one is approximate), subnormals kept. Inductor's C++ for a
@@ -48,9 +53,13 @@ EAGER_NUMERICS = {
 _fusing: ContextVar[bool] = ContextVar("fusing", default=False)
 
 
-def worth_fusing(agents_per_round: int, rounds: int, device: torch.device | str = "cpu") -> bool:
-    """Whether compiling pays for a batch of this size played for this many rounds on this device."""
-    return agents_per_round * rounds >= FUSE_MIN_AGENT_ROUNDS[torch.device(device).type]
+def worth_fusing(
+    agents_per_round: int, rounds: int, device: torch.device | str = "cpu", cached: bool = False
+) -> bool:
+    """Whether fusing pays for a batch of this size played for this many rounds on this device: compiling
+    its kernels, or, if `cached` (models.compile_cache.holds), loading them."""
+    thresholds = FUSE_MIN_AGENT_ROUNDS_CACHED if cached else FUSE_MIN_AGENT_ROUNDS
+    return agents_per_round * rounds >= thresholds[torch.device(device).type]
 
 
 @contextmanager
@@ -86,6 +95,7 @@ def kernel(fn: Callable[..., Any] | None = None, *, eager: Callable[..., Any] | 
             # No "duck" shapes: sizes that happen to be equal at the first call (1,000 worlds of 1,000
             # researchers) would stay tied, and every batch where they differ would compile again.
             torch.fx.experimental._config.use_duck_shape = False
+            compile_cache.enable()
             compiled = torch.compile(fn, dynamic=True, options={**options, **cache_key_options()})
         try:
             return compiled(*args)
@@ -103,6 +113,11 @@ def _known(options: dict[str, Any]) -> dict[str, Any]:
 
 
 _unavailable: list[str] = []  # why compiling failed in this process, once it has
+
+
+def compiling_works() -> bool:
+    """Whether kernels compile in this process (so far): not where a compile failed (see _give_up)."""
+    return not _unavailable
 
 
 def _give_up(fn: Callable[..., Any], error: Exception) -> None:

@@ -9,12 +9,13 @@ the metric time series, shape (recorded rounds, worlds, metrics). Studies, tests
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
-from models.fusion import fusing, worth_fusing
+from models import compile_cache
+from models.fusion import compiling_works, fusing, worth_fusing
 from models.games import get_game
 from models.learners import BatchedLearner, make_learner
 from models.memory import keep_freed_memory
@@ -26,9 +27,11 @@ from models.rounds import RoundResult
 class Batch:
     """A batch of worlds ready to play: the game's engine and one batched learner per role."""
 
+    game: str
     engine: Any
     learners: dict[str, BatchedLearner]
     fused: bool = False  # run the kernels compiled (models.fusion): faster for large batches, same numbers
+    kept: bool = field(default=False, init=False, repr=False)  # its kernels handed to the compile cache
 
     @property
     def agents_per_world(self) -> int:
@@ -46,6 +49,10 @@ class Batch:
             result = self.engine.step(actions)
             for role, learner in self.learners.items():
                 learner.learn(actions[role], result.rewards[role], result.credit.get(role))
+        if self.fused and not self.kept:  # every kernel of a round is compiled by its end
+            if compiling_works():
+                compile_cache.save(self.game, self.engine.device)
+            self.kept = True
         return result
 
 
@@ -65,6 +72,7 @@ def build_batch(
     with torch.inference_mode():
         engine = get_game(game).engine(worlds, seeds, device=device)
         return Batch(
+            game,
             engine,
             {
                 role: make_learner(learners[role], role, len(worlds), n_agents, n_actions, engine.rng)
@@ -87,10 +95,12 @@ def play(
 
     `worlds` are resolved game parameters (one dict per world), `learners` a resolved learner config per
     role (one shared by every world, or a list with one per world), `seeds` one per world. A batch whose
-    work pays for compiling is fused (models.fusion); that changes its speed, never its numbers.
+    work pays for compiling (or loading) its kernels is fused (models.fusion); that changes its speed, never
+    its numbers.
     """
     batch = build_batch(game, worlds, learners, seeds, device)
-    batch.fused = worth_fusing(batch.agents_per_round, rounds, batch.engine.device)
+    device = batch.engine.device
+    batch.fused = worth_fusing(batch.agents_per_round, rounds, device, compile_cache.holds(game, device))
     recorded = []
     with torch.inference_mode():
         for t in range(rounds):

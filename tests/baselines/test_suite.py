@@ -206,11 +206,27 @@ def test_a_case_whose_process_dies_stops_its_group() -> None:
 def test_the_engine_is_timed_fused_where_a_long_study_of_its_batch_would_be(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setitem(
-        fusion.FUSE_MIN_AGENT_ROUNDS, "cpu", 400 * suite.STUDY_ROUNDS
-    )  # from 400 agents a round
+    for thresholds in (fusion.FUSE_MIN_AGENT_ROUNDS, fusion.FUSE_MIN_AGENT_ROUNDS_CACHED):  # cached or not
+        monkeypatch.setitem(thresholds, "cpu", 400 * suite.STUDY_ROUNDS)  # from 400 agents a round
     fused = suite.measure(suite.Case("publication", "engine", 100, 4), threads=1)
     eager = suite.measure(suite.Case("publication", "engine", 100, 3), threads=1)
     loop = suite.measure(SMALL[1], threads=1)
     assert (fused["fused"], eager["fused"], loop["fused"]) == (True, False, None)
     assert not fusion._unavailable  # compiled for real
+
+
+def test_the_bench_compiles_once_the_kernels_of_the_games_that_fuse_only_cached(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    held: set[str] = set()
+    compiled: list[str] = []
+    monkeypatch.setattr(suite.compile_cache, "holds", lambda game, device="cpu": game in held)
+    monkeypatch.setattr(suite, "in_fresh_process", lambda fn, game, device: compiled.append(game) or {})
+    full = suite.plan()
+    suite.cache_kernels(full)  # both games have batches of 100,000 agents and more a round
+    assert compiled == ["election", "publication"]
+    held.add("publication")
+    suite.cache_kernels(full)
+    assert compiled[2:] == ["election"]
+    suite.cache_kernels(suite.plan(quick=True))  # at most 10,000 agents a round: eager, cached or not
+    assert compiled[3:] == []

@@ -69,7 +69,8 @@ def test_play_fuses_only_the_batches_whose_work_pays_for_compiling(monkeypatch):
     assert not worth_fusing(1000 * 1000, 1000, "cuda") and worth_fusing(100_000_000, 1000, "cuda")
     seen = []
     monkeypatch.setattr(models.simulate, "fusing", lambda enabled: seen.append(enabled) or nullcontext())
-    monkeypatch.setitem(fusion.FUSE_MIN_AGENT_ROUNDS, "cpu", 2 * 10 * 5)  # 2 worlds of 10 for 5 rounds
+    for thresholds in (fusion.FUSE_MIN_AGENT_ROUNDS, fusion.FUSE_MIN_AGENT_ROUNDS_CACHED):  # cached or not
+        monkeypatch.setitem(thresholds, "cpu", 2 * 10 * 5)  # 2 worlds of 10 for 5 rounds
     world, learner = PUBLICATION_PARAMS.resolve({"n_researchers": 10}), resolve_learner({}, "r")
     for rounds in (4, 5):
         play("publication", [world] * 2, {"researcher": learner}, [1, 2], rounds)

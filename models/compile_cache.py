@@ -1,0 +1,115 @@
+"""Compiled kernels kept on disk from one process to the next: a fused batch starts in seconds, not tens.
+
+Why: inductor's own cache keeps the C++ it wrote, but each process still has dynamo trace every kernel with
+symbolic shapes before it can look there, and that tracing is most of a first fused round: 10-13 s of it on
+2 cores with inductor's cache warm. Dynamo's precompile cache (torch 2.13's `caching_precompile`) keeps the
+traced kernels too, with their guards and compiled code, and a later process loads them: 2.6-3.7 s for the
+publication round's six kernels, mostly importing inductor. So fusing pays for smaller batches once the
+kernels are cached (models.fusion.worth_fusing), which is the case from a machine's second fused run on.
+
+That cache drops the guards on what a kernel finds in its module (the functions it calls), trusting that
+the code has not changed since. So it is kept in a directory named by the code itself: a hash of every
+source file of `models` (kernels, the code they call, the inductor patch of models/vector_loads.py), the
+Python and torch versions and the CPU's vector instructions. Any edit of the models starts a new one.
+
+`save` marks a game's kernels as cached on a device once a fused round of it has run and its kernels are
+written; `holds` says whether they are. Where this torch has no such cache, nothing is kept and fused
+batches compile as before: slower to start, the same numbers.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import itertools
+import logging
+import platform
+import secrets
+import warnings
+from pathlib import Path
+
+import torch
+
+_DROPPED_GUARD = "is dropped with caching_precompile"
+
+
+@functools.cache
+def code_key() -> str:
+    """16 hex digits naming the code whose compiled kernels a directory holds (see the module's docstring)."""
+    digest = hashlib.sha256(f"{platform.python_version()}|{torch.__version__}".encode())
+    digest.update(torch.backends.cpu.get_cpu_capability().encode())
+    package = Path(__file__).resolve().parent
+    for source in sorted(package.rglob("*.py")):
+        digest.update(b"\0" + source.relative_to(package).as_posix().encode() + b"\0" + source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _root() -> Path:
+    """Beside inductor's own cache (TORCHINDUCTOR_CACHE_DIR where set), one directory per code version."""
+    from torch._inductor.runtime.cache_dir_utils import cache_dir
+
+    return Path(cache_dir()) / "reward-design-lab"
+
+
+def directory() -> Path:
+    return _root() / code_key()
+
+
+class _QuietDroppedGuards(logging.Filter):
+    """Dynamo warns of every guard it drops for the cache, a dozen lines a kernel: the module's docstring
+    says why dropping them is sound here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return _DROPPED_GUARD not in str(record.msg)
+
+
+@functools.cache
+def enable() -> bool:
+    """Have dynamo keep and load compiled kernels in `directory()`, from now on in this process; False
+    where this torch has no such cache. Called by models.fusion before its first compile."""
+    try:
+        from torch._dynamo.package import DynamoCache
+        from torch._dynamo.precompile_context import PrecompileContext  # noqa: F401  (used by save)
+    except ImportError:
+        return False
+    if not hasattr(torch._dynamo.config, "caching_precompile") or not hasattr(DynamoCache, "path_prefix"):
+        return False
+    from torch._dynamo import bytecode_transformation
+
+    torch._dynamo.config.caching_precompile = True
+    DynamoCache.path_prefix = lambda: str(directory())  # type: ignore[method-assign]
+    # A loaded kernel brings the names its process gave its globals (`__builtins_dict___2`), and this
+    # process numbers its own from 0: a kernel compiling again here (another role's shapes) would take a
+    # loaded name and fail. Numbered from a random start, the names of two processes do not meet.
+    bytecode_transformation._unique_id_counter = itertools.count(secrets.randbits(48))
+    logging.getLogger("torch._dynamo.guards").addFilter(_QuietDroppedGuards())
+    return True
+
+
+def _marker(game: str, device: torch.device | str) -> Path:
+    return directory() / f"{game}-{torch.device(device).type}.cached"
+
+
+def holds(game: str, device: torch.device | str = "cpu") -> bool:
+    """Whether a fused round of `game` on this device type has run with this code and its kernels were
+    kept: a process fusing it now loads them instead of tracing them again."""
+    return _marker(game, device).exists()
+
+
+def save(game: str, device: torch.device | str = "cpu") -> None:
+    """Write the kernels compiled so far in this process (the game's, after a fused round) and mark the
+    game as cached. A cache that cannot be written only costs time, so that is a warning, not an error."""
+    if not enable():
+        return
+    from torch._dynamo.precompile_context import PrecompileContext
+
+    try:
+        PrecompileContext.save_to_dynamo_cache()
+        _marker(game, device).touch()
+    except (OSError, RuntimeError) as error:
+        warnings.warn(
+            f"could not keep the compiled kernels in {directory()} ({error}); later processes compile "
+            "them again: slower to start, the same numbers.",
+            RuntimeWarning,
+            stacklevel=2,
+        )

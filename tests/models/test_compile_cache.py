@@ -1,0 +1,103 @@
+"""The compile cache: a later process loads the kernels an earlier one compiled, and gets the same numbers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from helpers import needs_cpp_compiler
+
+from models import compile_cache, fusion
+from models.fusion import worth_fusing
+
+# One process of the test: the cache in its own directory, a fused publication batch for 3 rounds, then,
+# where asked, a fused election batch (the learners' kernels compile again there for its roles). It
+# reports what the cache held before and after, dynamo's cache counters and graphs, and the numbers.
+_PROCESS = """
+import json, sys
+from pathlib import Path
+import torch
+from models import compile_cache, fusion
+compile_cache._root = lambda: Path(sys.argv[1])
+from torch._dynamo.utils import counters
+from models.learners import resolve_learner
+from models.games import get_game
+from models.simulate import build_batch
+
+def play(game, size, fused):
+    params = get_game(game).params.resolve(size)
+    roles = get_game(game).engine.role_shapes(params)
+    batch = build_batch(game, [params] * 3, {role: resolve_learner({}, role) for role in roles}, [1, 2, 3])
+    batch.fused = fused
+    with torch.inference_mode():
+        tallies = [vars(batch.round().tallies) for _ in range(3)]
+    return [{k: v.tolist() if isinstance(v, torch.Tensor) else v for k, v in t.items()} for t in tallies]
+
+held = compile_cache.holds("publication")
+fused = play("publication", {"n_researchers": 37}, True)
+report = {
+    "held_before": held,
+    "held_after": compile_cache.holds("publication"),
+    "cache": dict(counters["dynamo_cache"]),
+    "graphs": counters["stats"]["unique_graphs"],
+    "same_as_eager": fused == play("publication", {"n_researchers": 37}, False),
+}
+if sys.argv[2] == "election":
+    report["election_same_as_eager"] = play("election", {"n_voters": 50}, True) == play(
+        "election", {"n_voters": 50}, False
+    )
+report["gave_up"] = fusion._unavailable
+print(json.dumps(report))
+"""
+
+
+def _process(directory: Path, then: str = "") -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(_PROCESS), str(directory), then],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@needs_cpp_compiler
+def test_a_later_process_loads_the_compiled_kernels_and_gets_the_same_numbers(tmp_path: Path):
+    first = _process(tmp_path)
+    assert not first["held_before"] and first["held_after"]
+    assert first["cache"].get("dynamo_cache_miss", 0) >= 4 and first["graphs"] >= 4  # traced here
+    assert first["same_as_eager"] and not first["gave_up"]
+    # The later process traces nothing: every kernel comes from the cache. Its election batch then has
+    # the loaded learners' kernels compile again for its roles, which once failed on a global's name
+    # that the loaded kernels had taken.
+    later = _process(tmp_path, "election")
+    assert later["held_before"]
+    assert later["cache"].get("dynamo_cache_hit", 0) == first["cache"]["dynamo_cache_miss"]
+    assert "dynamo_cache_miss" not in later["cache"]
+    assert later["same_as_eager"] and later["election_same_as_eager"] and not later["gave_up"]
+    assert [path.name for path in tmp_path.iterdir()] == [compile_cache.code_key()]
+
+
+def test_the_cache_is_named_by_the_models_code_torch_and_the_cpu(monkeypatch: pytest.MonkeyPatch):
+    key = compile_cache.code_key()
+    assert len(key) == 16 and compile_cache.directory().name == key
+    compile_cache.code_key.cache_clear()
+    monkeypatch.setattr(compile_cache.torch, "__version__", "0.0.0")
+    try:
+        assert compile_cache.code_key() != key
+    finally:
+        compile_cache.code_key.cache_clear()
+
+
+def test_fusing_pays_for_smaller_batches_once_their_kernels_are_cached():
+    # Compiling costs 20-24 s on 2 cores and loading 3-4 s (models.fusion): 100,000 researchers for a
+    # 1,000-round study pay only for loading.
+    assert not worth_fusing(100_000, 1000) and worth_fusing(100_000, 1000, cached=True)
+    assert worth_fusing(1000 * 1000, 500) and not worth_fusing(25 * 100, 1000, cached=True)
+    assert fusion.FUSE_MIN_AGENT_ROUNDS_CACHED["cpu"] < fusion.FUSE_MIN_AGENT_ROUNDS["cpu"]
