@@ -105,6 +105,7 @@ def save(game: str, device: torch.device | str = "cpu") -> None:
 
     try:
         PrecompileContext.save_to_dynamo_cache()
+        directory().mkdir(parents=True, exist_ok=True)  # where every kernel was loaded, nothing was written
         _marker(game, device).touch()
     except (OSError, RuntimeError) as error:
         warnings.warn(

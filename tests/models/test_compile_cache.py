@@ -101,3 +101,14 @@ def test_fusing_pays_for_smaller_batches_once_their_kernels_are_cached():
     assert not worth_fusing(100_000, 1000) and worth_fusing(100_000, 1000, cached=True)
     assert worth_fusing(1000 * 1000, 500) and not worth_fusing(25 * 100, 1000, cached=True)
     assert fusion.FUSE_MIN_AGENT_ROUNDS_CACHED["cpu"] < fusion.FUSE_MIN_AGENT_ROUNDS["cpu"]
+
+
+def test_a_cache_that_cannot_be_written_warns_and_marks_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    blocked = tmp_path / "a file, not a directory"
+    blocked.write_text("")
+    monkeypatch.setattr(compile_cache, "_root", lambda: blocked)
+    with pytest.warns(RuntimeWarning, match="could not keep the compiled kernels"):
+        compile_cache.save("publication")
+    assert not compile_cache.holds("publication")
