@@ -177,8 +177,9 @@ def _engine(case: Case, params: dict[str, Any], device: str) -> Timed:
         if device != "cpu":
             torch.cuda.synchronize()
 
-    def state_bytes() -> float:
-        return _tensor_bytes(batch.engine, *batch.learners.values()) / (per_world * case.worlds)
+    def state_bytes() -> float:  # the next round's actions too, drawn as the learners learn
+        held = _tensor_bytes(batch.engine, *batch.learners.values())
+        return (held + sum(a.nbytes for a in batch.next_actions.values())) / (per_world * case.worlds)
 
     return Timed(
         step, block_rounds(case, per_world, device), WARMUP_ROUNDS, per_world, state_bytes, batch.fused

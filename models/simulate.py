@@ -32,6 +32,8 @@ class Batch:
     learners: dict[str, BatchedLearner]
     fused: bool = False  # run the kernels compiled (models.fusion): faster for large batches, same numbers
     kept: bool = field(default=False, init=False, repr=False)  # its kernels handed to the compile cache
+    # Each role's actions for the next round, drawn as its learners learned from the last one.
+    next_actions: dict[str, torch.Tensor] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def agents_per_world(self) -> int:
@@ -42,13 +44,20 @@ class Batch:
         return self.engine.n_worlds * self.agents_per_world
 
     def round(self) -> RoundResult:
-        """One round of every world: every role acts, the engine steps, every role learns."""
+        """One round of every world: every role acts, the engine steps, every role learns.
+
+        A role learns and draws its next round's actions in one call (BatchedLearner.learn_and_act), so
+        that its learner reads its table once a round; the actions are the same as if drawn at the next
+        round's start, since nothing changes the learners in between but their rounds."""
         t = self.engine.round_index
         with torch.inference_mode(), fusing(self.fused):
-            actions = {role: learner.act(t) for role, learner in self.learners.items()}
+            actions = self.next_actions or {role: learner.act(t) for role, learner in self.learners.items()}
             result = self.engine.step(actions)
-            for role, learner in self.learners.items():
-                learner.learn(actions[role], result.rewards[role], result.credit.get(role))
+            rewards, credit = result.rewards, result.credit
+            self.next_actions = {
+                role: learner.learn_and_act(actions[role], rewards[role], credit.get(role), t + 1)
+                for role, learner in self.learners.items()
+            }
         if self.fused and not self.kept:  # every kernel of a round is compiled by its end
             if compiling_works():
                 compile_cache.save(self.game, self.engine.device)

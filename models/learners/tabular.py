@@ -94,8 +94,14 @@ def softmax_choice(
     """Each agent's softmax draw from action-major values (worlds, actions, agents), at scale log2(e) / T
     per world (worlds, 1), with its uniform hashed from the stream's counters (RandomStreams.counters):
     fused, the draws never reach memory."""
-    uniform = hashed_uniforms(key + offsets)
-    return sample_categorical(softmax_weights(values.unbind(1), scale), uniform)
+    return softmax_draw(values.unbind(1), scale, key, offsets)
+
+
+def softmax_draw(
+    values: Sequence[torch.Tensor], scale: torch.Tensor, key: torch.Tensor, offsets: torch.Tensor
+) -> torch.Tensor:
+    """softmax_choice from one tensor of values per action, (worlds, agents) each."""
+    return sample_categorical(softmax_weights(values, scale), hashed_uniforms(key + offsets))
 
 
 def moved_toward(value: torch.Tensor, payoff: torch.Tensor, rate: torch.Tensor) -> torch.Tensor:
@@ -129,11 +135,53 @@ def value_update(
     the table costs (1.8 ms for a million agents with 6 actions, against 4.5 for the gather and scatter
     of update_chosen, which runs eagerly instead: there a pass per operation and action costs 3x that).
     """
-    kept_or_moved = [
+    return torch.stack(kept_or_moved(values, actions, payoffs, rate), 1)
+
+
+def kept_or_moved(
+    values: torch.Tensor, actions: torch.Tensor, payoffs: torch.Tensor, rate: torch.Tensor
+) -> list[torch.Tensor]:
+    """value_update's new values, one (worlds, agents) tensor per action: each kept, or moved where it is
+    the agent's chosen action."""
+    return [
         torch.where(actions == a, moved_toward(value, payoffs, rate), value)
         for a, value in enumerate(values.unbind(1))
     ]
-    return torch.stack(kept_or_moved, 1)
+
+
+def update_then_choose(
+    values: torch.Tensor,
+    actions: torch.Tensor,
+    payoffs: torch.Tensor,
+    rate: torch.Tensor,
+    scale: torch.Tensor,
+    key: torch.Tensor,
+    offsets: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """update_and_choose eagerly: value_update (the gather and scatter), then softmax_choice."""
+    values = update_chosen(values, actions, payoffs, rate)
+    return values, softmax_choice(values, scale, key, offsets)
+
+
+@kernel(eager=update_then_choose)
+def update_and_choose(
+    values: torch.Tensor,
+    actions: torch.Tensor,
+    payoffs: torch.Tensor,
+    rate: torch.Tensor,
+    scale: torch.Tensor,
+    key: torch.Tensor,
+    offsets: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """value_update, then each agent's softmax_choice of its next action from the updated values: the
+    values after learning, (worlds, actions, agents), and the next actions, (worlds, agents).
+
+    Fused, one pass over the table: the updated values are drawn from while still in registers, where
+    value_update and softmax_choice apart read the whole table twice. At a million agents with 6 actions,
+    whose table outgrows the CPU's caches, that takes 3.9 ms against 5.8 (2 cores).
+    """
+    new_values = kept_or_moved(values, actions, payoffs, rate)
+    return torch.stack(new_values, 1), softmax_draw(new_values, scale, key, offsets)
 
 
 class BatchedLearner:
@@ -150,6 +198,14 @@ class BatchedLearner:
     ) -> None:
         self.p, self.role, self.rng = params, role, rng
         self.n_worlds, self.n_agents, self.n_actions = n_worlds, n_agents, n_actions
+
+    def learn_and_act(
+        self, actions: torch.Tensor, rewards: torch.Tensor, credit: Credit | None, next_round: int
+    ) -> torch.Tensor:
+        """learn, then act in round `next_round`: the same numbers, in one call, so that a learner can do
+        both in one pass over its state (TabularQLearner does)."""
+        self.learn(actions, rewards, credit)
+        return self.act(next_round)
 
     def draw(self, round_index: int, purpose: str) -> torch.Tensor:
         """One uniform per agent per world, from this role's stream for `purpose`."""
@@ -179,25 +235,44 @@ class TabularQLearner(BatchedLearner):
 
     def act(self, round_index: int) -> torch.Tensor:
         if self.p["exploration"] == "softmax":
-            counters = self.rng.counters(round_index, f"{self.role}/act", self.n_agents)
-            scale = LOG2E / self.p["temperature"].view(-1, 1)
-            return softmax_choice(self.values, scale, *counters)
+            return softmax_choice(self.values, *self._softmax_draws(round_index))
         greedy = self.values.argmax(1)
         explore = self.draw(round_index, "explore") < self.p["epsilon"].view(-1, 1)
         random_action = (self.draw(round_index, "act") * self.n_actions).long().clamp(max=self.n_actions - 1)
         return torch.where(explore, random_action, greedy)
 
     def learn(self, actions: torch.Tensor, rewards: torch.Tensor, credit: Credit | None = None) -> None:
-        rate = self.p["learning_rate"]
-        if credit is not None:
-            charged = torch.add(
-                credit.agent,
-                torch.add(credit.action, credit.world, alpha=self.n_actions),
-                alpha=self.n_agents,
-            )
-            add_at(self.values.view(-1), charged, rate.view(-1)[credit.world] * credit.amount)
-            rewards = rewards - credit.per_agent(self.n_agents)  # not a payoff of this round's action
-        self.values = value_update(self.values, actions, rewards, rate.view(-1, 1))
+        payoffs = self._take_credit(rewards, credit)
+        self.values = value_update(self.values, actions, payoffs, self.p["learning_rate"].view(-1, 1))
+
+    def learn_and_act(
+        self, actions: torch.Tensor, rewards: torch.Tensor, credit: Credit | None, next_round: int
+    ) -> torch.Tensor:
+        if self.p["exploration"] != "softmax":
+            return super().learn_and_act(actions, rewards, credit, next_round)
+        payoffs, rate = self._take_credit(rewards, credit), self.p["learning_rate"].view(-1, 1)
+        draws = self._softmax_draws(next_round)
+        self.values, next_actions = update_and_choose(self.values, actions, payoffs, rate, *draws)
+        return next_actions
+
+    def _softmax_draws(self, round_index: int) -> tuple[torch.Tensor, ...]:
+        """What a softmax choice in this round takes besides the values: the scale log2(e) / T, (worlds,
+        1), and the draws' counters (RandomStreams.counters)."""
+        counters = self.rng.counters(round_index, f"{self.role}/act", self.n_agents)
+        return LOG2E / self.p["temperature"].view(-1, 1), *counters
+
+    def _take_credit(self, rewards: torch.Tensor, credit: Credit | None) -> torch.Tensor:
+        """Add the credit to the actions it is for, in place; return the rewards less the credit: this
+        round's payoffs of this round's actions."""
+        if credit is None:
+            return rewards
+        charged = torch.add(
+            credit.agent,
+            torch.add(credit.action, credit.world, alpha=self.n_actions),
+            alpha=self.n_agents,
+        )
+        add_at(self.values.view(-1), charged, self.p["learning_rate"].view(-1)[credit.world] * credit.amount)
+        return rewards - credit.per_agent(self.n_agents)
 
 
 def check_probabilities(probabilities: list[float], role: str, n_actions: int) -> list[float]:

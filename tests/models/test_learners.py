@@ -6,7 +6,10 @@ import math
 
 import pytest
 import torch
+from helpers import needs_cpp_compiler
 
+from models import fusion
+from models.fusion import fusing
 from models.learners import check_learner, make_learner, resolve_learner
 from models.learners.tabular import LOG2E, sample_categorical, softmax_weights
 from models.params import ConfigError
@@ -73,6 +76,31 @@ def test_delayed_credit_moves_the_credited_action_not_the_chosen_one():
     assert agents.action_values[0, 1, 0] == pytest.approx(before[0, 1, 0] + 0.5 * (3.0 - before[0, 1, 0]))
     assert agents.action_values[0, 1, 3] == pytest.approx(before[0, 1, 3] - 1.0)
     assert agents.action_values[0, 0, 3] == before[0, 0, 3]
+
+
+@pytest.mark.parametrize("fused", [False, pytest.param(True, marks=needs_cpp_compiler)])
+@pytest.mark.parametrize("exploration", ["epsilon_greedy", "softmax"])
+def test_learning_and_acting_in_one_call_gives_the_numbers_of_learn_then_act(exploration, fused):
+    # Batch.round draws the next round's actions as its learners learn (one pass over the table where
+    # fused): the values and actions must be those of learn, then act at the next round's start.
+    (apart, rng), (together, _) = (learner(n_worlds=3, n_agents=37, exploration=exploration) for _ in "ab")
+    credit = Credit(
+        worlds=3,
+        world=torch.tensor([0, 2, 2]),
+        agent=torch.tensor([5, 36, 36]),
+        action=torch.tensor([3, 1, 2]),
+        amount=torch.tensor([-2.0, -0.5, -1.0]),
+    )
+    with fusing(fused):
+        actions = apart.act(0)
+        for t in range(5):
+            rewards = rng.uniform(t, "test/reward", (37,)) + credit.per_agent(37)
+            apart.learn(actions, rewards, credit)
+            next_actions = together.learn_and_act(actions, rewards, credit, t + 1)
+            actions = apart.act(t + 1)
+            assert torch.equal(next_actions, actions), t
+            assert torch.equal(together.values, apart.values), t
+    assert not fusion._unavailable
 
 
 def test_fixed_policy_plays_its_probabilities_and_refuses_a_misfit():
