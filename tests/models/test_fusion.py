@@ -11,6 +11,9 @@ from helpers import needs_cpp_compiler, needs_cuda
 
 import models.simulate
 from models import fusion
+from models.election.engine import ElectionGame
+from models.election.params import ELECTION_PARAMS
+from models.election.rules import RULES
 from models.fusion import fusing, kernel, worth_fusing
 from models.learners import resolve_learner
 from models.publication import PUBLICATION_PARAMS
@@ -60,6 +63,37 @@ def test_a_fused_batch_gives_the_eager_numbers_bit_for_bit(device: str, copies: 
     # Not a vacuous comparison: the worlds published, replicated and refuted findings.
     for name in ("replication_studies", "published_novel_positives", "published_false_positives"):
         assert sum(int(tallies[name].sum()) for tallies in eager_tallies) > 0, name
+
+
+@needs_cpp_compiler
+@pytest.mark.parametrize("rule", RULES)
+def test_a_fused_election_gives_the_eager_numbers_bit_for_bit(rule: str):
+    # A coarse grid puts candidates on one platform now and then (split first choices, tied pairs); 37
+    # voters make vector tails; the second world's costs and biases make abstention and other ballots.
+    worlds = [
+        ELECTION_PARAMS.resolve({"n_voters": 37, "rule": rule, "platform_grid": 3, **values})
+        for values in ({}, {"voting_cost": 0.3, "donor_bias": 0.5, "media_attention_bias": 0.3})
+    ]
+    batches = []
+    for fused in (False, True):
+        roles = ElectionGame.role_shapes(worlds[0])
+        batch = build_batch("election", worlds, {role: resolve_learner({}, role) for role in roles}, [3, 4])
+        batch.fused = fused
+        batches.append((batch, _rounds(batch, 30)))
+    (eager, eager_tallies), (fused, fused_tallies) = batches
+    for t, (a, b) in enumerate(zip(eager_tallies, fused_tallies, strict=True)):
+        for name, value in a.items():
+            assert torch.equal(value, b[name]), (t, name)
+    for role, learner in eager.learners.items():
+        assert torch.equal(learner.values, fused.learners[role].values), role
+    assert not fusion._unavailable
+    # Not vacuous: some voters abstained and some candidates shared a platform.
+    assert min(float(tallies["turnout"].min()) for tallies in eager_tallies) < 1
+    shared = [
+        (p.unsqueeze(1) == p.unsqueeze(2)).all(-1).sum() > 2 * 3
+        for p in (t["platforms"] for t in eager_tallies)
+    ]
+    assert any(shared)
 
 
 def test_play_fuses_only_the_batches_whose_work_pays_for_compiling(monkeypatch):
