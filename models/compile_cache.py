@@ -9,7 +9,7 @@ kernels are cached (models.fusion.worth_fusing), which is the case from a machin
 
 That cache drops the guards on what a kernel finds in its module (the functions it calls), trusting that
 the code has not changed since. So it is kept in a directory named by the code itself: a hash of every
-source file of `models` (kernels, the code they call, the inductor patch of models/vector_loads.py), the
+source file of `models` (kernels, the code they call, the inductor patches of models/cpp_codegen.py), the
 Python and torch versions and the CPU's vector instructions. Any edit of the models starts a new one.
 
 `save` marks a game's kernels as cached on a device once a fused round of it has run and its kernels are

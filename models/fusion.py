@@ -6,7 +6,7 @@ numbers in registers: the learners' choice for a million agents, random draws in
 compiled against 15 eagerly, and the whole publication round 3-4x less (18-20 against 80 ms at 1,000 x
 1,000). Compiling costs tens of seconds, and loading compiled kernels from an earlier process seconds
 (models/compile_cache.py), so a batch is fused only when its work pays for that: see `worth_fusing`.
-Integer kernels need whole-vector loads to be fast (models/vector_loads.py).
+Integer kernels need two mends of inductor's C++ to be fast (models/cpp_codegen.py).
 
 Fused or not, the numbers are the same, bit for bit, on a CPU and on a GPU: a kernel uses only operations
 whose compiled code is IEEE-exact the eager one (+ - * /, comparisons, integer arithmetic, exp2; not exp,
@@ -26,7 +26,7 @@ from typing import Any
 import torch
 
 from models import compile_cache
-from models.vector_loads import cache_key_options
+from models.cpp_codegen import cache_key_options
 
 # Agent-rounds from which fusing pays, per device type (benchmarks/fusion_probe.py), where the process must
 # compile the kernels and where it loads them from the compile cache (models/compile_cache.py). On 2 CPU
@@ -49,6 +49,13 @@ EAGER_NUMERICS = {
     "eager_numerics.division_rounding": True,
     "eager_numerics.disable_ftz": True,
 }
+
+# Inductor settings under which a kernel runs as fast at any size, whatever the size it was compiled at.
+# Inductor's C++ decides how many loop levels to share among threads from the sizes of the first call:
+# a kernel first called on a few worlds of 37 researchers (a test) ran on one thread for good, and a
+# compile cache hands that kernel to every later process (1,000 x 1,000 took 24 ms a round instead of 16).
+# With dynamic threads every kernel shares its outer loop, and OpenMP decides at each call.
+SIZE_FREE = {"cpp.dynamic_threads": True}
 
 _fusing: ContextVar[bool] = ContextVar("fusing", default=False)
 
@@ -82,7 +89,7 @@ def kernel(fn: Callable[..., Any] | None = None, *, eager: Callable[..., Any] | 
     if fn is None:
         return functools.partial(kernel, eager=eager)
     eager_fn = fn if eager is None else eager
-    options = _known(EAGER_NUMERICS)
+    options = _known({**EAGER_NUMERICS, **SIZE_FREE})
 
     compiled: Callable[..., Any] | None = None
 

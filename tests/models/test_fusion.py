@@ -182,6 +182,41 @@ def test_compiled_kernels_load_whole_vectors_of_32_and_64_bit_values_and_keep_na
 
 
 @needs_cpp_compiler
+def test_compiled_integer_sums_add_their_lanes_as_integers_and_float_sums_are_left_alone():
+    from torch._inductor.utils import run_and_get_code
+
+    @kernel
+    def tallies(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return (x & 3).sum(1, dtype=torch.int32), (x > 5).sum(1), y.sum(1)
+
+    # Rows of 37: whole vectors and a tail, with negative values in the int64 sum's inputs too.
+    x, y = torch.arange(-200, 170, dtype=torch.int32).view(10, 37), torch.rand(10, 37)
+    with fusing():
+        fused, (code,) = run_and_get_code(tallies, x, y)
+    for a, b in zip(fused[:2], tallies(x, y)[:2], strict=True):
+        assert torch.equal(a, b)  # exact, in any order (no kernel sums floats: their order is not eager's)
+    kernel_code = code[code.index('extern "C"') :]
+    assert "vec_reduce_all<int32_t" not in kernel_code and "vec_reduce_all<int64_t" not in kernel_code
+    assert kernel_code.count("for (auto lane : lanes) sum += lane;") == 2
+    assert "vec_reduce_all<float" in kernel_code
+
+
+@needs_cpp_compiler
+def test_a_kernel_first_compiled_for_a_small_batch_shares_its_loops_among_threads():
+    # Inductor sizes a kernel's parallelism from its first call; without fusion.SIZE_FREE this kernel,
+    # first called on 3 x 37 values, had no parallel region at all, and kept none for a million.
+    from torch._inductor.utils import run_and_get_code
+
+    @kernel
+    def scaled(x: torch.Tensor) -> torch.Tensor:
+        return x * 3 + 1
+
+    with fusing():
+        _, (code,) = run_and_get_code(scaled, torch.rand(3, 37))
+    assert "#pragma omp parallel" in code[code.index('extern "C"') :]
+
+
+@needs_cpp_compiler
 def test_a_fused_batch_compiles_its_kernels_in_its_first_round_only():
     # Rounds 1 and 2 once compiled every kernel again: the state that kernels' outputs replaced had been
     # made outside inference mode (other dispatch keys), and a stream key's offset into its cache moved.
