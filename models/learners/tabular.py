@@ -154,13 +154,11 @@ def update_then_choose(
     actions: torch.Tensor,
     payoffs: torch.Tensor,
     rate: torch.Tensor,
-    scale: torch.Tensor,
-    key: torch.Tensor,
-    offsets: torch.Tensor,
+    *draws: torch.Tensor,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """update_and_choose eagerly: value_update (the gather and scatter), then softmax_choice."""
     values = update_chosen(values, actions, payoffs, rate)
-    return values, softmax_choice(values, scale, key, offsets)
+    return values, softmax_choice(values, *draws)
 
 
 @kernel(eager=update_then_choose)
@@ -169,19 +167,18 @@ def update_and_choose(
     actions: torch.Tensor,
     payoffs: torch.Tensor,
     rate: torch.Tensor,
-    scale: torch.Tensor,
-    key: torch.Tensor,
-    offsets: torch.Tensor,
+    *draws: torch.Tensor,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """value_update, then each agent's softmax_choice of its next action from the updated values: the
-    values after learning, (worlds, actions, agents), and the next actions, (worlds, agents).
+    """value_update, then each agent's softmax_choice of its next action from the updated values, given
+    softmax_choice's scale, key and offsets (`draws`): the values after learning, (worlds, actions,
+    agents), and the next actions, (worlds, agents).
 
     Fused, one pass over the table: the updated values are drawn from while still in registers, where
     value_update and softmax_choice apart read the whole table twice. At a million agents with 6 actions,
     whose table outgrows the CPU's caches, that takes 3.9 ms against 5.8 (2 cores).
     """
     new_values = kept_or_moved(values, actions, payoffs, rate)
-    return torch.stack(new_values, 1), softmax_draw(new_values, scale, key, offsets)
+    return torch.stack(new_values, 1), softmax_draw(new_values, *draws)
 
 
 class BatchedLearner:
