@@ -28,40 +28,55 @@ compiled without them, by an earlier version or another program, are never taken
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import torch
 
-_applied: list[bool] = []
+_patched: dict[str, bool] = {}  # CppVecKernel method -> whether it is patched in this process
+
+
+def _patch_codegen(method: str, wrap: Callable[[Callable[..., Any]], Callable[..., Any]]) -> bool:
+    """Replace inductor's CppVecKernel.<method> by wrap(original), once per process; False where this
+    torch has no such code generator (kernels then compile as inductor writes them: slower, the same
+    numbers)."""
+    if method not in _patched:
+        try:
+            from torch._inductor.codegen import cpp
+        except ImportError:
+            cpp = None
+        kernel_class = getattr(cpp, "CppVecKernel", None)
+        original = getattr(kernel_class, method, None)
+        _patched[method] = original is not None and hasattr(cpp, "cexpr_index")
+        if _patched[method]:
+            setattr(kernel_class, method, wrap(original))
+    return _patched[method]
 
 
 def use_whole_vector_loads() -> bool:
-    """Patch inductor's C++ vector loads once per process; False where this torch has no such code
-    generator (kernels then compile as inductor writes them: slower, the same numbers)."""
-    if _applied:
-        return _applied[0]
-    try:
-        from torch._inductor.codegen import cpp
-    except ImportError:
-        _applied.append(False)
-        return False
-    kernel_class = getattr(cpp, "CppVecKernel", None)
-    original = getattr(kernel_class, "_get_vec_load_line", None)
-    if original is None or not hasattr(cpp, "cexpr_index"):
-        _applied.append(False)
-        return False
+    """Have inductor load whole vectors without a count (see the module docstring), once per process."""
 
-    def vec_load_line(self: Any, var: str, index: Any, dtype: torch.dtype, load_mask: Any = None) -> str:
-        line = original(self, var, index, dtype, load_mask)
-        count = f", {cpp.cexpr_index(self.num_elems)})"
-        whole = self.num_elems * dtype.itemsize * 8 == self._get_num_vectors(dtype) * self.vec_isa.bit_width()
-        if self.tail_size is None and not load_mask and whole and "::loadu(" in line and line.endswith(count):
-            return line[: -len(count)] + ")"
-        return line
+    def wrap(original: Callable[..., str]) -> Callable[..., str]:
+        from torch._inductor.codegen.cpp import cexpr_index
 
-    kernel_class._get_vec_load_line = vec_load_line
-    _applied.append(True)
-    return True
+        def vec_load_line(self: Any, var: str, index: Any, dtype: torch.dtype, load_mask: Any = None) -> str:
+            line = original(self, var, index, dtype, load_mask)
+            count = f", {cexpr_index(self.num_elems)})"
+            bits = self.num_elems * dtype.itemsize * 8
+            whole = bits == self._get_num_vectors(dtype) * self.vec_isa.bit_width()
+            if (
+                self.tail_size is None
+                and not load_mask
+                and whole
+                and "::loadu(" in line
+                and line.endswith(count)
+            ):
+                return line[: -len(count)] + ")"
+            return line
+
+        return vec_load_line
+
+    return _patch_codegen("_get_vec_load_line", wrap)
 
 
 _LANE_SUM = re.compile(
@@ -85,37 +100,22 @@ def _plain_lane_sum(line: str) -> str:
 
 
 def use_plain_lane_sums() -> bool:
-    """Patch inductor's integer horizontal sums once per process (see the module docstring); False where
-    this torch writes them otherwise (kernels then compile as inductor writes them: slower, the same
-    numbers)."""
-    if _sums_applied:
-        return _sums_applied[0]
-    try:
-        from torch._inductor.codegen import cpp
-    except ImportError:
-        _sums_applied.append(False)
-        return False
-    kernel_class = getattr(cpp, "CppVecKernel", None)
-    original = getattr(kernel_class, "reduction", None)
-    if original is None:
-        _sums_applied.append(False)
-        return False
+    """Have inductor add integer accumulators' lanes as plain integers (see the module docstring), once
+    per process."""
 
-    def reduction(self: Any, *args: Any, **kwargs: Any) -> Any:
-        lines = self.reduction_suffix._lines
-        written = len(lines)
-        result = original(self, *args, **kwargs)
-        for k in range(written, len(lines)):
-            if isinstance(lines[k], str):
-                lines[k] = _plain_lane_sum(lines[k])
-        return result
+    def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+        def reduction(self: Any, *args: Any, **kwargs: Any) -> Any:
+            lines = self.reduction_suffix._lines
+            written = len(lines)
+            result = original(self, *args, **kwargs)
+            for k in range(written, len(lines)):
+                if isinstance(lines[k], str):
+                    lines[k] = _plain_lane_sum(lines[k])
+            return result
 
-    kernel_class.reduction = reduction
-    _sums_applied.append(True)
-    return True
+        return reduction
 
-
-_sums_applied: list[bool] = []
+    return _patch_codegen("reduction", wrap)
 
 
 def _cache_key_pass(mends: str) -> Any:

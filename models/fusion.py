@@ -3,7 +3,7 @@
 Why: eagerly, every torch operation is one pass over memory, and a round of a million agents is spread over
 hundreds of such passes. `torch.compile` turns a kernel's passes into one loop that keeps each agent's
 numbers in registers: the learners' choice for a million agents, random draws included, takes about 3.5 ms
-compiled against 15 eagerly, and the whole publication round 3-4x less (18-20 against 80 ms at 1,000 x
+compiled against 15 eagerly, and the whole publication round about 6x less (15-16 against 91-95 ms at 1,000 x
 1,000). Compiling costs tens of seconds, and loading compiled kernels from an earlier process seconds
 (models/compile_cache.py), so a batch is fused only when its work pays for that: see `worth_fusing`.
 Integer kernels need two mends of inductor's C++ to be fast (models/cpp_codegen.py).
