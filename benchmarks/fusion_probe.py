@@ -1,4 +1,4 @@
-"""What fusing pays: one batch played eagerly and the same batch fused (models.fusion), side by side.
+"""What fusing pays: one batch played eagerly and the same batch fused (models.speed), side by side.
 
     python -m benchmarks.fusion_probe --worlds 1000 --agents 1000 [--game election] [--device cuda]
 
@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from benchmarks.suite import Case, default_batch
+from models.games import GAMES
 from models.simulate import Batch
 
 BLOCKS = 3
@@ -73,7 +74,7 @@ def probe(game: str, worlds: int, agents: int, rounds: int = 20, device: str = "
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.fusion_probe", description=__doc__)
-    parser.add_argument("--game", default="publication", choices=("publication", "election"))
+    parser.add_argument("--game", default="publication", choices=tuple(GAMES))
     parser.add_argument("--worlds", type=int, default=1000)
     parser.add_argument("--agents", type=int, default=1000, help="researchers or voters per world")
     parser.add_argument("--rounds", type=int, default=30, help="timed rounds of each way")

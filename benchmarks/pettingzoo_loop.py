@@ -8,20 +8,18 @@ publication game arrive in the round's reward, as any PettingZoo agent sees them
 
 from __future__ import annotations
 
+import importlib
 import random
 from typing import Any
 
 from pettingzoo import ParallelEnv
 
 from benchmarks.agent_learner import AgentLearner
-from models.envs import election_v0, publication_v0
-
-ENVS = {"publication": publication_v0, "election": election_v0}
 
 
 def build(game: str, params: dict[str, Any], rounds: int, seed: int) -> tuple[ParallelEnv, dict]:
     """The env of `game` (reset with `seed`) and one default learner per agent, seeded from `seed`."""
-    env = ENVS[game].parallel_env(**params, max_rounds=rounds)
+    env = importlib.import_module(f"models.games.{game}.env").parallel_env(**params, max_rounds=rounds)
     env.reset(seed=seed)
     rng = random.Random(seed)
     learners = {agent: AgentLearner(env.action_space(agent).n, rng) for agent in env.agents}

@@ -32,17 +32,18 @@ import torch
 
 import studies
 from benchmarks.pettingzoo_loop import build
-from models import compile_cache
-from models.election.rules import RULES
-from models.fusion import worth_fusing
+from models.games import GAMES as REGISTERED
 from models.games import get_game
 from models.learners import resolve_learner
 from models.metrics import compute
 from models.simulate import Batch, build_batch
+from models.speed import compile_cache, worth_fusing
 from studies.config import load_study
 from studies.runner import run_study
 
-GAMES = ("publication", "election")
+GAMES = tuple(REGISTERED)
+# The game a Mesa model of which is measured as well (benchmarks/mesa_publication.py).
+MESA_GAME = "publication"
 AGENTS = (100, 1_000, 10_000, 100_000)
 WORLDS = (1, 10, 100, 1_000)
 # Expected decisions per second, only to size each case to about `CASE_SECONDS` of timed rounds; and the
@@ -56,9 +57,10 @@ BLOCKS = 3  # timed blocks of rounds per case, taken in turn within a group; the
 # The largest batch measured on the CPU, in agents x worlds: about 3 GiB at the peak of a publication round,
 # and about 3.3 GiB for its group's processes together (measure_group, measured).
 MAX_BATCH_AGENTS = {"publication": 10_000_000, "election": 1_000_000}
-# Where every rule is compared: 1,000 voters a world, the engine at 100 and 1,000 worlds as plurality is.
-ELECTION_RULE_AGENTS, ELECTION_RULE_WORLDS = 1_000, (100, 1_000)
-# The engine runs each batch as a study of this many rounds would: fused where that pays (models.fusion),
+MAX_BATCH_AGENTS_OTHER = 1_000_000  # a game registered later
+# Where every variant (voting rule) is compared: 1,000 voters a world, the engine at 100 and 1,000 worlds.
+VARIANT_AGENTS, VARIANT_WORLDS = 1_000, (100, 1_000)
+# The engine runs each batch as a study of this many rounds would: fused where that pays (models.speed),
 # from half a million agents a round.
 STUDY_ROUNDS = 1_000
 DEFAULT_STUDY = str(Path(studies.__file__).parent / "publication_bias.toml")  # `make run`'s study
@@ -85,8 +87,8 @@ def fits(case: Case, device: str = "cpu") -> bool:
     a GPU, the batches whose rounds peak (the engine's own estimate, as a study's batches are sized) under
     half its memory, since a group's batches live on it together: 1.11 times its largest."""
     if device == "cpu":
-        return case.agents * case.worlds <= MAX_BATCH_AGENTS[case.game]
-    peak = get_game(case.game).engine.peak_bytes_per_world(game_params(case)) * case.worlds
+        return case.agents * case.worlds <= MAX_BATCH_AGENTS.get(case.game, MAX_BATCH_AGENTS_OTHER)
+    peak = get_game(case.game).peak_bytes_per_world(game_params(case)) * case.worlds
     return peak <= torch.cuda.get_device_properties(device).total_memory / 2
 
 
@@ -95,15 +97,16 @@ def plan(quick: bool = False, games: tuple[str, ...] = GAMES, device: str = "cpu
     agents, worlds = ((100, 1_000), (1, 10)) if quick else (AGENTS, WORLDS)
     cases: list[Case] = []
     for game in games:
-        rules: tuple[str | None, ...] = ("plurality",) if game == "election" else (None,)
-        for rule in rules:
-            for n in agents:
-                cases += [case for w in worlds if fits(case := Case(game, "engine", n, w, rule), device)]
-                cases.append(Case(game, "pettingzoo_loop", n, 1, rule))
-                if game == "publication":
-                    cases.append(Case(game, "mesa", n, 1))
-        if game == "election" and not quick:
-            for rule in RULES[1:]:
+        spec = get_game(game)
+        variants = spec.params.params[spec.variants].choices if spec.variants else (None,)
+        rule = variants[0]  # the first variant at every size, the others at one size
+        for n in agents:
+            cases += [case for w in worlds if fits(case := Case(game, "engine", n, w, rule), device)]
+            cases.append(Case(game, "pettingzoo_loop", n, 1, rule))
+            if game == MESA_GAME:
+                cases.append(Case(game, "mesa", n, 1))
+        if not quick:
+            for rule in variants[1:]:
                 cases += [Case(game, "engine", ELECTION_RULE_AGENTS, w, rule) for w in ELECTION_RULE_WORLDS]
                 cases.append(Case(game, "pettingzoo_loop", ELECTION_RULE_AGENTS, 1, rule))
     return cases
@@ -111,10 +114,11 @@ def plan(quick: bool = False, games: tuple[str, ...] = GAMES, device: str = "cpu
 
 def game_params(case: Case) -> dict[str, Any]:
     """Resolved default parameters of the case's game at its size."""
-    size = {"n_researchers": case.agents} if case.game == "publication" else {"n_voters": case.agents}
+    spec = get_game(case.game)
+    size: dict[str, Any] = {spec.scale: case.agents}
     if case.rule:
-        size["rule"] = case.rule
-    return get_game(case.game).params.resolve(size)
+        size[spec.variants] = case.rule
+    return spec.params.resolve(size)
 
 
 def _rss_bytes() -> int:
@@ -160,7 +164,7 @@ def block_rounds(case: Case, agents_per_world: int, device: str = "cpu") -> int:
 def default_batch(case: Case, device: str = "cpu") -> Batch:
     """The case's batch: its game at default parameters and size, default learners, seeds 0, 1, ..."""
     params = game_params(case)
-    learners = {role: resolve_learner({}, role) for role in get_game(case.game).engine.role_shapes(params)}
+    learners = {role: resolve_learner({}, role) for role in get_game(case.game).role_shapes(params)}
     return build_batch(case.game, [params] * case.worlds, learners, list(range(case.worlds)), device)
 
 
@@ -187,7 +191,8 @@ def _engine(case: Case, params: dict[str, Any], device: str) -> Timed:
 
 
 def _pettingzoo_loop(case: Case, params: dict[str, Any], device: str) -> Timed:
-    size = {k: params[k] for k in ("n_researchers", "n_voters", "rule") if k in params}
+    spec = get_game(case.game)
+    size = {k: params[k] for k in (spec.scale, spec.variants) if k}
     env, learners = build(case.game, size, 1 + BLOCKS + MAX_ROUNDS, seed=0)  # measure() steps no more
     per_world = len(env.agents)
 
@@ -259,7 +264,7 @@ def study_overhead(study_file: str, scratch: str) -> dict[str, Any]:
     plan = load_study(study_file)
     report = run_study(plan, Path(scratch) / "study.duckdb", workers=1, progress=False)
     total = report.wall_seconds
-    agents = plan.runs[0].game.get("n_researchers") or plan.runs[0].game.get("n_voters")
+    agents = plan.runs[0].game[plan.game.scale]
     decisions = agents * len(plan.runs) * plan.rounds
     return {
         "game": plan.game.name,
@@ -324,7 +329,7 @@ def group_label(group: list[Case]) -> str:
 
 def compile_kernels(game: str, device: str = "cpu") -> dict[str, Any]:
     """One fused round of a small batch of `game` in this process, which compiles its kernels and keeps
-    them in the compile cache (models.compile_cache); the seconds it took."""
+    them in the compile cache (models.speed.compile_cache); the seconds it took."""
     batch = default_batch(Case(game, "engine", 100, 2), device)
     batch.fused = True
     begun = time.perf_counter()
@@ -341,7 +346,7 @@ def cache_kernels(
     The engine is then timed as a study of its batch runs on a machine that has fused that game before
     (any run of it since the code last changed): the study loads the kernels. Compiling them is paid
     once per code version and is not a cost of the rounds timed here; what it costs is the fusion
-    probe's figure (benchmarks/fusion_probe.py) and models.fusion's threshold."""
+    probe's figure (benchmarks/fusion_probe.py) and models.speed's threshold."""
     games = {
         case.game
         for case in cases
@@ -358,7 +363,7 @@ def cache_kernels(
 
 def engine_agents_per_world(case: Case) -> int:
     """Every agent of a world of the case's game: researchers, or voters, candidates and institution."""
-    return sum(n_agents for n_agents, _ in get_game(case.game).engine.role_shapes(game_params(case)).values())
+    return sum(n_agents for n_agents, _ in get_game(case.game).role_shapes(game_params(case)).values())
 
 
 def run(

@@ -1,4 +1,5 @@
-"""The learning loop: every role's learner acts, the engine steps every world, learners learn.
+"""The learning loop: every role's learner acts, institutions set their parameters, the game steps every
+world, learners learn.
 
 One call runs a whole batch of worlds (design points x replications) for a number of rounds and returns
 the metric time series, shape (recorded rounds, worlds, metrics). Studies, tests and benchmarks all use it.
@@ -14,53 +15,81 @@ from typing import Any
 
 import torch
 
-from models import compile_cache
-from models.fusion import compiling_works, fusing, worth_fusing
+from models import speed
+from models.game import Game, GameSpec, RoundResult
 from models.games import get_game
-from models.learners import BatchedLearner, make_learner
+from models.institutions import apply_institutions, pay_institutions
+from models.learners import Experience, Learner, Observation, make_learner
 from models.memory import keep_freed_memory
 from models.metrics import compute_rounds
-from models.rounds import RoundResult
+
+
+def play_round(spec: GameSpec, game: Game, actions: dict[str, torch.Tensor]) -> RoundResult:
+    """One round of a batch given every role's actions: the institutions set their parameters, the
+    game's step, the institutions' pay. The PettingZoo envs step through this too."""
+    apply_institutions(spec, game, actions)
+    result = game.step(actions)
+    pay_institutions(spec, result)
+    return result
+
+
+def observation(game: Game, role: str, round_index: int) -> Observation:
+    """What a role's agents see before acting in a round: the game's observation of its current state,
+    made only if a learner asks."""
+    return Observation(round_index, lambda: game.observe(role))
 
 
 @dataclass
 class Batch:
     """A batch of worlds ready to play: the game's engine and one batched learner per role."""
 
-    game: str
+    spec: GameSpec
     engine: Any
-    learners: dict[str, BatchedLearner]
-    fused: bool = False  # run the kernels compiled (models.fusion): faster for large batches, same numbers
+    learners: dict[str, Learner]
+    roles: dict[str, tuple[int, int]]  # (agents, actions) per role, the game's and its institutions'
+    fused: bool = False  # run the kernels compiled (models.speed): faster for large batches, same numbers
     kept: bool = field(default=False, init=False, repr=False)  # its kernels handed to the compile cache
     # Each role's actions for the next round, drawn as its learners learned from the last one.
     next_actions: dict[str, torch.Tensor] = field(default_factory=dict, init=False, repr=False)
 
     @property
+    def game(self) -> str:
+        return self.spec.name
+
+    @property
     def agents_per_world(self) -> int:
-        return sum(n_agents for n_agents, _ in self.engine.roles.values())
+        return sum(n_agents for n_agents, _ in self.roles.values())
 
     @property
     def agents_per_round(self) -> int:
         return self.engine.n_worlds * self.agents_per_world
 
     def round(self) -> RoundResult:
-        """One round of every world: every role acts, the engine steps, every role learns.
+        """One round of every world: every role acts, the game steps, every role learns.
 
-        A role learns and draws its next round's actions in one call (BatchedLearner.learn_and_act), so
-        that its learner reads its table once a round; the actions are the same as if drawn at the next
-        round's start, since nothing changes the learners in between but their rounds."""
-        t = self.engine.round_index
-        with torch.inference_mode(), fusing(self.fused):
-            actions = self.next_actions or {role: learner.act(t) for role, learner in self.learners.items()}
-            result = self.engine.step(actions)
-            rewards, credit = result.rewards, result.credit
+        A role learns and draws its next round's actions in one call (Learner.learn_and_act), so that a
+        learner can read its state once a round; the actions are the same as if drawn at the next round's
+        start, since nothing changes the learners in between but their rounds."""
+        engine, t = self.engine, self.engine.round_index
+        with torch.inference_mode(), speed.fusing(self.fused):
+            actions = self.next_actions or {
+                role: learner.act(observation(engine, role, t)) for role, learner in self.learners.items()
+            }
+            result = play_round(self.spec, engine, actions)
             self.next_actions = {
-                role: learner.learn_and_act(actions[role], rewards[role], credit.get(role), t + 1)
+                role: learner.learn_and_act(
+                    Experience(
+                        t,
+                        actions[role],
+                        result.payoffs[role],
+                        result.credit.get(role),
+                        Observation(t + 1, lambda role=role: result.observations[role]),
+                    )
+                )
                 for role, learner in self.learners.items()
             }
         if self.fused and not self.kept:  # every kernel of a round is compiled by its end
-            if compiling_works():
-                compile_cache.save(self.game, self.engine.device)
+            speed.keep_compiled(self.game, engine.device)
             self.kept = True
         return result
 
@@ -76,17 +105,20 @@ def build_batch(
 
     Built, as its rounds run, in inference mode: a kernel's output that replaces a state tensor then has
     the dispatch keys of the tensor it replaces, where otherwise torch.compile recompiles every kernel
-    whose input was replaced (6 s more in each process)."""
+    whose input was replaced."""
     keep_freed_memory()
+    spec = get_game(game)
+    roles = spec.role_shapes(worlds[0])
     with torch.inference_mode():
-        engine = get_game(game).engine(worlds, seeds, device=device)
+        engine = spec.engine_for(worlds[0])(worlds, seeds, device=device)
         return Batch(
-            game,
+            spec,
             engine,
             {
                 role: make_learner(learners[role], role, len(worlds), n_agents, n_actions, engine.rng)
-                for role, (n_agents, n_actions) in engine.roles.items()
+                for role, (n_agents, n_actions) in roles.items()
             },
+            roles,
         )
 
 
@@ -104,12 +136,11 @@ def play(
 
     `worlds` are resolved game parameters (one dict per world), `learners` a resolved learner config per
     role (one shared by every world, or a list with one per world), `seeds` one per world. A batch whose
-    work pays for compiling (or loading) its kernels is fused (models.fusion); that changes its speed, never
+    work pays for compiling (or loading) its kernels is fused (models.speed); that changes its speed, never
     its numbers.
     """
     batch = build_batch(game, worlds, learners, seeds, device)
-    device = batch.engine.device
-    batch.fused = worth_fusing(batch.agents_per_round, rounds, device, compile_cache.holds(game, device))
+    batch.fused = speed.should_fuse(game, batch.agents_per_round, rounds, batch.engine.device)
     recorded = []
     with torch.inference_mode():
         for t in range(rounds):

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from decimal import Decimal
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import polars as pl
@@ -18,6 +19,10 @@ from studies import store, summaries
 from studies.config import load_study
 from studies.runner import DEFAULT_BATCH_WORLDS, resolve_device, run_study, schedule
 from studies.version import code_label, code_version
+
+# Commands other packages add (pyproject.toml's entry points): each is a function given the subcommand
+# parsers and the --db parent parser, which adds its own subcommand.
+COMMANDS = "reward_design_lab.commands"
 
 EPILOG = """examples:
   python -m studies run studies/publication_bias.toml
@@ -34,7 +39,7 @@ def _json_text(value: pl.Series) -> str:
     return json.dumps(value.to_list(), default=lambda v: float(v) if isinstance(v, Decimal) else str(v))
 
 
-def _print_frame(frame: pl.DataFrame, fmt: str = "table") -> None:
+def print_frame(frame: pl.DataFrame, fmt: str = "table") -> None:
     if fmt == "csv":  # CSV has no lists (voter_positions, swept_parameters): write them as JSON text
         nested = [name for name, dtype in frame.schema.items() if dtype.is_nested()]
         as_json = [pl.col(name).map_elements(_json_text, return_dtype=pl.String) for name in nested]
@@ -128,11 +133,11 @@ def print_summary(db: Path, study_id: str, metrics: list[str] | None = None) -> 
             )
             continue
         print(f"{metric} (mean over seeds, 95% CI):")
-        _print_frame(frame.select(*swept, "runs", "mean", "ci_low", "ci_high"))
+        print_frame(frame.select(*swept, "runs", "mean", "ci_low", "ci_high"))
     indices = summaries.sensitivity(db, study_id)
     if not indices.is_empty():
         print(f"sensitivity indices ({info['design']}, 95% CI):")
-        _print_frame(indices.filter(pl.col("metric").is_in(names)).drop("study_id", "method"))
+        print_frame(indices.filter(pl.col("metric").is_in(names)).drop("study_id", "method"))
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -166,12 +171,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    _print_frame(store.list_studies(store.database_path(args.db)), args.format)
+    print_frame(store.list_studies(store.database_path(args.db)), args.format)
     return 0
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    _print_frame(store.query(store.database_path(args.db), args.sql), args.format)
+    print_frame(store.query(store.database_path(args.db), args.sql), args.format)
     return 0
 
 
@@ -201,69 +206,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_params(args: argparse.Namespace) -> int:
     spaces = {f"game {name}": spec.params for name, spec in GAMES.items() if args.game in (None, name)}
-    spaces.update({f"learner {name}": space for name, (space, _) in LEARNERS.items()})
+    spaces.update({f"learner {name}": cls.params for name, cls in LEARNERS.items()})
     for title, space in spaces.items():
         print(f"[{title}]")
         for key, p in space.params.items():
             print(f"  {key} = {p.default!r:<18} {p.allowed()}: {p.doc}")
-    return 0
-
-
-def cmd_bench(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from benchmarks import suite
-
-    db = store.database_path(args.db)
-    store.check_database(db)
-    device = resolve_device(args.device)
-    cases = suite.plan(quick=args.quick, games=tuple(args.game or suite.GAMES), device=device)
-    shared = suite.provenance(code_version())
-    print(f"{shared['bench_id']}: {len(cases)} cases, each in a fresh process, into {db}", file=sys.stderr)
-
-    def compiling(game: str) -> None:
-        print(f"compiling the {game} kernels once for this code (kept for later runs)", file=sys.stderr)
-
-    for compiled in suite.cache_kernels(cases, device, compiling):
-        print(f"  {compiled['game']}: {compiled['seconds']:.1f} s", file=sys.stderr)
-    rows: list[dict] = []
-
-    def record(row: dict) -> None:
-        row = {**shared, **row}
-        store.write_benchmark(db, row)
-        rows.append(row)
-
-    with tqdm(total=len(cases), unit="case", disable=args.quiet, file=sys.stderr) as bar:
-        suite.run(
-            cases,
-            lambda row: (record(row), bar.update()),
-            threads=args.threads,
-            device=device,
-            on_group=lambda group: bar.set_postfix_str(suite.group_label(group)),
-        )
-    if not args.quick and "publication" in (args.game or suite.GAMES):
-        record(suite.median_study_overhead(suite.DEFAULT_STUDY))
-    frame = pl.DataFrame(rows, infer_schema_length=None)
-    _print_frame(
-        frame.select(
-            "game",
-            "rule",
-            "method",
-            "agents_per_world",
-            "worlds",
-            "decisions_per_second",
-            "peak_bytes_per_agent",
-            "state_bytes_per_agent",
-        )
-    )
-    print("Speed-ups, engine (a) over the PettingZoo loop (b) and Mesa (c), decisions per second:")
-    _print_frame(suite.ratios(frame.filter(pl.col("method") != "study_overhead")))
-    overhead = frame.filter(pl.col("method") == "study_overhead")
-    if overhead.height:
-        print(
-            f"Metrics and store writes: {overhead['overhead_share'][0]:.1%} of the default study's time "
-            f"(the median of {suite.OVERHEAD_RUNS} fresh runs)."
-        )
     return 0
 
 
@@ -350,19 +297,8 @@ def parser() -> argparse.ArgumentParser:
     params.add_argument("game", nargs="?", choices=sorted(GAMES))
     params.set_defaults(func=cmd_params)
 
-    bench = sub.add_parser(
-        "bench",
-        parents=[db],
-        help="benchmark the batched engine against a per-agent PettingZoo loop and a Mesa model",
-    )
-    bench.add_argument("--quick", action="store_true", help="small sizes only: a smoke test of the suite")
-    bench.add_argument("--game", action="append", choices=("publication", "election"), help="only this game")
-    bench.add_argument(
-        "--threads", type=int, default=None, help="torch threads for the engine (default: every core)"
-    )
-    bench.add_argument("--device", default="cpu", help="cpu or cuda")
-    bench.add_argument("--quiet", action="store_true", help="no progress bar")
-    bench.set_defaults(func=cmd_bench)
+    for command in entry_points(group=COMMANDS):  # `bench`, from the benchmarks package
+        command.load()(sub, db)
 
     figures = sub.add_parser("figures", parents=[db], help="regenerate the REPORT.md figures")
     figures.add_argument(

@@ -113,8 +113,8 @@ def _sweep_target(
     parts = key.split(".")
     if len(parts) == 1 and parts[0] in game.params.params:
         return ("game", "", parts[0]), game.params.params[parts[0]]
-    if len(parts) == 3 and parts[0] == "learners" and parts[1] in game.roles:
-        space, _ = LEARNERS[learners[parts[1]]["kind"]]
+    if len(parts) == 3 and parts[0] == "learners" and parts[1] in game.role_names:
+        space = LEARNERS[learners[parts[1]]["kind"]].params
         if parts[2] in space.params:
             return ("learners", parts[1], parts[2]), space.params[parts[2]]
         raise ConfigError(
@@ -124,7 +124,7 @@ def _sweep_target(
     raise ConfigError(
         f"sweep.{key} is not a parameter of the {game.name} game: allowed are its parameters "
         f"({', '.join(game.params.params)}) or learners.<role>.<parameter> with role one of "
-        f"{', '.join(game.roles)}."
+        f"{', '.join(game.role_names)}."
     )
 
 
@@ -143,14 +143,14 @@ def plan_study(raw: dict[str, Any], source: str = "") -> StudyPlan:
     game = get_game(study["game"])
     base_game = game.params.resolve(raw.get("game", {}), "game")
     learner_raw = raw.get("learners", {})
-    unknown_roles = sorted(set(learner_raw) - set(game.roles))
+    unknown_roles = sorted(set(learner_raw) - set(game.role_names))
     if unknown_roles:
         raise ConfigError(
             f"learners has unknown role(s) {', '.join(unknown_roles)}: the {game.name} game's roles are "
-            f"{', '.join(game.roles)}."
+            f"{', '.join(game.role_names)}."
         )
     base_learners = {
-        role: resolve_learner(learner_raw.get(role, {}), f"learners.{role}") for role in game.roles
+        role: resolve_learner(learner_raw.get(role, {}), f"learners.{role}") for role in game.role_names
     }
 
     design = DESIGN_PARAMS.resolve(raw.get("design", {}), "design")
@@ -195,7 +195,7 @@ def plan_study(raw: dict[str, Any], source: str = "") -> StudyPlan:
     seeds = [replicate_seed(study["seed"], r) for r in range(study["replications"])]
     for point, combo in enumerate(design_points(design, axes)):
         game_values = dict(raw.get("game", {}))
-        learner_values = {role: dict(learner_raw.get(role, {})) for role in game.roles}
+        learner_values = {role: dict(learner_raw.get(role, {})) for role in game.role_names}
         for axis, value in zip(axes, combo, strict=True):
             if axis.section == "game":
                 game_values[axis.name] = value
@@ -206,7 +206,7 @@ def plan_study(raw: dict[str, Any], source: str = "") -> StudyPlan:
         point_learners = {
             role: resolve_learner(values, f"learners.{role}") for role, values in learner_values.items()
         }
-        for role, (n_agents, n_actions) in game.engine.role_shapes(point_game).items():
+        for role, (n_agents, n_actions) in game.role_shapes(point_game).items():
             check_learner(point_learners[role], role, n_agents, n_actions)
         for replicate, seed in enumerate(seeds):
             plan.runs.append(

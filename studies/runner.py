@@ -69,7 +69,7 @@ def _batch_key(plan: StudyPlan, run: Run) -> str:
         return {key: values[key] for key, p in space.params.items() if not p.varies_per_world}
 
     learners = {
-        role: {"kind": c["kind"], **shared(LEARNERS[c["kind"]][0], c)} for role, c in run.learners.items()
+        role: {"kind": c["kind"], **shared(LEARNERS[c["kind"]].params, c)} for role, c in run.learners.items()
     }
     return json.dumps({"game": shared(plan.game.params, run.game), "learners": learners}, sort_keys=True)
 
@@ -85,7 +85,7 @@ def batches(plan: StudyPlan, runs: list[Run], batch_worlds: int) -> Iterator[lis
 
 
 def agents_per_world(plan: StudyPlan, run: Run) -> int:
-    return sum(n for n, _ in plan.game.engine.role_shapes(run.game).values())
+    return sum(n for n, _ in plan.game.role_shapes(run.game).values())
 
 
 def available_memory() -> int:
@@ -117,7 +117,7 @@ def fit_batch_worlds(
     if not runs:
         return batch_worlds
     peak, agents = max(
-        (plan.game.engine.peak_bytes_per_world(r.game), agents_per_world(plan, r)) for r in runs
+        (plan.game.peak_bytes_per_world(r.game), agents_per_world(plan, r)) for r in runs
     )
     recorded = math.ceil(plan.rounds / plan.record_every) * len(plan.game.metrics)
     metrics = recorded * 8 * 4  # metric frames are copied about four times on their way out

@@ -129,7 +129,7 @@ CREATE TABLE IF NOT EXISTS benchmarks (
 -- Stores written before code_diff (the fingerprint of uncommitted code changes) get the column, empty.
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS code_diff VARCHAR;
 ALTER TABLE benchmarks ADD COLUMN IF NOT EXISTS code_diff VARCHAR;
--- and before the engine's kernels could be fused (models/fusion.py): unknown, empty.
+-- and before the engine's kernels could be fused (models/speed): unknown, empty.
 ALTER TABLE benchmarks ADD COLUMN IF NOT EXISTS fused BOOLEAN;
 -- A run's outcome: its last tenth of rounds, or at least its last recorded round when recording is sparse.
 CREATE OR REPLACE VIEW final_metrics AS

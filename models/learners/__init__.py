@@ -1,44 +1,54 @@
-"""Learners: batched policies that act for every agent of a role in every world, and learn from payoffs.
-
-A learner never sees the engine's internals: it gives actions and gets rewards (and, where the game has
-delayed consequences, credit for earlier actions), exactly as a PettingZoo agent would.
+"""The registry of learner families: every `Learner` subclass with a `kind` in this package's modules, plus
+any added with `register_learner`. A study config names a family by its kind (`q_learning` by default).
 """
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import pkgutil
 from typing import Any
 
-from models.learners.tabular import (
-    FIXED_ACTIONS_PARAMS,
-    FIXED_PARAMS,
-    Q_LEARNING_PARAMS,
-    BatchedLearner,
-    FixedActions,
-    FixedPolicy,
-    TabularQLearner,
-    check_actions,
-    check_probabilities,
-)
-from models.params import ConfigError, ParamSpace, batch_values
+from models.learners.base import Experience, Learner, Observation
+from models.params import ConfigError, batch_values
 from models.random import RandomStreams
 
-LEARNERS: dict[str, tuple[ParamSpace, type]] = {
-    "q_learning": (Q_LEARNING_PARAMS, TabularQLearner),
-    "fixed": (FIXED_PARAMS, FixedPolicy),
-    "fixed_actions": (FIXED_ACTIONS_PARAMS, FixedActions),
-}
+__all__ = ["LEARNERS", "Experience", "Learner", "Observation", "check_learner", "make_learner",
+           "register_learner", "resolve_learner"]  # fmt: skip
+
+LEARNERS: dict[str, type[Learner]] = {}
+
+
+def register_learner(cls: type[Learner]) -> type[Learner]:
+    """Make a learner family available to study configs under its `kind` (usable as a class decorator)."""
+    if not cls.kind:
+        raise ConfigError(f"learner {cls.__name__} has no kind: set the name study configs use for it.")
+    LEARNERS[cls.kind] = cls
+    return cls
+
+
+def _discover() -> None:
+    for module in pkgutil.iter_modules(__path__):
+        loaded = importlib.import_module(f"{__name__}.{module.name}")
+        for _, cls in inspect.getmembers(loaded, inspect.isclass):
+            if issubclass(cls, Learner) and cls.kind and cls.__module__ == loaded.__name__:
+                register_learner(cls)
+
+
+DEFAULT_KIND = "q_learning"
+_discover()
+LEARNERS = dict(sorted(LEARNERS.items(), key=lambda item: (item[0] != DEFAULT_KIND, item[0])))
 
 
 def resolve_learner(values: dict[str, Any], where: str) -> dict[str, Any]:
-    """Check a learner config: `kind` picks the learner, the rest are its parameters."""
+    """Check a learner config: `kind` picks the learner family, the rest are its parameters."""
     values = dict(values)
-    kind = values.pop("kind", "q_learning")
+    kind = values.pop("kind", DEFAULT_KIND)
     if kind not in LEARNERS:
         raise ConfigError(
             f"{where}.kind = {kind!r} is not a known learner: allowed are {', '.join(LEARNERS)}."
         )
-    space, _ = LEARNERS[kind]
-    return {"kind": kind, **space.resolve(values, where)}
+    return {"kind": kind, **LEARNERS[kind].params.resolve(values, where)}
 
 
 def make_learner(
@@ -48,7 +58,7 @@ def make_learner(
     n_agents: int,
     n_actions: int,
     rng: RandomStreams,
-) -> BatchedLearner:
+) -> Learner:
     """Build one role's learner for a batch of worlds from a resolved config, shared or one per world.
 
     Numeric parameters (learning rate, temperature, ...) may differ per world; the kind and settings
@@ -58,14 +68,11 @@ def make_learner(
     kinds = {c["kind"] for c in configs}
     if len(kinds) != 1:
         raise ConfigError(f"learners.{role}.kind differs between worlds of one batch ({sorted(kinds)}).")
-    space, cls = LEARNERS[kinds.pop()]
-    params = batch_values(space, configs, f"learners.{role}", rng.device)
+    cls = LEARNERS[kinds.pop()]
+    params = batch_values(cls.params, configs, f"learners.{role}", rng.device)
     return cls(params, role, n_worlds, n_agents, n_actions, rng)
 
 
 def check_learner(config: dict[str, Any], role: str, n_agents: int, n_actions: int) -> None:
     """Refuse a learner config that cannot fit the game's agents and actions, before anything runs."""
-    if config["kind"] == "fixed":
-        check_probabilities(config["probabilities"], role, n_actions)
-    elif config["kind"] == "fixed_actions":
-        check_actions(config["actions"], role, n_agents, n_actions)
+    LEARNERS[config["kind"]].check(config, role, n_agents, n_actions)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.election.rules import MAX_CANDIDATES, RULES
+from models.games.election.voting import MAX_CANDIDATES, RULES
 from models.params import Param, ParamSpace
 
 

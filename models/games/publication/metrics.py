@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from models.games.publication.tallies import PublicationTallies
 from models.metrics import Metric, ratio
-from models.publication.engine import PublicationTallies
 
 
 def _fdr(t: PublicationTallies) -> torch.Tensor:

@@ -6,19 +6,19 @@ mean over candidates (Merrill's sincere approval threshold). `turnout` (worlds, 
 Ties are broken by `tie_break` (worlds, candidates), numbers in [0, 1) that order candidates wherever
 their scores are equal; the caller draws them from the world's random stream.
 
-The rules are checked against the pref_voting library on random profiles (tests/models/test_rules.py);
-these implementations are the fast path, with no per-voter or per-world Python.
+The rules are checked against the pref_voting library on random profiles (tests/models/test_rules.py),
+with no per-voter or per-world Python. Every rule counts through two functions, first-choice votes and
+head-to-head counts (`Counting`): the ones here are the reference, and kernels.py has the same counts as
+kernels that fuse, used by the accelerated engine.
 """
 
 from __future__ import annotations
 
-import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-
-from models.fusion import kernel
 
 RULES = ("plurality", "runoff", "instant_runoff", "approval", "borda", "condorcet")
 
@@ -47,7 +47,10 @@ def by_candidate(utilities: torch.Tensor, dtype: torch.dtype | None = None) -> t
 
 
 def first_choices(
-    ballots: torch.Tensor, turnout: torch.Tensor, standing: torch.Tensor | None = None
+    ballots: torch.Tensor,
+    turnout: torch.Tensor,
+    standing: torch.Tensor | None = None,
+    counting: Counting | None = None,
 ) -> torch.Tensor:
     """First-choice vote counts (worlds, candidates) among the candidates still standing (all if None).
 
@@ -57,13 +60,16 @@ def first_choices(
     the favourites: whole parts, counted exactly in integers, so the count is the same in any batch on
     any device (a float sum of thirds is not), and 15% faster than the float matrix product it replaces.
     """
-    return first_choice_parts(ballots, turnout.to(torch.int32), standing).double() / SPLIT
+    parts = (counting or COUNTING).first_choice_parts(ballots, turnout.to(torch.int32), standing)
+    return parts.double() / SPLIT
 
 
-def _first_choice_parts(
+def first_choice_parts(
     ballots: torch.Tensor, turnout: torch.Tensor, standing: torch.Tensor | None
 ) -> torch.Tensor:
-    """first_choice_parts eagerly: a pass over every candidate's ballots per operation."""
+    """The parts of votes (SPLIT to a vote) each candidate gets as a first choice, int64 (worlds,
+    candidates), from ballots by candidate and turnout as int32 0 or 1 (worlds, voters); see
+    first_choices."""
     if standing is not None:
         ballots = torch.where(standing.unsqueeze(-1), ballots, float("-inf"))
     favourite = ballots == ballots.amax(1, keepdim=True)  # (W, C, V)
@@ -71,56 +77,37 @@ def _first_choice_parts(
     return (favourite * parts.unsqueeze(1)).sum(-1, dtype=torch.int64)
 
 
-@kernel(eager=_first_choice_parts)
-def first_choice_parts(
-    ballots: torch.Tensor, turnout: torch.Tensor, standing: torch.Tensor | None
+def pairwise(
+    utilities: torch.Tensor, turnout: torch.Tensor, counting: Counting | None = None
 ) -> torch.Tensor:
-    """The parts of votes (SPLIT to a vote) each candidate gets as a first choice, int64 (worlds,
-    candidates), from ballots by candidate and turnout as int32 0 or 1 (worlds, voters); see
-    first_choices.
-
-    Fused, unrolled over the few candidates, so that one loop over the voters reads each ballot once and
-    makes every candidate's count (the form of _first_choice_parts keeps a (W, C, V) table per step: 9.5
-    against 2.3 ms at 1,000 worlds of 1,000 voters and 3 candidates). SPLIT / n is exact in float32 for
-    n favourites (n divides SPLIT), and vectorises where an integer division goes lane by lane.
-    """
-    columns = ballots.unbind(1)
-    if standing is not None:
-        columns = tuple(
-            torch.where(standing[:, c : c + 1], column, float("-inf")) for c, column in enumerate(columns)
-        )
-    top = functools.reduce(torch.maximum, columns)
-    favourites = [column == top for column in columns]
-    tied = functools.reduce(torch.add, [favourite.to(torch.int32) for favourite in favourites])
-    parts = (SPLIT / tied.to(torch.float32)).to(torch.int32) * turnout
-    return torch.stack([(parts * favourite).sum(-1, dtype=torch.int64) for favourite in favourites], 1)
-
-
-def pairwise(utilities: torch.Tensor, turnout: torch.Tensor) -> torch.Tensor:
     """P[w, i, j]: voters in world w who prefer candidate i to candidate j, shape (worlds, C, C)."""
-    return _pairwise(by_candidate(utilities), turnout.to(torch.int32)).to(utilities.dtype)
+    counts = (counting or COUNTING).pairwise_counts(by_candidate(utilities), turnout.to(torch.int32))
+    return counts.to(utilities.dtype)
 
 
-def _pairwise_eagerly(ballots: torch.Tensor, turnout: torch.Tensor) -> torch.Tensor:
-    """_pairwise eagerly: every pair in one comparison."""
+def pairwise_counts(ballots: torch.Tensor, turnout: torch.Tensor) -> torch.Tensor:
+    """pairwise() on ballots by candidate and turnout as int32 0 or 1: int32 counts, every pair in one
+    comparison."""
     prefers = (ballots.unsqueeze(2) > ballots.unsqueeze(1)) & turnout.view(-1, 1, 1, turnout.shape[-1])
     return prefers.sum(-1, dtype=torch.int32)  # (W, C, C)
 
 
-@kernel(eager=_pairwise_eagerly)
-def _pairwise(ballots: torch.Tensor, turnout: torch.Tensor) -> torch.Tensor:
-    """pairwise() on ballots by candidate and turnout as int32 0 or 1; int32 counts (counting bools into
-    int64, torch's default, first copies them to int64: 30% slower). Fused, unrolled over the pairs: one
-    loop over the voters makes every pair's count (6.0 against 0.8 ms at 1,000 worlds of 1,000 voters and
-    3 candidates; 1.8 with turnout as bools, whose loads go through a buffer)."""
-    columns = ballots.unbind(1)
-    rows = [[torch.where(a > b, turnout, 0).sum(-1, dtype=torch.int32) for b in columns] for a in columns]
-    return torch.stack([torch.stack(row, -1) for row in rows], 1)
+@dataclass(frozen=True)
+class Counting:
+    """The two counts every rule is made of: first-choice parts and head-to-head counts."""
+
+    first_choice_parts: Callable[..., torch.Tensor]
+    pairwise_counts: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-def condorcet_winner(utilities: torch.Tensor, turnout: torch.Tensor) -> torch.Tensor:
+COUNTING = Counting(first_choice_parts, pairwise_counts)  # the reference counts
+
+
+def condorcet_winner(
+    utilities: torch.Tensor, turnout: torch.Tensor, counting: Counting | None = None
+) -> torch.Tensor:
     """The candidate who beats every other head to head, per world; -1 where there is none."""
-    p = pairwise(utilities, turnout)
+    p = pairwise(utilities, turnout, counting)
     beats = (p > p.transpose(1, 2)).sum(-1)
     exists = beats == utilities.shape[-1] - 1
     return torch.where(exists.any(-1), exists.int().argmax(-1), -1)
@@ -136,21 +123,28 @@ def _best(score: torch.Tensor, tie_break: torch.Tensor) -> torch.Tensor:
     return (score + TIE * tie_break).argmax(-1)
 
 
-def elect(rule: str, utilities: torch.Tensor, turnout: torch.Tensor, tie_break: torch.Tensor) -> Outcome:
+def elect(
+    rule: str,
+    utilities: torch.Tensor,
+    turnout: torch.Tensor,
+    tie_break: torch.Tensor,
+    counting: Counting | None = None,
+) -> Outcome:
     """Decide every world's election under `rule`.
 
     The ballots stay in the utilities' float32: the counts compare them, which float64 would not change
     (float32 widens exactly), at twice the memory traffic. Scores are float64: a tie-break of TIE must
     tell apart counts of millions of votes."""
+    counting = counting or COUNTING
     ballots = by_candidate(utilities)  # (W, C, V)
     tie_break, votes = tie_break.double(), turnout.to(torch.int32)
     n_worlds, n_candidates, _ = ballots.shape
-    first = first_choices(ballots, votes)
+    first = first_choices(ballots, votes, counting=counting)
     voters = turnout.sum(-1, dtype=torch.float64).clamp(min=1)
     shares = first / voters.unsqueeze(-1)
 
     def head_to_head() -> torch.Tensor:
-        return _pairwise(ballots, votes).double()
+        return counting.pairwise_counts(ballots, votes).double()
 
     if rule == "plurality":
         winner = _best(first, tie_break)
@@ -167,14 +161,15 @@ def elect(rule: str, utilities: torch.Tensor, turnout: torch.Tensor, tie_break: 
         standing = torch.ones(n_worlds, n_candidates, dtype=torch.bool, device=ballots.device)
         decided = torch.zeros(n_worlds, dtype=torch.bool, device=ballots.device)
         for _ in range(n_candidates - 1):
-            counts = first_choices(ballots, votes, standing)
+            counts = first_choices(ballots, votes, standing, counting)
             decided |= counts.amax(-1) > voters / 2
             weakest = (counts - TIE * tie_break).masked_fill(~standing, float("inf")).argmin(-1)
             eliminate = torch.zeros_like(standing).scatter_(
                 1, weakest.unsqueeze(1), True
             ) & ~decided.unsqueeze(1)
             standing &= ~eliminate
-        winner = _best(first_choices(ballots, votes, standing).masked_fill(~standing, -1), tie_break)
+        last = first_choices(ballots, votes, standing, counting)
+        winner = _best(last.masked_fill(~standing, -1), tie_break)
     elif rule == "approval":
         wide = ballots.double()  # the mean over candidates in float64
         approve = (wide >= wide.mean(1, keepdim=True)) & turnout.unsqueeze(1)

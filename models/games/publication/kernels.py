@@ -1,42 +1,32 @@
-"""The publication game, batched over worlds: researchers choose rigor and novelty, journals publish.
+"""The publication round, fast: the rules of rules.py as a few kernels (models/speed), with the same
+numbers bit for bit (tests/models/test_publication_rules.py checks it, eager and fused).
 
-Every round, in each world, each researcher picks one action: test a *novel* hypothesis or *replicate* a
-published positive finding, at one of `rigor_levels` rigor values r in [0, 1]. Rigor lowers the false
-positive rate linearly from `hacked_alpha` (r = 0) to `alpha` (r = 1) and costs productivity: each of the
-`studies_per_round` study slots is completed with probability 1 - rigor_cost * r.
-
-A novel hypothesis is true with probability `base_rate`. A study of a true hypothesis is positive with
-probability `power`, of a false one with the researcher's alpha(r). A replication re-tests a finding drawn
-uniformly from the world's literature (a ring buffer of published novel positives); each finding is
-replicated once, so drawing one that was already replicated, or drawing from an empty literature, yields
-no study: replicators compete for fresh findings, and when several draw the same one in a round, the first
-in a randomly rotated order gets it. Journals publish every positive
-result and a null result with probability `publish_null_prob`.
-
-Payoffs per published study are literal sums of the rewards: `novelty_reward` if novel and positive,
-`replication_reward` if a replication, `null_reward` if null. A published failed replication refutes the
-finding and charges `failed_replication_penalty` to the original author, once per finding; that charge is
-credited back to the action that produced the finding (`RoundResult.credit`), so learners can connect
-sloppy work to its later cost. An unpublished failed replication leaves the finding standing: publication
-bias hides it.
-
-State is a handful of tensors shaped (worlds, ...); one `step` advances every world, with no per-agent
-Python. Parameters may differ per world, except the shape parameters.
+What makes it fast, none of which changes a rule:
+- the literature is one int32 word per place (open, true, the producing action, the author: the parameters'
+  bounds make it fit), so a claim's lookup is one gather and a new finding's entry one scatter, and an
+  extra column absorbs the writes of slots that add nothing;
+- the round's uniforms are hashed inside the kernels from the streams' counters, never stored;
+- the slots' outcomes are five bits of one int32, counted by one kernel;
+- new findings are placed in the ring with additions only (_ring_places), no division per slot.
+It keeps only what the round needs: the reference's per-finding record (hypothesis numbers, published
+replication tallies) is the rules' alone.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from models.fusion import kernel
-from models.params import ConfigError, batch_values
-from models.publication.params import PUBLICATION_PARAMS
-from models.random import RandomStreams, hashed_uniforms, world_keys
+from models.game import Credit, RoundResult
+from models.games.publication.actions import rigor, rigor_level
+from models.games.publication.literature import Literature
+from models.games.publication.params import PUBLICATION_PARAMS
+from models.games.publication.rules import PublicationRules
+from models.games.publication.tallies import PublicationTallies
+from models.random import hashed_uniforms
 from models.reductions import world_sum
-from models.rounds import Credit, RoundResult
+from models.speed import kernel
 
 # Bits of a study slot's outcome: the researcher replicates, the study gets done, its hypothesis is true, it
 # comes out positive, it is published.
@@ -52,33 +42,6 @@ assert 2 * PUBLICATION_PARAMS.params["rigor_levels"].high - 1 <= ACTION_MASK
 assert PUBLICATION_PARAMS.params["n_researchers"].high <= 1 << (31 - AUTHOR_SHIFT)
 
 
-@dataclass
-class PublicationTallies:
-    """Per-world counts of one round, the inputs of every publication metric; shapes (worlds,)."""
-
-    researchers: int
-    novel_choices: torch.Tensor
-    rigor_sum: torch.Tensor
-    novel_studies: torch.Tensor
-    replication_studies: torch.Tensor
-    replication_successes: torch.Tensor
-    published_novel_positives: torch.Tensor
-    published_false_positives: torch.Tensor
-    publications: torch.Tensor
-    payoff_sum: torch.Tensor
-
-
-def rigor_level(action: torch.Tensor, rigor_levels: int) -> torch.Tensor:
-    """The rigor level of each action, 0 to rigor_levels - 1: novel ones first, then replications.
-    Arithmetic rather than a table lookup, so that a fused kernel computes it in vector registers."""
-    return torch.where(action >= rigor_levels, action - rigor_levels, action)
-
-
-def rigor(action: torch.Tensor, rigor_levels: int) -> torch.Tensor:
-    """The rigor of each action, evenly spaced from 0 to 1 over the levels."""
-    return rigor_level(action, rigor_levels) / (rigor_levels - 1)
-
-
 def finding_author(word: torch.Tensor) -> torch.Tensor:
     """The researcher who published the finding in each literature word."""
     return word >> AUTHOR_SHIFT
@@ -89,94 +52,62 @@ def finding_action(word: torch.Tensor) -> torch.Tensor:
     return (word >> ACTION_SHIFT) & ACTION_MASK
 
 
-def action_names(rigor_levels: int) -> list[str]:
-    """Human-readable names of the researcher actions, in action-index order."""
-    levels = rigor(torch.arange(rigor_levels), rigor_levels).tolist()
-    return [f"{kind} at rigor {r:.2f}" for kind in ("novel", "replicate") for r in levels]
+# The parameters whose rules these kernels implement. A parameter added to the rules later runs on the
+# reference step wherever it is away from its default, until the kernels implement it too.
+IMPLEMENTS = frozenset(
+    {"n_researchers", "rigor_levels", "studies_per_round", "literature_size", "base_rate", "power", "alpha",
+     "hacked_alpha", "rigor_cost", "publish_null_prob", "novelty_reward", "replication_reward", "null_reward",
+     "failed_replication_penalty"}
+)  # fmt: skip
 
 
-class PublicationGame:
-    """Batched engine of the publication game (see the module docstring for the rules)."""
+class PublicationKernels(PublicationRules):
+    """The publication game's round as kernels: PublicationRules' numbers, faster."""
 
-    name = "publication"
-    params = PUBLICATION_PARAMS
+    @classmethod
+    def supports(cls, params: dict[str, Any]) -> bool:
+        """Whether every rule these parameters switch on is implemented here (see IMPLEMENTS)."""
+        defaults = PUBLICATION_PARAMS.defaults()
+        return all(name in IMPLEMENTS or params[name] == defaults[name] for name in defaults)
 
     def __init__(
-        self,
-        worlds: list[dict[str, Any]],
-        seeds: list[int],
-        device: torch.device | str = "cpu",
+        self, worlds: list[dict[str, Any]], seeds: list[int], device: torch.device | str = "cpu"
     ) -> None:
-        if len(worlds) != len(seeds) or not worlds:
-            raise ConfigError("a batch needs one seed per world and at least one world.")
-        self.device = torch.device(device)
-        self.n_worlds = len(worlds)
-        p = batch_values(PUBLICATION_PARAMS, worlds, "game", self.device)
-        self.n_researchers = p["n_researchers"]
-        self.rigor_levels = p["rigor_levels"]
-        self.slots = p["studies_per_round"]
-        self.literature_size = p["literature_size"] or self.n_researchers
-        self.n_actions = 2 * self.rigor_levels
-        self.roles = self.role_shapes(worlds[0])
-        self.base_rate, self.power = p["base_rate"], p["power"]
-        self.publish_null_prob = p["publish_null_prob"]
-        # A published study's pay-off by outcome: the sums of its rewards, (W, 1, 1) each.
-        novelty, replication, null = p["novelty_reward"], p["replication_reward"], p["null_reward"]
-        self.payoffs = (null, novelty, replication + null, replication)
-        self.penalty = p["failed_replication_penalty"].view(-1)
-        self.rng = RandomStreams(world_keys(seeds, self.device))
-        self.rigor_cost, self.alpha, self.hacked_alpha = p["rigor_cost"], p["alpha"], p["hacked_alpha"]
+        super().__init__(worlds, seeds, device)
         # Slot k is researcher k // slots's; int32, as every per-slot count: half the traffic of int64.
         n_slots = self.n_researchers * self.slots
         self._slot_index = torch.arange(n_slots, device=self.device, dtype=torch.int32).unsqueeze(0)
-        self.reset()
-
-    @staticmethod
-    def role_shapes(params: dict[str, Any]) -> dict[str, tuple[int, int]]:
-        """(agents, actions) per role for resolved parameters, without building a world."""
-        return {"researcher": (params["n_researchers"], 2 * params["rigor_levels"])}
-
-    @staticmethod
-    def peak_bytes_per_world(params: dict[str, Any]) -> int:
-        """Memory one world needs at the peak of a round, with a margin: 320 bytes per study slot (measured
-        190-210 per researcher with one slot each at 10 million researchers a round, fused, the process's
-        whole peak)."""
-        return params["n_researchers"] * params["studies_per_round"] * 320
 
     def reset(self) -> None:
         """Empty literature, round 0."""
+        super().reset()
         # The extra column absorbs discarded writes. Empty places are closed, so that a replication drawn
         # from an empty literature finds nothing to do.
         shape = (self.n_worlds, self.literature_size + 1)
-        self.literature = torch.zeros(shape, dtype=torch.int32, device=self.device)
-        self.findings_published = torch.zeros(self.n_worlds, dtype=torch.int64, device=self.device)
-        self.round_index = 0
+        self.words = torch.zeros(shape, dtype=torch.int32, device=self.device)
 
     @property
-    def literature_open(self) -> torch.Tensor:
-        """Whether each place holds a published finding not yet replicated, (W, literature_size + 1)."""
-        return (self.literature & FINDING_OPEN).bool()
+    def literature(self) -> Literature:
+        """The literature as the rules hold it, decoded from the words; only the columns the round needs
+        are kept (the hypothesis numbers and replication tallies are -1 and 0 here)."""
+        words = self.words[:, : self.literature_size]
+        empty = Literature.empty(self.n_worlds, self.literature_size, self.device)
+        empty.true = (words & FINDING_TRUE) != 0
+        empty.open = (words & FINDING_OPEN) != 0
+        empty.author = finding_author(words).long()
+        empty.action = finding_action(words).long()
+        return empty
 
-    @property
-    def literature_true(self) -> torch.Tensor:
-        """Whether each place's finding is true, (W, literature_size + 1)."""
-        return (self.literature & FINDING_TRUE).bool()
-
-    @property
-    def literature_author(self) -> torch.Tensor:
-        """The researcher who published each place's finding, (W, literature_size + 1)."""
-        return finding_author(self.literature)
-
-    @property
-    def literature_action(self) -> torch.Tensor:
-        """The action that produced each place's finding, (W, literature_size + 1)."""
-        return finding_action(self.literature)
+    @literature.setter
+    def literature(self, value: Literature) -> None:
+        """Set by the rules' reset; the words are the state here."""
 
     def step(self, actions: dict[str, torch.Tensor]) -> RoundResult:
         """Advance every world by one round given each researcher's action (worlds, researchers)."""
         action = actions["researcher"].to(self.device, torch.int32)
         n_worlds, n_res, slots, size = self.n_worlds, self.n_researchers, self.slots, self.literature_size
         t, rng = self.round_index, self.rng
+        self._read_params()
 
         # One uniform per slot decides completion, one picks the hypothesis, one the result; the kernels
         # hash them from these counters themselves, so the draws never reach memory.
@@ -188,8 +119,8 @@ class PublicationGame:
         # The finding each slot claims, looked up at once (an eager gather: inductor's loops over indirect
         # loads are the slow part of a fused round), and each finding's first claim in this round's order:
         # its least order key among the claims (2n where none).
-        finding = self.literature.gather(1, claim)
-        first_claim = torch.full_like(self.literature, 2 * order.shape[1])
+        finding = self.words.gather(1, claim)
+        first_claim = torch.full_like(self.words, 2 * order.shape[1])
         first_claim.scatter_reduce_(1, claim, order, "amin")
         outcome, pay, new = self._studies(action, keys, offsets, finding, first_claim.gather(1, claim), order)
         outcome, payoff = outcome.view(n_worlds, -1), pay.sum(-1) if slots > 1 else pay.view(n_worlds, -1)
@@ -206,14 +137,15 @@ class PublicationGame:
             action=finding_action(refuted).long(),
             amount=-self.penalty[world],
         )
-        received = payoff + credit.per_agent(n_res)
+        penalties = credit.per_agent(n_res)
+        received = payoff + penalties
 
         # Replicated findings leave the pool, and new published novel positives enter it in this round's
         # slot order: `count` numbers them, new ones in slots [0, k].
         count = new.cumsum(1, dtype=torch.int32)  # int32 is 12x faster than int64
         n_new = count[:, -1:].clone()  # not a view: it outlives the round in the tallies
         places = self._ring_places(count, n_new, first_slot)
-        self.literature = self._publish(action, outcome, new, first_claim, count, n_new, first_slot, *places)
+        self.words = self._publish(action, outcome, new, first_claim, count, n_new, first_slot, *places)
         self.findings_published += n_new.squeeze(1)
         self.round_index += 1
 
@@ -231,7 +163,19 @@ class PublicationGame:
             publications=publications,
             payoff_sum=world_sum(received, 1),
         )
-        return RoundResult(rewards={"researcher": received}, credit={"researcher": credit}, tallies=tallies)
+        observations = self._remember(received, penalties, tallies)
+        return RoundResult({"researcher": payoff}, {"researcher": credit}, observations, tallies)
+
+    def _read_params(self) -> None:
+        """This round's per-world parameters, (W, 1, 1) each, as the kernels read them: read every round,
+        since an institution may set them between rounds."""
+        p = self.p
+        self.base_rate, self.power, self.publish_null_prob = p["base_rate"], p["power"], p["publish_null_prob"]
+        self.rigor_cost, self.alpha, self.hacked_alpha = p["rigor_cost"], p["alpha"], p["hacked_alpha"]
+        # A published study's pay-off by outcome: the sums of its rewards.
+        novelty, replication, null = p["novelty_reward"], p["replication_reward"], p["null_reward"]
+        self.payoffs = (null, novelty, replication + null, replication)
+        self.penalty = p["failed_replication_penalty"].view(-1)
 
     def _attempts(
         self, action: torch.Tensor, keys: torch.Tensor, offsets: torch.Tensor
@@ -388,7 +332,7 @@ class PublicationGame:
         costs less than listing the new ones first.
         """
         size, n_slots = self.literature_size, self.n_researchers * self.slots
-        literature = torch.where(first_claim < 2 * n_slots, self.literature & ~FINDING_OPEN, self.literature)
+        literature = torch.where(first_claim < 2 * n_slots, self.words & ~FINDING_OPEN, self.words)
         q = count - lead + torch.where(self._slot_index < first_slot, n_new, 0)
         kept = (new != 0) & (q >= 0)
         place = base + q

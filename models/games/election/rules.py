@@ -1,4 +1,5 @@
-"""The election game, batched over worlds: voters vote, candidates choose platforms, an institution rules.
+"""The election game's rules: voters vote, candidates choose platforms, an institution sets the rule
+(after Downs 1957, Merrill 1984, Laver & Sergenti 2012).
 
 Voters have ideal points in a policy space of 1 or 2 dimensions (normal, bimodal with adjustable
 `polarization`, or given). Each round every candidate picks a platform on a grid, every voter abstains
@@ -14,10 +15,11 @@ or votes, and the electoral rule turns ballots into a winner whose platform beco
   `alienation` per unit of distance to the voter's favourite platform (abstention from alienation).
 - Candidates are paid (1 - policy_weight) x (win + vote share) / 2 minus policy_weight x the distance of
   the winning policy from their own ideal point (drawn like a voter's).
-- The institution applies `rule`, or, with `institution_learns`, the rule it picks each round; it is
-  paid the voters' mean policy utility.
+- The electoral body is an institution (models/institutions.py): with `institution_learns` it picks the
+  rule each round in each world, else `rule` holds; it is paid the voters' mean policy utility.
 
-State is a few tensors shaped (worlds, ...); one `step` decides every world's election at once.
+State is a few tensors shaped (worlds, ...); one `step` decides every world's election at once. The
+voting rules are voting.py; kernels.py counts their votes faster, with the same numbers.
 """
 
 from __future__ import annotations
@@ -28,12 +30,58 @@ from typing import Any
 
 import torch
 
-from models.election.params import ELECTION_PARAMS
-from models.election.rules import RULES, condorcet_winner, elect
+from models.game import Observations, Role, RoundResult
+from models.games.election import voting
+from models.games.election.params import ELECTION_PARAMS
+from models.games.election.voting import MAX_CANDIDATES, RULES, condorcet_winner, elect
+from models.institutions import Institution
 from models.params import batch_values
 from models.random import RandomStreams, world_keys
 from models.reductions import world_sum
-from models.rounds import RoundResult
+
+# Every observation starts with what everyone saw of the last election (zeros before the first): the
+# winner's platform (2 numbers, the second 0 in one dimension), the vote shares (one per candidate, 0 past
+# the last) and the turnout. Voters and candidates then see their own ideal point (2 numbers, padded).
+POSITION = 2  # policy coordinates, padded to the largest number of dimensions
+SHARES = MAX_CANDIDATES  # vote shares, padded to the most candidates
+COMMON = POSITION + SHARES + 1  # winner's platform, vote shares, turnout
+
+VOTER = Role(
+    "voter",
+    "abstains or votes (with strategic_voting, chooses whom to put first); paid the winner's policy utility",
+    agents=lambda p: p["n_voters"],
+    actions=lambda p: p["n_candidates"] + 1 if p["strategic_voting"] else 2,
+    observation=lambda p: COMMON + POSITION,
+)
+CANDIDATE = Role(
+    "candidate",
+    "chooses a platform on the grid; paid for winning and vote share, and its policy motive",
+    agents=lambda p: p["n_candidates"],
+    actions=lambda p: p["platform_grid"] ** p["dimensions"],
+    observation=lambda p: COMMON + POSITION,
+)
+
+
+def _winner_welfare(tallies: ElectionTallies) -> torch.Tensor:
+    """The voters' mean policy utility from the winner, per world: the electoral body's objective."""
+    return tallies.welfare[torch.arange(len(tallies.winner), device=tallies.winner.device), tallies.winner]
+
+
+ELECTORAL_BODY = Institution(
+    role="institution",
+    doc="the electoral body: picks the voting rule each round where institution_learns, paid voter welfare",
+    parameter="rule",
+    choices=RULES,
+    objective=lambda tallies: _winner_welfare(tallies),
+    switch="institution_learns",
+    observation=lambda p: COMMON,
+)
+
+
+def peak_bytes_per_world(params: dict[str, Any]) -> int:
+    """Memory one world needs at a round's peak: the voters' pairwise comparisons dominate."""
+    candidates = params["n_candidates"]
+    return params["n_voters"] * (candidates * candidates * 16 + candidates * 64 + 64)
 
 
 @dataclass
@@ -56,11 +104,10 @@ def normal(rng: RandomStreams, stream: str, shape: tuple[int, ...]) -> torch.Ten
     return torch.sqrt(-2 * torch.log(u1)) * torch.cos(2 * math.pi * u2)
 
 
-class ElectionGame:
-    """Batched engine of the election game (see the module docstring for the rules)."""
+class ElectionRules:
+    """A batch of worlds of the election game, stepped by the rules (see the module docstring)."""
 
-    name = "election"
-    params = ELECTION_PARAMS
+    counting = voting.COUNTING  # how the rules count votes: the reference counts
 
     def __init__(
         self, worlds: list[dict[str, Any]], seeds: list[int], device: torch.device | str = "cpu"
@@ -70,26 +117,14 @@ class ElectionGame:
         self.p = batch_values(ELECTION_PARAMS, worlds, "game", self.device)
         self.n_voters, self.n_candidates = self.p["n_voters"], self.p["n_candidates"]
         self.dimensions, self.grid = self.p["dimensions"], self.p["platform_grid"]
-        self.roles = self.role_shapes(worlds[0])
+        self.roles = {role.name: (role.agents(worlds[0]), role.actions(worlds[0])) for role in (VOTER, CANDIDATE)}
         self.rng = RandomStreams(world_keys(seeds, self.device))
         self.reset()
 
-    @staticmethod
-    def role_shapes(params: dict[str, Any]) -> dict[str, tuple[int, int]]:
-        """(agents, actions) per role: voters abstain or vote (or support one candidate), candidates pick a
-        grid platform, the institution picks a rule."""
-        voter_actions = params["n_candidates"] + 1 if params["strategic_voting"] else 2
-        return {
-            "voter": (params["n_voters"], voter_actions),
-            "candidate": (params["n_candidates"], params["platform_grid"] ** params["dimensions"]),
-            "institution": (1, len(RULES)),
-        }
-
-    @staticmethod
-    def peak_bytes_per_world(params: dict[str, Any]) -> int:
-        """Memory one world needs at a round's peak: the voters' pairwise comparisons dominate."""
-        candidates = params["n_candidates"]
-        return params["n_voters"] * (candidates * candidates * 16 + candidates * 64 + 64)
+    @classmethod
+    def supports(cls, params: dict[str, Any]) -> bool:
+        """The rules play every configuration."""
+        return True
 
     def reset(self) -> None:
         """Draw every world's electorate and candidates' ideal points; round 0."""
@@ -109,6 +144,23 @@ class ElectionGame:
         self.median = self.voters.quantile(0.5, dim=1)
         self.ideals = normal(self.rng, "candidate_ideals", (self.n_candidates, self.dimensions))
         self.round_index = 0
+        self._last: ElectionTallies | None = None
+
+    def observe(self, role: str) -> torch.Tensor:
+        """Each agent's observation, (worlds, agents, size): the last election's winning platform, vote
+        shares and turnout, then, for voters and candidates, the agent's own ideal point."""
+        common = torch.zeros(self.n_worlds, COMMON, device=self.device)
+        if self._last is not None:
+            rows = torch.arange(self.n_worlds, device=self.device)
+            common[:, : self.dimensions] = self._last.platforms[rows, self._last.winner]
+            common[:, POSITION : POSITION + self.n_candidates] = self._last.vote_shares.float()
+            common[:, -1] = self._last.turnout
+        if role == "voter" or role == "candidate":
+            ideals = self.voters if role == "voter" else self.ideals.expand(self.n_worlds, -1, -1)
+            own = torch.zeros(*ideals.shape[:2], POSITION, device=self.device)
+            own[..., : self.dimensions] = ideals
+            return torch.cat([common.unsqueeze(1).expand(-1, own.shape[1], -1), own], -1)
+        return common.unsqueeze(1)
 
     def platforms_of(self, action: torch.Tensor) -> torch.Tensor:
         """Grid index (W, C) -> platform coordinates (W, C, D)."""
@@ -142,18 +194,18 @@ class ElectionGame:
             perceived = torch.where(first, top, perceived)
 
         tie_break = rng.uniform(t, "tie_break", (n_candidates,))
-        if p["institution_learns"]:
-            chosen_rule = actions["institution"].to(self.device).long()[:, 0]
+        rule = p["rule"]  # one rule for the batch, or each world's as its electoral body chose (indices)
+        if isinstance(rule, str):
+            outcome = elect(rule, perceived, turnout, tie_break, self.counting)
+            winner, shares = outcome.winner, outcome.vote_shares
+        else:
             winner = torch.zeros(self.n_worlds, dtype=torch.long, device=self.device)
             shares = torch.zeros(self.n_worlds, n_candidates, dtype=torch.float64, device=self.device)
-            for index in chosen_rule.unique().tolist():
-                outcome = elect(RULES[index], perceived, turnout, tie_break)
-                here = chosen_rule == index
+            for index in rule.unique().tolist():
+                outcome = elect(RULES[index], perceived, turnout, tie_break, self.counting)
+                here = rule == index
                 winner = torch.where(here, outcome.winner, winner)
                 shares = torch.where(here.unsqueeze(-1), outcome.vote_shares, shares)
-        else:
-            outcome = elect(p["rule"], perceived, turnout, tie_break)
-            winner, shares = outcome.winner, outcome.vote_shares
 
         rows = torch.arange(self.n_worlds, device=self.device)
         welfare = world_sum(policy, 1) / policy.shape[1]  # (W, C): the mean over voters
@@ -168,19 +220,14 @@ class ElectionGame:
         self.round_index += 1
         tallies = ElectionTallies(
             winner=winner,
-            condorcet_winner=condorcet_winner(policy, torch.ones_like(turnout)),
+            condorcet_winner=condorcet_winner(policy, torch.ones_like(turnout), self.counting),
             welfare=welfare,
             winner_distance_to_median=(winning_policy - self.median).norm(dim=-1),
             turnout=voted.mean(-1),
             platforms=platforms,
             vote_shares=shares,
         )
-        return RoundResult(
-            rewards={
-                "voter": voter_reward,
-                "candidate": candidate_reward,
-                "institution": welfare[rows, winner].unsqueeze(1),
-            },
-            credit={},
-            tallies=tallies,
-        )
+        self._last = tallies
+        roles = (*self.roles, ELECTORAL_BODY.role)
+        observations = Observations({role: lambda role=role: self.observe(role) for role in roles})
+        return RoundResult({"voter": voter_reward, "candidate": candidate_reward}, {}, observations, tallies)

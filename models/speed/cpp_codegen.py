@@ -21,8 +21,10 @@ an integer accumulator's lanes as plain integers instead: integer addition is ex
 numbers are the same. Float and double sums are left as they are (no kernel sums floats: compiled,
 their order is not eager's).
 
-`kernel` compiles with `cache_key_options`, which applies both and keys the graphs apart, so that graphs
-compiled without them, by an earlier version or another program, are never taken from inductor's cache.
+`compiler.compile_kernel` compiles with `cache_key_options`, which applies both and keys the graphs apart,
+so that graphs compiled without them, by an earlier version or another program, are never taken from
+inductor's cache. The patched code generator writes the mended lines only while `applies()` is true (while
+this package's kernels compile): another library's torch.compile in the same process gets stock C++.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from typing import Any
 import torch
 
 _patched: dict[str, bool] = {}  # CppVecKernel method -> whether it is patched in this process
+_applies: list[Callable[[], bool]] = [lambda: False]  # whether the mends apply to the code being written
 
 
 def _patch_codegen(method: str, wrap: Callable[[Callable[..., Any]], Callable[..., Any]]) -> bool:
@@ -61,6 +64,8 @@ def use_whole_vector_loads() -> bool:
 
         def vec_load_line(self: Any, var: str, index: Any, dtype: torch.dtype, load_mask: Any = None) -> str:
             line = original(self, var, index, dtype, load_mask)
+            if not _applies[0]():
+                return line
             count = f", {cexpr_index(self.num_elems)})"
             bits = self.num_elems * dtype.itemsize * 8
             whole = bits == self._get_num_vectors(dtype) * self.vec_isa.bit_width()
@@ -108,6 +113,8 @@ def use_plain_lane_sums() -> bool:
             lines = self.reduction_suffix._lines
             written = len(lines)
             result = original(self, *args, **kwargs)
+            if not _applies[0]():
+                return result
             for k in range(written, len(lines)):
                 if isinstance(lines[k], str):
                     lines[k] = _plain_lane_sum(lines[k])
@@ -133,8 +140,10 @@ def _cache_key_pass(mends: str) -> Any:
     return CppMends()
 
 
-def cache_key_options() -> dict[str, Any]:
-    """The inductor options that key compiled graphs to the mends in use: {} where none is."""
+def cache_key_options(applies: Callable[[], bool]) -> dict[str, Any]:
+    """The inductor options that key compiled graphs to the mends in use: {} where none is. The mends
+    apply to the code inductor writes while `applies()` is true."""
+    _applies[0] = applies
     applied = [
         ("whole vector loads, v1", use_whole_vector_loads()),
         ("plain lane sums, v1", use_plain_lane_sums()),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from models.election.engine import ElectionTallies
+from models.games.election.rules import ElectionTallies
 from models.metrics import Metric, ratio
 
 

@@ -38,7 +38,7 @@ def code_key() -> str:
     """16 hex digits naming the code whose compiled kernels a directory holds (see the module's docstring)."""
     digest = hashlib.sha256(f"{platform.python_version()}|{torch.__version__}".encode())
     digest.update(torch.backends.cpu.get_cpu_capability().encode())
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parent.parent  # models/: kernels, the code they call, the mends
     for source in sorted(package.rglob("*.py")):
         digest.update(b"\0" + source.relative_to(package).as_posix().encode() + b"\0" + source.read_bytes())
     return digest.hexdigest()[:16]
@@ -66,7 +66,7 @@ class _QuietDroppedGuards(logging.Filter):
 @functools.cache
 def enable() -> bool:
     """Have dynamo keep and load compiled kernels in `directory()`, from now on in this process; False
-    where this torch has no such cache. Called by models.fusion before its first compile."""
+    where this torch has no such cache. Called by models.speed.compiler."""
     try:
         from torch._dynamo.package import DynamoCache
         from torch._dynamo.precompile_context import PrecompileContext  # noqa: F401  (used by save)
@@ -76,8 +76,12 @@ def enable() -> bool:
         return False
     from torch._dynamo import bytecode_transformation
 
-    torch._dynamo.config.caching_precompile = True
-    DynamoCache.path_prefix = lambda: str(directory())  # type: ignore[method-assign]
+    from models.speed.compiler import in_our_kernels
+
+    # The precompile cache is switched on only while this package's kernels compile (compiler.ours), and
+    # points at this directory only then: another library's compiled code goes where torch puts it.
+    original = DynamoCache.path_prefix
+    DynamoCache.path_prefix = lambda: str(directory()) if in_our_kernels() else original()  # type: ignore[method-assign]
     # A loaded kernel brings the names its process gave its globals (`__builtins_dict___2`), and this
     # process numbers its own from 0: a kernel compiling again here (another role's shapes) would take a
     # loaded name and fail. Numbered from a random start, the names of two processes do not meet.

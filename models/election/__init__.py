@@ -1,1 +1,0 @@
-"""The election game: voters, candidates and electoral institutions (in progress: the voting rules)."""

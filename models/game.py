@@ -1,0 +1,161 @@
+"""What every game declares and gives back: its roles, its rules' round result, and its registry entry.
+
+A game is one package under `models/games/` (see models/games/__init__.py): parameters, a readable reference
+step (`rules.py`), metrics, a PettingZoo env and, where they pay, accelerated kernels checked bit for bit
+against the reference. The learning loop (models/simulate.py) and the studies know a game only through the
+`GameSpec` it registers and the `Game` protocol below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import torch
+
+from models.params import ParamSpace
+from models.reductions import add_at
+
+
+@dataclass(frozen=True)
+class Role:
+    """A kind of agent in a game: how many per world, how many actions, what each agent observes.
+
+    `agents` and `actions` are functions of the resolved game parameters; `observation` is the length of
+    an agent's observation vector (0: the role observes nothing beyond its payoffs)."""
+
+    name: str
+    doc: str
+    agents: Callable[[Mapping[str, Any]], int]
+    actions: Callable[[Mapping[str, Any]], int]
+    observation: Callable[[Mapping[str, Any]], int] = lambda params: 0
+
+
+@dataclass
+class Credit:
+    """Late consequences of earlier actions, one entry per charge: `amount[k]` goes to action `action[k]`
+    of agent `agent[k]` in world `world[k]`. A flat list of the round's charges, because a round charges
+    few of its agents: a table over every agent or finding costs more memory traffic than the rest of the
+    round's learning."""
+
+    worlds: int
+    world: torch.Tensor  # (entries,) int64
+    agent: torch.Tensor  # (entries,) int64
+    action: torch.Tensor  # (entries,) int64
+    amount: torch.Tensor  # (entries,) float32
+    _per_agent: dict[int, torch.Tensor] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def per_agent(self, n_agents: int) -> torch.Tensor:
+        """Each agent's total credit this round, (worlds, agents), in the order of the entries; computed
+        once, since the game's tallies and a learner may both ask."""
+        if n_agents not in self._per_agent:
+            total = torch.zeros(self.worlds * n_agents, device=self.amount.device)
+            charged = torch.add(self.agent, self.world, alpha=n_agents)
+            self._per_agent[n_agents] = add_at(total, charged, self.amount).view(self.worlds, n_agents)
+        return self._per_agent[n_agents]
+
+    def dense(self, n_agents: int, n_actions: int) -> torch.Tensor:
+        """The same credit as a (worlds, agents, actions) table, for inspection and tests."""
+        table = torch.zeros(self.worlds * n_agents * n_actions, device=self.amount.device)
+        charged = (self.world * n_agents + self.agent) * n_actions + self.action
+        return add_at(table, charged, self.amount).view(self.worlds, n_agents, n_actions)
+
+
+class Observations(Mapping[str, torch.Tensor]):
+    """Each role's observation per agent after a round, (worlds, agents, features), computed when first
+    asked for: most learners never look, and a round of a million agents should not pay for it."""
+
+    def __init__(self, makers: Mapping[str, Callable[[], torch.Tensor]]) -> None:
+        self._makers, self._made = dict(makers), {}
+
+    def __getitem__(self, role: str) -> torch.Tensor:
+        if role not in self._made:
+            self._made[role] = self._makers[role]()
+        return self._made[role]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._makers)
+
+    def __len__(self) -> int:
+        return len(self._makers)
+
+
+@dataclass
+class RoundResult:
+    """One round of every world: per role the payoff of this round's actions, the delayed credit for
+    earlier ones (kept apart: a learner adds it to the action it is for), and the next observation; plus
+    the game's tallies, from which every metric is computed."""
+
+    payoffs: dict[str, torch.Tensor]  # role -> (worlds, agents): this round's pay for this round's actions
+    credit: dict[str, Credit]  # role -> late consequences of earlier actions (roles without any: absent)
+    observations: Observations  # role -> (worlds, agents, features), made on demand
+    tallies: Any  # small per-world tensors of their own, never views of round-sized ones: simulate()
+    # keeps the recorded rounds' tallies, and a view would keep its whole base tensor alive
+
+    def received(self, role: str) -> torch.Tensor:
+        """What each agent of a role received this round, (worlds, agents): its payoff plus its credit."""
+        payoff = self.payoffs[role]
+        credit = self.credit.get(role)
+        return payoff if credit is None else payoff + credit.per_agent(payoff.shape[1])
+
+
+class Game(Protocol):
+    """A batch of worlds of one game: built from resolved parameters (one dict per world) and one seed per
+    world, it steps every world at once. `p` holds the batch's parameters (per-world numbers as (worlds,
+    1, 1) tensors), which institutions may set between rounds (models/institutions.py)."""
+
+    n_worlds: int
+    device: torch.device
+    round_index: int
+    rng: Any
+    p: dict[str, Any]
+    roles: dict[str, tuple[int, int]]  # (agents, actions) per role
+
+    def __init__(self, worlds: list[dict[str, Any]], seeds: list[int], device: torch.device | str = "cpu"): ...
+
+    def reset(self) -> None: ...
+
+    def step(self, actions: dict[str, torch.Tensor]) -> RoundResult: ...
+
+
+@dataclass(frozen=True)
+class GameSpec:
+    """A game as the registry knows it: what a study config may name, with its parameters, roles, rules,
+    metrics and institutions.
+
+    `rules` is the reference step, the specification. `accelerated`, where a game has one, is a faster
+    engine with the same numbers bit for bit (tests check it), used wherever `accelerated.supports(params)`
+    says it implements every rule the parameters switch on; otherwise the reference runs."""
+
+    name: str
+    doc: str
+    params: ParamSpace
+    roles: tuple[Role, ...]
+    rules: type
+    metrics: tuple[Any, ...]
+    accelerated: type | None = None
+    peak_bytes_per_world: Callable[[Mapping[str, Any]], int] = lambda params: 0
+    institutions: tuple[Any, ...] = ()  # models.institutions.Institution: roles that set parameters
+    order: int = 100  # where menus and listings put it among the games
+    scale: str = ""  # the parameter that sets how many agents a world has (the bench sizes worlds by it)
+    variants: str = ""  # a named-choice parameter whose every value the bench measures (the voting rule)
+
+    @property
+    def every_role(self) -> tuple[Role, ...]:
+        """The game's own roles, then its institutions' (one agent per world each)."""
+        return self.roles + tuple(institution.as_role() for institution in self.institutions)
+
+    @property
+    def role_names(self) -> tuple[str, ...]:
+        return tuple(role.name for role in self.every_role)
+
+    def role_shapes(self, params: Mapping[str, Any]) -> dict[str, tuple[int, int]]:
+        """(agents, actions) per role for resolved parameters, without building a world."""
+        return {role.name: (role.agents(params), role.actions(params)) for role in self.every_role}
+
+    def engine_for(self, params: Mapping[str, Any]) -> type:
+        """The engine that runs these parameters: the accelerated one where it supports them."""
+        if self.accelerated is not None and self.accelerated.supports(params):
+            return self.accelerated
+        return self.rules

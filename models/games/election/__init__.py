@@ -1,0 +1,24 @@
+"""The election game: voters vote, candidates choose platforms, an electoral body sets the voting rule."""
+
+from models.game import GameSpec
+from models.games.election.kernels import ElectionKernels
+from models.games.election.metrics import ELECTION_METRICS
+from models.games.election.params import ELECTION_PARAMS
+from models.games.election.rules import CANDIDATE, ELECTORAL_BODY, VOTER, ElectionRules, peak_bytes_per_world
+
+GAME = GameSpec(
+    name="election",
+    doc="voters vote, candidates choose platforms, an institution sets the electoral rule",
+    params=ELECTION_PARAMS,
+    roles=(VOTER, CANDIDATE),
+    institutions=(ELECTORAL_BODY,),
+    rules=ElectionRules,
+    accelerated=ElectionKernels,
+    metrics=ELECTION_METRICS,
+    peak_bytes_per_world=peak_bytes_per_world,
+    scale="n_voters",
+    variants="rule",
+    order=1,
+)
+
+__all__ = ["ELECTION_PARAMS", "GAME", "ElectionKernels", "ElectionRules"]

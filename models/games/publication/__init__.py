@@ -1,0 +1,23 @@
+"""The publication game: researchers learn how to do and publish science under publication biases."""
+
+from models.game import GameSpec
+from models.games.publication.actions import action_names
+from models.games.publication.kernels import PublicationKernels
+from models.games.publication.metrics import PUBLICATION_METRICS
+from models.games.publication.params import PUBLICATION_PARAMS
+from models.games.publication.rules import RESEARCHER, PublicationRules, peak_bytes_per_world
+
+GAME = GameSpec(
+    name="publication",
+    doc="researchers choose rigor and novelty; journals publish and reward",
+    params=PUBLICATION_PARAMS,
+    roles=(RESEARCHER,),
+    rules=PublicationRules,
+    accelerated=PublicationKernels,
+    metrics=PUBLICATION_METRICS,
+    peak_bytes_per_world=peak_bytes_per_world,
+    scale="n_researchers",
+    order=0,
+)
+
+__all__ = ["GAME", "PUBLICATION_PARAMS", "PublicationKernels", "PublicationRules", "action_names"]

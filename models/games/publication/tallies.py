@@ -1,0 +1,23 @@
+"""What one round of the publication game counts, per world: the inputs of every metric."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class PublicationTallies:
+    """Per-world counts of one round, shapes (worlds,); int32 counts, float32 sums."""
+
+    researchers: int
+    novel_choices: torch.Tensor  # researchers who chose a novel study
+    rigor_sum: torch.Tensor  # the sum of the rigor the researchers chose
+    novel_studies: torch.Tensor  # novel studies done
+    replication_studies: torch.Tensor  # replications done
+    replication_successes: torch.Tensor  # replications done that came out positive
+    published_novel_positives: torch.Tensor  # new findings
+    published_false_positives: torch.Tensor  # new findings that are false
+    publications: torch.Tensor  # studies published
+    payoff_sum: torch.Tensor  # what the researchers received: payoffs plus credit (penalties)

@@ -1,0 +1,96 @@
+"""What every learner is: a batched policy for all agents of one role in every world of a batch.
+
+A learner never sees a game's internals: it gets each agent's observation, gives actions, and after the
+round gets its `Experience` (the payoffs of its actions, the delayed credit for earlier ones, the next
+observation), exactly as a PettingZoo agent would, for every agent of its role at once. A learner family is
+one module of this package: a subclass of `Learner` with its `kind`, its parameter space and, where a config
+can fail to fit a role, its own `check`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+
+from models.game import Credit
+from models.params import ParamSpace
+from models.random import RandomStreams
+
+
+@dataclass
+class Observation:
+    """What every agent of a role sees before acting in round `round_index`: `features`, (worlds,
+    agents, size), made when first asked for (most learners act on their own values alone)."""
+
+    round_index: int
+    make: Callable[[], torch.Tensor] | None = None
+    _features: torch.Tensor | None = field(default=None, init=False, repr=False)
+
+    @property
+    def features(self) -> torch.Tensor:
+        if self._features is None:
+            if self.make is None:
+                raise ValueError("this observation has no features: the game gives this role none")
+            self._features = self.make()
+        return self._features
+
+
+@dataclass
+class Experience:
+    """One role's round, as its learner gets it: the actions it played in round `round_index`, their
+    payoffs, the credit for earlier actions that arrived this round (None: none can arrive in this game),
+    and the observation of the next round."""
+
+    round_index: int
+    actions: torch.Tensor  # (worlds, agents)
+    payoffs: torch.Tensor  # (worlds, agents)
+    credit: Credit | None
+    next_observation: Observation
+
+
+class Learner:
+    """Batched policy of one role: `act` draws every agent's action, `learn` updates from an Experience.
+
+    Subclasses set `kind` (the name a study config uses) and `params` (their parameter space; per-world
+    numbers arrive as (worlds, 1, 1) tensors), and override `check` where a config must fit the role."""
+
+    kind: ClassVar[str] = ""
+    doc: ClassVar[str] = ""
+    params: ClassVar[ParamSpace]
+
+    def __init__(
+        self,
+        params: dict[str, Any],
+        role: str,
+        n_worlds: int,
+        n_agents: int,
+        n_actions: int,
+        rng: RandomStreams,
+    ) -> None:
+        self.p, self.role, self.rng = params, role, rng
+        self.n_worlds, self.n_agents, self.n_actions = n_worlds, n_agents, n_actions
+
+    @classmethod
+    def check(cls, config: dict[str, Any], role: str, n_agents: int, n_actions: int) -> None:
+        """Refuse (ConfigError) a resolved config that cannot fit a role of this many agents and actions."""
+
+    def act(self, observation: Observation) -> torch.Tensor:
+        """Every agent's action in every world, (worlds, agents), integers in [0, n_actions)."""
+        raise NotImplementedError
+
+    def learn(self, experience: Experience) -> None:
+        """Update from a played round."""
+        raise NotImplementedError
+
+    def learn_and_act(self, experience: Experience) -> torch.Tensor:
+        """learn, then act on the next observation: the same numbers in one call, so that a learner can do
+        both in one pass over its state (TabularQLearner does)."""
+        self.learn(experience)
+        return self.act(experience.next_observation)
+
+    def draw(self, round_index: int, purpose: str) -> torch.Tensor:
+        """One uniform per agent per world, from this role's stream for `purpose`."""
+        return self.rng.uniform(round_index, f"{self.role}/{purpose}", (self.n_agents,))
