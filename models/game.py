@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import torch
 
-from models.params import ParamSpace
+from models.params import ParamSpace, batch_values
 from models.reductions import add_at
 
 
@@ -137,6 +137,7 @@ class GameSpec:
     accelerated: type | None = None
     peak_bytes_per_world: Callable[[Mapping[str, Any]], int] = lambda params: 0
     institutions: tuple[Any, ...] = ()  # models.institutions.Institution: roles that set parameters
+    biases: tuple[Any, ...] = ()  # models.biases.RewardBias: pay added to a role's, by a parameter
     order: int = 100  # where menus and listings put it among the games
     scale: str = ""  # the parameter that sets how many agents a world has (the bench sizes worlds by it)
     variants: str = ""  # a named-choice parameter whose every value the bench measures (the voting rule)
@@ -159,3 +160,12 @@ class GameSpec:
         if self.accelerated is not None and self.accelerated.supports(params):
             return self.accelerated
         return self.rules
+
+    def build(self, worlds: list[dict[str, Any]], seeds: list[int], device: torch.device | str = "cpu") -> Game:
+        """A batch of these worlds, in round 0, on the engine that runs them; the parameters of registered
+        reward biases join its per-world parameters."""
+        engine = self.engine_for(worlds[0])(worlds, seeds, device=device)
+        if self.biases:
+            extra = ParamSpace(self.params.name, {bias.parameter: bias.param for bias in self.biases})
+            engine.p.update(batch_values(extra, worlds, "game", engine.device))
+        return engine

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from models import speed
+from models.biases import pay_biases
 from models.game import Game, GameSpec, RoundResult
 from models.games import get_game
 from models.institutions import apply_institutions, pay_institutions
@@ -26,10 +27,11 @@ from models.metrics import compute_rounds
 
 def play_round(spec: GameSpec, game: Game, actions: dict[str, torch.Tensor]) -> RoundResult:
     """One round of a batch given every role's actions: the institutions set their parameters, the
-    game's step, the institutions' pay. The PettingZoo envs step through this too."""
+    game's step, the institutions' pay, the reward biases' pay. The PettingZoo envs step through this too."""
     apply_institutions(spec, game, actions)
     result = game.step(actions)
     pay_institutions(spec, result)
+    pay_biases(spec, game, actions, result)
     return result
 
 
@@ -110,7 +112,7 @@ def build_batch(
     spec = get_game(game)
     roles = spec.role_shapes(worlds[0])
     with torch.inference_mode():
-        engine = spec.engine_for(worlds[0])(worlds, seeds, device=device)
+        engine = spec.build(worlds, seeds, device)
         return Batch(
             spec,
             engine,

@@ -24,9 +24,12 @@ MAX_ROUNDS = Param(100, "rounds per episode before truncation", kind=int, low=1,
 
 
 class OneWorldEnv(ParallelEnv):
-    spec: ClassVar[GameSpec]
+    game: ClassVar[str]  # the registered game's name
 
     def __init__(self, max_rounds: int = 100, device: str = "cpu", **params: Any) -> None:
+        from models.games import get_game  # the registry, with whatever was registered on the game since
+
+        self.spec: GameSpec = get_game(self.game)
         self.params = self.spec.params.resolve(params)
         self.max_rounds = MAX_ROUNDS.check("max_rounds", max_rounds)
         self.device = device
@@ -70,8 +73,7 @@ class OneWorldEnv(ParallelEnv):
     ) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
         if seed is None:
             seed = secrets.randbits(63)
-        engine = self.spec.engine_for(self.params)
-        self._game = engine([self.params], [seed], device=self.device)
+        self._game = self.spec.build([self.params], [seed], device=self.device)
         self.agents = list(self.possible_agents)
         self._round = 0
         return self._observations(self._game.observe), {agent: {} for agent in self.agents}

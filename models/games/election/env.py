@@ -28,7 +28,6 @@ import numpy as np
 from gymnasium import spaces
 
 from models.envs.one_world import OneWorldEnv
-from models.games.election import GAME
 from models.games.election.rules import COMMON, POSITION, SHARES
 
 
@@ -43,7 +42,7 @@ class ElectionEnv(OneWorldEnv):
         "render_modes": [],
         "is_parallelizable": True,
     }
-    spec = GAME
+    game = "election"
 
     def observation_box(self, role: str, size: int) -> spaces.Box:
         """The common part lies on the platform grid's extent and in [0, 1]; ideal points are unbounded."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from models.envs.one_world import OneWorldEnv
-from models.games.publication import GAME, action_names
+from models.games.publication import action_names
 
 
 def parallel_env(**params: Any) -> PublicationEnv:
@@ -31,7 +31,7 @@ class PublicationEnv(OneWorldEnv):
         "render_modes": [],
         "is_parallelizable": True,
     }
-    spec = GAME
+    game = "publication"
 
     def __init__(self, max_rounds: int = 100, device: str = "cpu", **params: Any) -> None:
         super().__init__(max_rounds, device, **params)
