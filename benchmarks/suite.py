@@ -107,8 +107,8 @@ def plan(quick: bool = False, games: tuple[str, ...] = GAMES, device: str = "cpu
                 cases.append(Case(game, "mesa", n, 1))
         if not quick:
             for rule in variants[1:]:
-                cases += [Case(game, "engine", ELECTION_RULE_AGENTS, w, rule) for w in ELECTION_RULE_WORLDS]
-                cases.append(Case(game, "pettingzoo_loop", ELECTION_RULE_AGENTS, 1, rule))
+                cases += [Case(game, "engine", VARIANT_AGENTS, w, rule) for w in VARIANT_WORLDS]
+                cases.append(Case(game, "pettingzoo_loop", VARIANT_AGENTS, 1, rule))
     return cases
 
 

@@ -41,7 +41,9 @@ def with_bias(spec: Any, bias: RewardBias) -> Any:
         )
     if bias.param.default != 0 or not bias.param.varies_per_world:
         raise ConfigError(f"reward bias {bias.parameter!r}: its strength must be a number, 0 by default.")
-    params = ParamSpace(spec.params.name, {**spec.params.params, bias.parameter: bias.param}, spec.params.checks)
+    params = ParamSpace(
+        spec.params.name, {**spec.params.params, bias.parameter: bias.param}, spec.params.checks
+    )
     return replace(spec, params=params, biases=(*spec.biases, bias))
 
 
@@ -50,4 +52,6 @@ def pay_biases(spec: Any, game: Game, actions: Mapping[str, torch.Tensor], resul
     for bias in spec.biases:
         strength = game.p[bias.parameter].view(-1, 1)
         if bool((strength != 0).any()):
-            result.payoffs[bias.role] = result.payoffs[bias.role] + strength * bias.bonus(actions, result, game)
+            result.payoffs[bias.role] = result.payoffs[bias.role] + strength * bias.bonus(
+                actions, result, game
+            )

@@ -112,7 +112,9 @@ class Game(Protocol):
     p: dict[str, Any]
     roles: dict[str, tuple[int, int]]  # (agents, actions) per role
 
-    def __init__(self, worlds: list[dict[str, Any]], seeds: list[int], device: torch.device | str = "cpu"): ...
+    def __init__(
+        self, worlds: list[dict[str, Any]], seeds: list[int], device: torch.device | str = "cpu"
+    ): ...
 
     def reset(self) -> None: ...
 
@@ -161,7 +163,9 @@ class GameSpec:
             return self.accelerated
         return self.rules
 
-    def build(self, worlds: list[dict[str, Any]], seeds: list[int], device: torch.device | str = "cpu") -> Game:
+    def build(
+        self, worlds: list[dict[str, Any]], seeds: list[int], device: torch.device | str = "cpu"
+    ) -> Game:
         """A batch of these worlds, in round 0, on the engine that runs them; the parameters of registered
         reward biases join its per-world parameters."""
         engine = self.engine_for(worlds[0])(worlds, seeds, device=device)

@@ -62,9 +62,9 @@ class OneWorldEnv(ParallelEnv):
     def _observations(self, observe: Any) -> dict[str, np.ndarray]:
         """Every agent's observation from a role -> (1, agents, size) tensor lookup."""
         out: dict[str, np.ndarray] = {}
-        for role, (n_agents, _) in self.role_shapes.items():
+        for role, (count, _) in self.role_shapes.items():
             size = self._observation_spaces[role].shape[0]
-            rows = observe(role)[0].cpu().numpy() if size else np.zeros((n_agents, 0))
+            rows = observe(role)[0].cpu().numpy() if size else np.zeros((count, 0))
             out.update(zip(self._of(role), rows.astype(np.float32), strict=True))
         return out
 
@@ -97,7 +97,9 @@ class OneWorldEnv(ParallelEnv):
             observations = self._observations(lambda role: result.observations[role])
             received = {role: result.received(role)[0].cpu().numpy() for role in self.role_shapes}
         rewards = {
-            agent: float(received[role][i]) for role in self.role_shapes for i, agent in enumerate(self._of(role))
+            agent: float(received[role][i])
+            for role in self.role_shapes
+            for i, agent in enumerate(self._of(role))
         }
         self._round += 1
         truncated = self._round >= self.max_rounds

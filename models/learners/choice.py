@@ -53,5 +53,6 @@ def softmax_draw(
     values: Sequence[torch.Tensor], scale: torch.Tensor, key: torch.Tensor, offsets: torch.Tensor
 ) -> torch.Tensor:
     """Each agent's softmax draw from one tensor of values per action, (worlds, agents) each, at scale
-    log2(e) / T per world (worlds, 1), its uniform hashed from a stream's counters (RandomStreams.counters)."""
+    log2(e) / T per world (worlds, 1), its uniform hashed from a stream's counters
+    (RandomStreams.counters)."""
     return sample_categorical(softmax_weights(values, scale), hashed_uniforms(key + offsets))

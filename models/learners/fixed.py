@@ -73,9 +73,7 @@ class FixedActions(Learner):
     params = ParamSpace(
         name="learner",
         params={
-            "actions": Param(
-                [], "each agent's action, agent by agent (the same in every world)", kind=list
-            ),
+            "actions": Param([], "each agent's action, agent by agent (the same in every world)", kind=list),
         },
     )
 

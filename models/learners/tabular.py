@@ -38,9 +38,7 @@ class TabularQLearner(Learner):
             "epsilon": Param(
                 0.05, "probability of a uniformly random action (epsilon_greedy)", low=0, high=1
             ),
-            "temperature": Param(
-                0.1, "softmax temperature, in payoff units", low=0, low_open=True, high=1e6
-            ),
+            "temperature": Param(0.1, "softmax temperature, in payoff units", low=0, low_open=True, high=1e6),
             "learning_rate": Param(0.1, "step size of the value update", low=0, low_open=True, high=1),
             "initial_value": Param(
                 0.0, "initial action value (optimism encourages trying everything)", low=-1e6, high=1e6

@@ -47,6 +47,10 @@ class ElectionEnv(OneWorldEnv):
     def observation_box(self, role: str, size: int) -> spaces.Box:
         """The common part lies on the platform grid's extent and in [0, 1]; ideal points are unbounded."""
         extent = np.float32(self.params["platform_extent"])
-        low = np.concatenate([np.full(POSITION, -extent), np.zeros(SHARES + 1), np.full(size - COMMON, -np.inf)])
-        high = np.concatenate([np.full(POSITION, extent), np.ones(SHARES + 1), np.full(size - COMMON, np.inf)])
+        low = np.concatenate(
+            [np.full(POSITION, -extent), np.zeros(SHARES + 1), np.full(size - COMMON, -np.inf)]
+        )
+        high = np.concatenate(
+            [np.full(POSITION, extent), np.ones(SHARES + 1), np.full(size - COMMON, np.inf)]
+        )
         return spaces.Box(low.astype(np.float32), high.astype(np.float32), dtype=np.float32)

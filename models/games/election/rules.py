@@ -117,7 +117,9 @@ class ElectionRules:
         self.p = batch_values(ELECTION_PARAMS, worlds, "game", self.device)
         self.n_voters, self.n_candidates = self.p["n_voters"], self.p["n_candidates"]
         self.dimensions, self.grid = self.p["dimensions"], self.p["platform_grid"]
-        self.roles = {role.name: (role.agents(worlds[0]), role.actions(worlds[0])) for role in (VOTER, CANDIDATE)}
+        self.roles = {
+            role.name: (role.agents(worlds[0]), role.actions(worlds[0])) for role in (VOTER, CANDIDATE)
+        }
         self.rng = RandomStreams(world_keys(seeds, self.device))
         self.reset()
 

@@ -170,7 +170,11 @@ class PublicationKernels(PublicationRules):
         """This round's per-world parameters, (W, 1, 1) each, as the kernels read them: read every round,
         since an institution may set them between rounds."""
         p = self.p
-        self.base_rate, self.power, self.publish_null_prob = p["base_rate"], p["power"], p["publish_null_prob"]
+        self.base_rate, self.power, self.publish_null_prob = (
+            p["base_rate"],
+            p["power"],
+            p["publish_null_prob"],
+        )
         self.rigor_cost, self.alpha, self.hacked_alpha = p["rigor_cost"], p["alpha"], p["hacked_alpha"]
         # A published study's pay-off by outcome: the sums of its rewards.
         novelty, replication, null = p["novelty_reward"], p["replication_reward"], p["null_reward"]
