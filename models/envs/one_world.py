@@ -80,7 +80,7 @@ class OneWorldEnv(ParallelEnv):
 
     def _engine_actions(self, actions: dict[str, int]) -> dict[str, torch.Tensor]:
         chosen = {}
-        for role, (n_agents, n_actions) in self.role_shapes.items():
+        for role, (_, n_actions) in self.role_shapes.items():
             picked = np.array([int(actions[agent]) for agent in self._of(role)], dtype=np.int64)
             if ((picked < 0) | (picked >= n_actions)).any():
                 raise ValueError(f"{role} actions {picked.tolist()} must lie in 0 .. {n_actions - 1}")
