@@ -46,6 +46,8 @@ class ElectionEnv(OneWorldEnv):
 
     def observation_box(self, role: str, size: int) -> spaces.Box:
         """The common part lies on the platform grid's extent and in [0, 1]; ideal points are unbounded."""
+        if size < COMMON:  # a role of an institution registered on the game
+            return super().observation_box(role, size)
         extent = np.float32(self.params["platform_extent"])
         low = np.concatenate(
             [np.full(POSITION, -extent), np.zeros(SHARES + 1), np.full(size - COMMON, -np.inf)]
