@@ -1,9 +1,10 @@
 """The benchmarks view: how fast the batched engine plays a game against the same game stepped one agent at
-a time (its PettingZoo env driven by a Python loop) and, for the publication game, a Mesa model of it.
+a time (its PettingZoo env driven by a Python loop) and, where the bench has one, a Mesa model of it.
 
 The rows come from `python -m studies bench` (benchmarks/suite.py). One bench run at a time: its cases ran
-on one machine with one code version, so their ratios hold whatever that machine's speed was. The page
-(streamlit_app.py) offers this view in its sidebar when the database holds benchmark rows.
+on one machine with one code version, so their ratios hold whatever that machine's speed was. The explorer
+(streamlit_app.py) lists this view as its Benchmarks page when the database holds benchmark rows. Games come
+in the registry's order (`models.games.GAMES`), which also names what a game's sizes and variants count.
 
 The speed-up table is the result of the SQL shown under it, so what the reader sees is what the query
 gives; it computes what `benchmarks.suite.ratios` does (the tests check both), without the explorer
@@ -20,11 +21,11 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
+from models.games import GAMES
 from studies import store
 
 CACHE_TTL_S = 30
 CHART_HEIGHT = 340
-GAME_ORDER = ("publication", "election")
 WAYS = {"engine": "batched engine", "pettingzoo_loop": "PettingZoo loop", "mesa": "Mesa model"}
 OVERHEAD = "study_overhead"
 # Sizes of world get an ordered palette (viridis without its faint yellow end).
@@ -36,7 +37,7 @@ SPEEDUP_COLUMNS = {
     "engine_worlds": "Worlds the engine ran side by side at its fastest.",
     "a": "(a) The batched engine's decisions per second, at its fastest worlds count.",
     "b": "(b) The PettingZoo loop's decisions per second (one world, one agent at a time).",
-    "c": "(c) The Mesa model's decisions per second (one world; publication game only).",
+    "c": "(c) The Mesa model's decisions per second (one world; games with a Mesa model only).",
     "a_over_b": "How many times faster the engine is than the PettingZoo loop.",
     "a_over_c": "How many times faster the engine is than the Mesa model.",
 }
@@ -98,6 +99,23 @@ def speedup_sql(bench_id: str, game: str) -> str:
     )
 
 
+# --- What a game's sizes count, from the registry ------------------------------------------------------
+
+
+def per_world(game: str) -> str:
+    """What the bench's size of a world counts: the doc of the game's scale parameter ('voters per world')."""
+    spec = GAMES.get(game)
+    if spec and spec.scale in spec.params.params:
+        return spec.params.params[spec.scale].doc
+    return "agents per world"
+
+
+def first_role(game: str) -> str:
+    """The game's first role (the one its scale parameter counts): 'voter'."""
+    spec = GAMES.get(game)
+    return spec.role_names[0] if spec and spec.role_names else "agent"
+
+
 # --- Frames and charts ---------------------------------------------------------------------------------
 
 
@@ -107,8 +125,8 @@ def with_way(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def main_rule(rows: pl.DataFrame) -> str | None:
-    """The voting rule measured at the most sizes (None for the publication game): the size curves use it,
-    as the other rules are measured at one size only."""
+    """The variant (the election's voting rule) measured at the most sizes, None for a game without
+    variants: the size curves use it, as the other variants are measured at one size only."""
     engine = rows.filter(pl.col("method") == "engine")
     sizes = engine.group_by("rule").agg(pl.col("agents").n_unique().alias("sizes"))
     return sizes.sort("sizes", "rule", descending=[True, False], nulls_last=True)["rule"].first()
@@ -201,11 +219,12 @@ def batch_chart(engine: pl.DataFrame) -> alt.Chart:
     )
 
 
-def rules_chart(frame: pl.DataFrame) -> alt.LayerChart:
-    """Per voting rule, the engine's and the loop's rates on one log axis, joined by a bar: its length is
-    the speed-up. Rules by the engine's rate, fastest first."""
+def rules_chart(frame: pl.DataFrame, name: str = "rule") -> alt.LayerChart:
+    """Per variant (the election's voting rule), the engine's and the loop's rates on one log axis, joined
+    by a bar: its length is the speed-up. Variants by the engine's rate, fastest first; `name` is the game's
+    variant parameter, for the axis."""
     order = frame.filter(pl.col("method") == "engine").sort("decisions_per_second", descending=True)["rule"]
-    y = alt.Y("rule:N", title="voting rule", sort=order.to_list())
+    y = alt.Y("rule:N", title=name, sort=order.to_list())
     x = alt.X("decisions_per_second:Q", title="decisions per second", scale=LOG, axis=SI)
     base = alt.Chart(frame).encode(y=y)
     gap = base.mark_rule(color="#cccccc", strokeWidth=4).encode(
@@ -220,14 +239,6 @@ def rules_chart(frame: pl.DataFrame) -> alt.LayerChart:
 
 
 # --- The page ------------------------------------------------------------------------------------------
-
-
-def chosen(has_studies: bool) -> bool:
-    """Whether to show the benchmarks: always when there is no study, else as the reader picks."""
-    if not has_studies:
-        return True
-    view = st.sidebar.radio("View", ["Studies", "Benchmarks"], horizontal=True, key="view")
-    return view == "Benchmarks"
 
 
 def run_label(run: dict[str, Any]) -> str:
@@ -285,18 +296,22 @@ def show_batching(engine: pl.DataFrame) -> None:
     )
 
 
-def show_rules(frame: pl.DataFrame) -> None:
-    st.subheader("Voting rules")
-    st.altair_chart(rules_chart(frame), width="stretch")
+def show_rules(frame: pl.DataFrame, game: str) -> None:
+    spec = GAMES.get(game)
+    name = spec.variants if spec and spec.variants else "rule"
+    st.subheader(f"By {name}")
+    st.altair_chart(rules_chart(frame, name), width="stretch")
     engine = frame.filter(pl.col("method") == "engine")
+    meaning = f" (`{name}`: {spec.params.params[name].doc})" if spec and name in spec.params.params else ""
     st.caption(
-        f"Each rule at {frame['agents'].max():,} voters per world: the engine running "
-        f"{engine['worlds'].max():,} worlds side by side against the PettingZoo loop running one, one voter "
-        "at a time (log axis). The longer the bar, the larger the speed-up; a costly rule slows both."
+        f"Each {name} at {frame['agents'].max():,} {per_world(game)}{meaning}: the engine running "
+        f"{engine['worlds'].max():,} worlds side by side against the PettingZoo loop running one, one "
+        f"{first_role(game)} at a time (log axis). The longer the bar, the larger the speed-up; a costly "
+        f"{name} slows both."
     )
 
 
-def show_speedups(speedups: pl.DataFrame, engine: pl.DataFrame, overhead: pl.DataFrame) -> None:
+def show_speedups(speedups: pl.DataFrame, engine: pl.DataFrame, overhead: pl.DataFrame, game: str) -> None:
     """The speed-ups, the engine's memory per agent, and the share of a study that is not simulation."""
     st.subheader("Speed-ups and memory")
     numbers = {c: st.column_config.NumberColumn(c, help=h, format="%.0f") for c, h in SPEEDUP_COLUMNS.items()}
@@ -305,7 +320,7 @@ def show_speedups(speedups: pl.DataFrame, engine: pl.DataFrame, overhead: pl.Dat
     }
     st.dataframe(speedups, hide_index=True, width="stretch", column_config=numbers)
     st.caption(
-        "Per size (agents: researchers or voters per world), decisions per second of the batched engine at "
+        f"Per size (agents: {per_world(game)}), decisions per second of the batched engine at "
         "its fastest worlds count (a), the PettingZoo loop (b) and the Mesa model (c); a_over_b and a_over_c "
         "say how many times faster the engine is. Empty cells: that way was not measured at that size."
     )
@@ -349,7 +364,7 @@ def show(db: Path, token: Token, runs: pl.DataFrame) -> None:
     rows = load_bench_rows(str(db), token, bench_id)
     measured = rows.filter(pl.col("method") != OVERHEAD)
     present = set(measured["game"])
-    games = [g for g in GAME_ORDER if g in present] + sorted(present - set(GAME_ORDER))
+    games = [g for g in GAMES if g in present] + sorted(present - set(GAMES))  # unregistered ones last
     st.title("Benchmarks")
     if not games:
         show_run_facts(by_id[bench_id], rows)
@@ -369,10 +384,10 @@ def show(db: Path, token: Token, runs: pl.DataFrame) -> None:
     show_batching(of_rule.filter(pl.col("method") == "engine"))
     rules = rule_rates(of_game)
     if not rules.is_empty():
-        show_rules(rules)
+        show_rules(rules, game)
     speedups = load_speedups(str(db), token, bench_id, game)
     overhead = rows.filter(pl.col("method") == OVERHEAD)
-    show_speedups(speedups, of_game.filter(pl.col("method") == "engine"), overhead)
+    show_speedups(speedups, of_game.filter(pl.col("method") == "engine"), overhead, game)
     with st.expander("The SQL that gives the speed-up table"):
         st.code(speedup_sql(bench_id, game), language="sql")
         st.caption(

@@ -9,8 +9,10 @@ A grid study shows its outcome across the sweep and one line per design point ov
 (random, Latin hypercube, Sobol, Morris: hundreds of design points) shows one scatter per swept parameter,
 the time course as a band across design points and, for Sobol and Morris, the sensitivity indices; those
 views live in `sampled.py` next to this file (`streamlit run` puts this folder on the import path).
-When the database holds benchmark rows (`python -m studies bench`), the sidebar offers their view too,
-from `benchmarks_view.py`.
+
+Two pages (st.navigation): Studies, the default, and Benchmarks, listed only when the database holds bench
+rows (`python -m studies bench`); its view lives in `benchmarks_view.py`. Games, their metrics and what
+they mean come from the game registry (`models.games.GAMES`), so a new game shows without a change here.
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ from studies import store, summaries
 from studies.version import code_label
 
 TITLE = "Reward design lab — explorer"
-DEFAULT_METRIC = "false_discovery_rate"
+STUDIES, BENCHMARKS = "studies", "benchmarks"  # the pages' URL paths
+STUDIES_ICON, BENCHMARKS_ICON = ":material/science:", ":material/speed:"
+DEFAULT_METRIC = "false_discovery_rate"  # the publication game's headline; others open on their first
 CACHE_TTL_S = 30
 CHART_HEIGHT = 380
 MAX_POINTS_PER_LINE = 80  # by default the time course averages windows of rounds to stay under this
@@ -155,8 +159,14 @@ def metric_specs(game: str) -> dict[str, Metric]:
     return {m.name: m for m in spec.metrics} if spec else {}
 
 
+def metric_order(names: list[str], specs: dict[str, Metric]) -> list[str]:
+    """The stored metrics in the order the game declares them; any the game no longer declares after."""
+    return [name for name in specs if name in names] + [name for name in names if name not in specs]
+
+
 def pick_metric(names: list[str], specs: dict[str, Metric]) -> str:
-    default = names.index(DEFAULT_METRIC) if DEFAULT_METRIC in names else 0
+    names = metric_order(names, specs)
+    default = names.index(DEFAULT_METRIC) if DEFAULT_METRIC in names else 0  # else the game's first
     metric = st.sidebar.selectbox(
         "Metric",
         names,
@@ -610,24 +620,28 @@ def show_outcome_table(
         )
 
 
+def games_list() -> str:
+    """The games a study can name, as the registry finds them (models/games/)."""
+    return "\n".join(f"- **{spec.name}**: {spec.doc}" for spec in GAMES.values())
+
+
 def show_how_to_run(db: Path, reason: str) -> None:
     st.title(TITLE)
     st.info(f"{reason}\n\n{HOW_TO_RUN}", icon=":material/science:")
+    st.markdown(
+        f"**The games** (a study names one in `study.game`; `python -m studies params GAME` lists its "
+        f"parameters):\n{games_list()}"
+    )
 
 
-def explore(db: Path) -> None:
-    """The whole page for a database that exists: pick a study and a metric, then show them."""
-    token = freshness(db)
-    studies = load_studies(str(db), token)
-    bench_runs = benchmarks_view.load_bench_runs(str(db), token)
-    if studies.is_empty() and bench_runs.is_empty():
-        show_how_to_run(db, f"The results database `{db}` holds no study yet.")
-        return
+def show_sidebar_header() -> None:
     st.sidebar.title(TITLE)
     st.sidebar.button("Check for new runs", help="Reloads the page: new runs of a running study appear.")
-    if not bench_runs.is_empty() and benchmarks_view.chosen(has_studies=not studies.is_empty()):
-        benchmarks_view.show(db, token, bench_runs)
-        return
+
+
+def explore(db: Path, token: Token, studies: pl.DataFrame) -> None:
+    """The studies page for a database that holds studies: pick a study and a metric, then show them."""
+    show_sidebar_header()
     row = pick_study(studies)
     study_id = row["study_id"]
     try:
@@ -670,14 +684,48 @@ def explore(db: Path) -> None:
     show_outcome_table(outcome, study_id, metric, swept, db, indices if has_indices else None)
 
 
+def pages(db: Path) -> list[st.Page]:
+    """The explorer's pages: Studies always, Benchmarks only where the database holds bench rows.
+
+    Studies opens by default, unless the database holds benchmarks and no study: then Benchmarks does (and
+    Studies, still listed, says how to run one). Each page is a function of what was read here, in one run.
+    """
+    token = freshness(db)
+    exists = db.exists()
+    studies = load_studies(str(db), token) if exists else pl.DataFrame()
+    bench_runs = benchmarks_view.load_bench_runs(str(db), token) if exists else pl.DataFrame()
+
+    def studies_page() -> None:
+        if not exists:
+            show_how_to_run(db, f"There is no results database at `{db}` yet.")
+        elif studies.is_empty():
+            show_how_to_run(db, f"The results database `{db}` holds no study yet.")
+        else:
+            explore(db, token, studies)
+
+    def benchmarks_page() -> None:
+        show_sidebar_header()
+        benchmarks_view.show(db, token, bench_runs)
+
+    found = [st.Page(studies_page, title="Studies", url_path=STUDIES, icon=STUDIES_ICON)]
+    if not bench_runs.is_empty():
+        found.append(
+            st.Page(
+                benchmarks_page,
+                title="Benchmarks",
+                url_path=BENCHMARKS,
+                icon=BENCHMARKS_ICON,
+                default=studies.is_empty(),
+            )
+        )
+    return found
+
+
 def main() -> None:
     st.set_page_config(page_title=TITLE, page_icon=":material/science:", layout="wide")
     db = database_from_argv(sys.argv[1:])
-    if not db.exists():
-        show_how_to_run(db, f"There is no results database at `{db}` yet.")
-        return
-    try:
-        explore(db)
+    try:  # reading the database (to list the pages) and each page's queries
+        st.navigation(pages(db)).run()
     except store.StoreError as error:  # locked too long, not a DuckDB file, a failed query
         st.error(f"The results database `{db}` cannot be read: {error}")
 

@@ -15,6 +15,7 @@ import pytest
 from polars.testing import assert_frame_equal
 from streamlit.testing.v1 import AppTest
 
+from models.games import GAMES
 from studies import store, summaries
 from studies.config import plan_study
 from studies.runner import run_study
@@ -72,6 +73,23 @@ def study_id(db: Path, name: str) -> str:
     return studies.filter(pl.col("name") == name)["study_id"].item()
 
 
+def listed_pages(at: AppTest) -> list[str]:
+    """The titles of the pages st.navigation listed in the last run, in order.
+
+    AppTest has no public accessor for them (nor a switch_page for function pages, only for page files), so
+    this and open_page read its registry of the last run's pages."""
+    return [info["page_name"] for info in at._registered_pages.values()]
+
+
+def open_page(at: AppTest, title: str) -> AppTest:
+    """Open a listed page, as a click in the navigation does, and run."""
+    (page_hash,) = [key for key, info in at._registered_pages.items() if info["page_name"] == title]
+    at._page_hash = page_hash
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 def start(monkeypatch: pytest.MonkeyPatch, db: Path) -> AppTest:
     monkeypatch.setenv("STUDIES_DB", str(db))
     monkeypatch.setattr("sys.argv", ["streamlit_app.py"])
@@ -120,11 +138,14 @@ def sidebar_text(at: AppTest) -> str:
 
 def test_shows_the_latest_study_with_its_outcome(monkeypatch: pytest.MonkeyPatch, results: Path) -> None:
     at = start(monkeypatch, results)
+    assert listed_pages(at) == ["Studies"]  # no bench rows: no benchmarks page
     studies = at.selectbox(key="study")
     assert len(studies.options) == 3
     assert studies.options[0].startswith("tiny · 4/4 runs")
     assert studies.value == study_id(results, "tiny")
-    assert at.selectbox(key="metric").value == "false_discovery_rate"
+    metrics = at.selectbox(key="metric")
+    assert metrics.value == "false_discovery_rate"
+    assert metrics.options == [m.name for m in GAMES["publication"].metrics]  # as the game declares them
     assert len(charts(at)) == 2  # outcome across the sweep, and the time course
     expected = summaries.outcome_by_design_point(results, study_id(results, "tiny"), "false_discovery_rate")
     assert_frame_equal(shown_outcome(at), expected, check_dtypes=False)
@@ -188,6 +209,26 @@ def test_grid_and_single_point_studies(monkeypatch: pytest.MonkeyPatch, results:
     assert len(charts(at)) == 1  # the time course; a single design point needs no sweep chart
 
 
+def test_a_game_is_described_by_the_registry(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """An election study: the game's meaning, metrics and their order come from the registry, not by hand."""
+    db = tmp_path / "results.duckdb"
+    config = {
+        "study": {"name": "tiny_election", "game": "election", "rounds": 20, "replications": 2, "seed": 3},
+        "game": {"n_voters": 15},
+        "sweep": {"rule": ["plurality", "borda"]},
+    }
+    run_study(plan_study(config), db, progress=False)
+    at = start(monkeypatch, db)
+    election = GAMES["election"]
+    assert f"**Game:** election — {election.doc}" in sidebar_text(at)
+    metrics = at.selectbox(key="metric")
+    assert metrics.options == [m.name for m in election.metrics]
+    assert metrics.value == election.metrics[0].name  # no false discovery rate here: the game's first
+    first = election.metrics[0]
+    assert f"**{first.name}**: {first.doc}." in page_text(at)
+    assert len(charts(at)) == 2
+
+
 def test_db_option_overrides_the_environment(
     monkeypatch: pytest.MonkeyPatch, results: Path, tmp_path: Path
 ) -> None:
@@ -225,8 +266,10 @@ def test_without_a_database_explains_how_to_run_a_study(
     text = page_text(at)
     assert "studies run" in text
     assert "make run" in text
+    assert all(f"**{name}**: {spec.doc}" in text for name, spec in GAMES.items())  # the registry's games
     assert not at.error
     assert not at.get("vega_lite_chart")
+    assert listed_pages(at) == ["Studies"]
 
 
 @pytest.mark.parametrize("contents", ["empty file", "schema only"])
@@ -241,6 +284,7 @@ def test_a_database_without_studies_explains_how_to_run_one(
     at = start(monkeypatch, db)
     assert "studies run" in page_text(at)
     assert not at.error
+    assert listed_pages(at) == ["Studies"]
 
 
 def test_an_unreadable_file_shows_an_error_not_a_trace(

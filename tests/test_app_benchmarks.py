@@ -18,7 +18,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 from streamlit.testing.v1 import AppTest
-from test_app import APP, SWEEP, chart_data, charts, page_text, start, table, tiny
+from test_app import APP, SWEEP, chart_data, charts, listed_pages, open_page, page_text, start, table, tiny
 
 from benchmarks import suite
 from studies import store
@@ -158,8 +158,8 @@ def test_benchmarks_alone_replace_the_no_study_message(
     monkeypatch: pytest.MonkeyPatch, bench_only: Path
 ) -> None:
     at = start(monkeypatch, bench_only)
-    assert not at.sidebar.radio  # nothing to choose between
-    assert at.main.title[0].value == "Benchmarks"
+    assert listed_pages(at) == ["Studies", "Benchmarks"]
+    assert at.main.title[0].value == "Benchmarks"  # opened by default: there is no study to show
     assert "studies run" not in page_text(at)
     bench = at.selectbox(key="bench")
     assert bench.options == [
@@ -173,6 +173,11 @@ def test_benchmarks_alone_replace_the_no_study_message(
     assert "4 threads on cpu" in sidebar
     assert f"`{NEW}`" in sidebar
     assert "uncommitted changes" in sidebar
+
+    open_page(at, "Studies")  # still listed: it says how to run a study
+    assert "holds no study yet" in page_text(at)
+    assert "studies run" in page_text(at)
+    assert not [s for s in at.selectbox if s.key == "bench"]
 
 
 def test_the_charts_hold_the_rates_written(monkeypatch: pytest.MonkeyPatch, bench_only: Path) -> None:
@@ -283,21 +288,37 @@ def test_an_older_bench_run(monkeypatch: pytest.MonkeyPatch, bench_only: Path) -
     assert "0123456789" in "\n".join(str(e.value) for e in at.sidebar.caption)
 
 
-def test_studies_and_benchmarks_offer_a_choice(
-    monkeypatch: pytest.MonkeyPatch, with_benchmarks: Path
-) -> None:
+def test_studies_and_benchmarks_are_two_pages(monkeypatch: pytest.MonkeyPatch, with_benchmarks: Path) -> None:
     at = start(monkeypatch, with_benchmarks)
-    view = at.radio(key="view")
-    assert view.options == ["Studies", "Benchmarks"]
-    assert view.value == "Studies"  # the studies view comes first, as before
+    assert listed_pages(at) == ["Studies", "Benchmarks"]
+    assert at.main.title[0].value == "tiny"  # the studies page opens by default, as before
     assert at.selectbox(key="study").value
     assert len(charts(at)) == 2
 
-    view.set_value("Benchmarks").run()
-    assert not at.exception, at.exception
+    open_page(at, "Benchmarks")
     assert at.main.title[0].value == "Benchmarks"
     assert not [s for s in at.selectbox if s.key == "study"]
     assert speedups(at)["a_over_b"].to_list() == [10.0, 10.0]
+
+    open_page(at, "Studies")
+    assert at.selectbox(key="study").value
+    assert len(charts(at)) == 2
+
+
+def test_the_benchmarks_page_appears_with_the_first_bench_rows(
+    monkeypatch: pytest.MonkeyPatch, one_study: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "results.duckdb"
+    shutil.copy(one_study, db)
+    at = start(monkeypatch, db)
+    assert listed_pages(at) == ["Studies"]
+    write_rows(db)  # `python -m studies bench` into the same file while the explorer is open
+    at.run()
+    assert not at.exception, at.exception
+    assert listed_pages(at) == ["Studies", "Benchmarks"]
+    assert at.main.title[0].value == "tiny"  # the reader stays on the studies page
+    open_page(at, "Benchmarks")
+    assert at.selectbox(key="bench").value == NEW
 
 
 def test_a_store_older_than_benchmarks_keeps_the_studies_view(
@@ -306,13 +327,13 @@ def test_a_store_older_than_benchmarks_keeps_the_studies_view(
     tables = store.query(older_file, "SELECT table_name FROM information_schema.tables")["table_name"]
     assert "benchmarks" not in tables.to_list()
     at = start(monkeypatch, older_file)
-    assert not at.sidebar.radio
+    assert listed_pages(at) == ["Studies"]
     assert at.selectbox(key="study").options == ["tiny · 4/4 runs"]
     assert len(charts(at)) == 2
     assert "Benchmarks" not in page_text(at)
 
     empty = start(monkeypatch, one_study)  # the table exists but holds no row: the same
-    assert not empty.sidebar.radio
+    assert listed_pages(empty) == ["Studies"]
 
 
 def test_the_rule_comparison_needs_several_rules(monkeypatch: pytest.MonkeyPatch) -> None:
