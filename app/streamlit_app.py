@@ -38,7 +38,6 @@ from studies.version import code_label
 TITLE = "Reward design lab — explorer"
 STUDIES, BENCHMARKS = "studies", "benchmarks"  # the pages' URL paths
 STUDIES_ICON, BENCHMARKS_ICON = ":material/science:", ":material/speed:"
-DEFAULT_METRIC = "false_discovery_rate"  # the publication game's headline; others open on their first
 CACHE_TTL_S = 30
 CHART_HEIGHT = 380
 MAX_POINTS_PER_LINE = 80  # by default the time course averages windows of rounds to stay under this
@@ -164,9 +163,9 @@ def metric_order(names: list[str], specs: dict[str, Metric]) -> list[str]:
     return [name for name in specs if name in names] + [name for name in names if name not in specs]
 
 
-def pick_metric(names: list[str], specs: dict[str, Metric]) -> str:
+def pick_metric(names: list[str], specs: dict[str, Metric], headline: str = "") -> str:
     names = metric_order(names, specs)
-    default = names.index(DEFAULT_METRIC) if DEFAULT_METRIC in names else 0  # else the game's first
+    default = names.index(headline) if headline in names else 0  # the game's headline, else its first
     metric = st.sidebar.selectbox(
         "Metric",
         names,
@@ -662,7 +661,8 @@ def explore(db: Path, token: Token, studies: pl.DataFrame) -> None:
         st.info("No run of this study is complete yet: it is still running. Press **R** to refresh.")
         return
     specs = metric_specs(info["game"])
-    metric = pick_metric(names, specs)
+    spec = GAMES.get(info["game"])
+    metric = pick_metric(names, specs, spec.headline if spec else "")
     show_study_facts(info, row, points, versions)
     bounded = metric in specs and specs[metric].bounded
     if metric in specs:

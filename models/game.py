@@ -141,6 +141,7 @@ class GameSpec:
     institutions: tuple[Any, ...] = ()  # models.institutions.Institution: roles that set parameters
     biases: tuple[Any, ...] = ()  # models.biases.RewardBias: pay added to a role's, by a parameter
     order: int = 100  # where menus and listings put it among the games
+    headline: str = ""  # the metric the explorer opens on
     scale: str = ""  # the parameter that sets how many agents a world has (the bench sizes worlds by it)
     variants: str = ""  # a named-choice parameter whose every value the bench measures (the voting rule)
 

@@ -16,6 +16,7 @@ GAME = GameSpec(
     accelerated=PublicationKernels,
     metrics=PUBLICATION_METRICS,
     peak_bytes_per_world=peak_bytes_per_world,
+    headline="false_discovery_rate",
     scale="n_researchers",
     order=0,
 )
