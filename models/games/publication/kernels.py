@@ -1,5 +1,6 @@
 """The publication round, fast: the rules of rules.py as a few kernels (models/speed), with the same
-numbers bit for bit (tests/models/test_publication_rules.py checks it, eager and fused).
+numbers bit for bit (tests/models/test_publication_rules.py checks the eager kernels against the rules;
+tests/models/test_fusion.py the fused ones against the eager).
 
 What makes it fast, none of which changes a rule:
 - the literature is one int32 word per place (open, true, the producing action, the author: the parameters'

@@ -31,11 +31,14 @@ from typing import Any
 
 import torch
 
-from models.game import Observations, Role, RoundResult
+from models.game import Credit, Observations, Role, RoundResult
+from models.games.publication.actions import replicates, rigor, rigor_level
 from models.games.publication.literature import Literature
 from models.games.publication.params import PUBLICATION_PARAMS
+from models.games.publication.tallies import PublicationTallies
 from models.params import ConfigError, batch_values
 from models.random import RandomStreams, world_keys
+from models.reductions import world_sum
 
 RESEARCHER = Role(
     "researcher",
@@ -89,7 +92,10 @@ class PublicationRules:
 
     def observe(self, role: str) -> torch.Tensor:
         """Each researcher's observation, (worlds, researchers, 3): what it received last round, the
-        penalty among it, and its world's replication rate last round (zeros before the first round)."""
+        penalty among it, and its world's replication rate last round (zeros before the first round).
+        Another role (an institution registered on the game) observes nothing: (worlds, 1, 0)."""
+        if role != "researcher":
+            return torch.zeros(self.n_worlds, 1, 0, device=self.device)
         shape = (self.n_worlds, self.n_researchers)
         if self._last is None:
             return torch.zeros(*shape, OBSERVATION_SIZE, device=self.device)
@@ -105,4 +111,202 @@ class PublicationRules:
         return Observations({"researcher": lambda: self.observe("researcher")})
 
     def step(self, actions: dict[str, torch.Tensor]) -> RoundResult:
-        raise NotImplementedError  # written by the reference-step work
+        """Play one round in every world, given each researcher's action, (worlds, researchers).
+
+        The round's per-study tensors are (worlds, study slots): slot k is researcher k // studies_per_round's
+        and does that researcher's action. The literature is read as it was at the round's start and
+        replaced at its end."""
+        n_worlds, n_slots, levels = self.n_worlds, self.n_researchers * self.slots, self.rigor_levels
+        before = self.literature
+        action = actions["researcher"].to(self.device).long()
+
+        # 1. What each study slot sets out to do: a novel study or a replication, at its researcher's rigor.
+        slot_action = action.repeat_interleave(self.slots, 1)
+        replicate = replicates(slot_action, levels)
+        effort = rigor(slot_action, levels)  # r in [0, 1]
+
+        # 2. Chance. Per slot, one uniform decides whether the study gets done, one its hypothesis (a novel
+        # one's truth, or which finding a replication draws), one its result; and this round's order.
+        completion, hypothesis, result = self.rng.uniforms(
+            self.round_index, {"complete": (n_slots,), "hypothesis": (n_slots,), "result": (n_slots,)}
+        )
+        position = self._round_order(n_slots)
+
+        # 3. Productivity: a slot is completed with probability 1 - rigor_cost * r.
+        completes = completion < 1 - self._world("rigor_cost") * effort
+
+        # 4. Replications compete for fresh findings. A replicator's completed slot draws a finding uniformly
+        # from its world's literature; the first claim in this round's order of a finding that is still
+        # open replicates it. Any other claim yields no study: of a finding already replicated, one that
+        # another replicator got first, or a place of an empty literature (closed).
+        drawn = self._draw_findings(hypothesis)
+        claiming = replicate & completes
+        first_claim = self._first_claims(drawn, claiming, position)
+        replicated = claiming & (first_claim.gather(1, drawn) == position) & before.open.gather(1, drawn)
+        done = torch.where(replicate, replicated, completes)
+
+        # 5. Ground truth: a novel hypothesis is true with probability base_rate; a replication re-tests its
+        # finding's hypothesis.
+        true = torch.where(replicate, before.true.gather(1, drawn), hypothesis < self._world("base_rate"))
+
+        # 6. Results and publication, both from the result's uniform u. Rigor lowers the false positive
+        # rate linearly from hacked_alpha (r = 0) to alpha (r = 1). Positive if u < P(positive); a null
+        # result is published with probability publish_null_prob, that is if (u - p) / (1 - p) <
+        # publish_null_prob, since given a null result (u - p) / (1 - p) is uniform and independent of it.
+        hacked_alpha = self._world("hacked_alpha")
+        alpha = hacked_alpha + (self._world("alpha") - hacked_alpha) * effort
+        p_positive = torch.where(true, self._world("power"), alpha)
+        positive = done & (result < p_positive)
+        published = done & (result < p_positive + self._world("publish_null_prob") * (1 - p_positive))
+
+        # 7. Pay per published study, the literal sum of its rewards: novelty_reward if novel and positive,
+        # replication_reward if a replication, plus null_reward if null.
+        novelty, replication = self._world("novelty_reward"), self._world("replication_reward")
+        null = self._world("null_reward")
+        novel_pay = torch.where(positive, novelty, null)
+        replication_pay = torch.where(positive, replication, replication + null)
+        pay = torch.where(published, torch.where(replicate, replication_pay, novel_pay), 0.0)
+        # A researcher's payoff sums its slots' pay, as a sum over the last axis of (W, R, slots): the
+        # kernels' float32 sum, in the same order.
+        payoff = pay.view(n_worlds, self.n_researchers, self.slots).sum(-1)
+
+        # 8. A published failed replication refutes its finding and charges failed_replication_penalty to
+        # the finding's author, as credit for the action that produced it (once per finding: a finding is
+        # replicated at most once). One entry per refutation, in (world, slot) order.
+        refutes = replicated & published & ~positive
+        world, slot = refutes.nonzero().unbind(1)
+        refuted = drawn[world, slot]
+        credit = Credit(
+            worlds=n_worlds,
+            world=world,
+            agent=before.author[world, refuted],
+            action=before.action[world, refuted],
+            amount=-self.p["failed_replication_penalty"].view(-1)[world],
+        )
+        penalties = credit.per_agent(self.n_researchers)
+        received = payoff + penalties
+
+        # 9. The literature. Every claimed finding closes (even if its claimant did not get it), the
+        # published replications are recorded, then the new findings, the published novel positives, enter
+        # in this round's order: numbered on from findings_published, the last literature_size of them kept.
+        new = published & positive & ~replicate
+        n_new = new.sum(1, dtype=torch.int32)
+        confirms = replicated & published & positive
+        replicated_literature = self._publish(before, first_claim < n_slots, drawn, confirms, refutes)
+        self.literature = self._add_findings(replicated_literature, new, n_new, position, true, slot_action)
+        self.findings_published = self.findings_published + n_new
+        self.round_index += 1
+
+        def count(per_slot: torch.Tensor) -> torch.Tensor:
+            return per_slot.sum(1, dtype=torch.int32)
+
+        tallies = PublicationTallies(
+            researchers=self.n_researchers,
+            novel_choices=count(~replicates(action, levels)),
+            # The chosen levels summed as integers, then scaled once: summing the rigors themselves could
+            # round otherwise (and the kernels sum levels).
+            rigor_sum=count(rigor_level(action, levels)) / (levels - 1),
+            novel_studies=count(done & ~replicate),
+            replication_studies=count(replicated),
+            replication_successes=count(replicated & positive),
+            published_novel_positives=n_new,
+            published_false_positives=count(new & ~true),
+            publications=count(published),
+            payoff_sum=world_sum(received, 1),
+        )
+        observations = self._remember(received, penalties, tallies)
+        return RoundResult({"researcher": payoff}, {"researcher": credit}, observations, tallies)
+
+    def _world(self, name: str) -> torch.Tensor:
+        """A per-world parameter as this round reads it, (worlds, 1): institutions may set it between
+        rounds."""
+        return self.p[name].view(-1, 1)
+
+    def _round_order(self, n_slots: int) -> torch.Tensor:
+        """Each slot's position in this round's order, (worlds, slots).
+
+        Moves within a round are simultaneous, but a scarce finding goes to one replicator and a full
+        literature keeps only some new findings: who comes first is decided by this order, which runs from
+        a first slot to the last, then from slot 0 on. The first slot is drawn each round in each world,
+        so that no researcher is favoured by its index."""
+        uniform = self.rng.uniform(self.round_index, "slot_order", (1,))  # (W, 1)
+        # Exactly as the kernels make it: an offset (u * n, in float32, truncated), then the first slot.
+        first = (n_slots - (uniform * n_slots).int()) % n_slots
+        return (torch.arange(n_slots, device=self.device) - first) % n_slots
+
+    def _draw_findings(self, uniform: torch.Tensor) -> torch.Tensor:
+        """The place of the literature each slot would replicate, (worlds, slots): uniform over the places
+        filled so far (place 0, empty and closed, in an empty literature)."""
+        filled = self.findings_published.clamp(max=self.literature_size).view(-1, 1)
+        # The kernels' form: the uniform times the count in float32, truncated, and clamped, since float32
+        # rounding can carry u * filled up to filled.
+        place = (uniform * filled).long()
+        return torch.minimum(place, (filled - 1).clamp(min=0))
+
+    def _first_claims(
+        self, drawn: torch.Tensor, claiming: torch.Tensor, position: torch.Tensor
+    ) -> torch.Tensor:
+        """Per place of the literature, (worlds, places): the earliest position in this round's order among
+        the slots that claim it, or the number of slots where none does."""
+        n_slots = position.shape[1]
+        nobody = torch.full((self.n_worlds, self.literature_size), n_slots, device=self.device)
+        return nobody.scatter_reduce(1, drawn, torch.where(claiming, position, n_slots), "amin")
+
+    def _publish(
+        self,
+        before: Literature,
+        claimed: torch.Tensor,
+        drawn: torch.Tensor,
+        confirms: torch.Tensor,
+        refutes: torch.Tensor,
+    ) -> Literature:
+        """The literature after this round's replications: the claimed places close, and each published
+        replication adds one to its finding's confirmations or failures."""
+        return Literature(
+            hypothesis=before.hypothesis,
+            true=before.true,
+            author=before.author,
+            action=before.action,
+            open=before.open & ~claimed,
+            published_positive=before.published_positive.scatter_add(1, drawn, confirms.int()),
+            published_negative=before.published_negative.scatter_add(1, drawn, refutes.int()),
+        )
+
+    def _add_findings(
+        self,
+        literature: Literature,
+        new: torch.Tensor,
+        n_new: torch.Tensor,
+        position: torch.Tensor,
+        true: torch.Tensor,
+        slot_action: torch.Tensor,
+    ) -> Literature:
+        """`literature` with this round's new findings (flagged by `new`, (worlds, slots)) in its ring.
+
+        The round's new findings are numbered in this round's order, on from findings_published; finding
+        number h takes place h % literature_size (the oldest's, once the ring is full). If the round has more
+        than literature_size new findings, only its last literature_size are kept."""
+        # Lay the flags out in this round's order, count the new findings before each position, and read
+        # each slot's count back at its own position.
+        in_order = torch.zeros_like(position).scatter(1, position, new.long())
+        earlier = (in_order.cumsum(1) - in_order).gather(1, position)
+        number = self.findings_published.view(-1, 1) + earlier
+        kept = new & (earlier >= n_new.view(-1, 1) - self.literature_size)
+
+        world, slot = kept.nonzero().unbind(1)  # distinct places within a world: distinct numbers
+        entry = {
+            "hypothesis": number[world, slot],
+            "true": true[world, slot],
+            "author": slot // self.slots,
+            "action": slot_action[world, slot],
+            "open": True,
+            "published_positive": 0,
+            "published_negative": 0,
+        }
+        place = (world, number[world, slot] % self.literature_size)
+
+        def entered(column: torch.Tensor, value: Any) -> torch.Tensor:
+            return column.index_put(place, torch.as_tensor(value, dtype=column.dtype, device=self.device))
+
+        columns = literature.columns()
+        return Literature(**{name: entered(columns[name], value) for name, value in entry.items()})
