@@ -68,10 +68,18 @@ class Observations(Mapping[str, torch.Tensor]):
 
     def __init__(self, makers: Mapping[str, Callable[[], torch.Tensor]]) -> None:
         self._makers, self._made = dict(makers), {}
+        # For a role the game's step did not list (an institution registered on the game): its observation
+        # as the game makes it (models.simulate.play_round sets this).
+        self.fallback: Callable[[str], torch.Tensor] | None = None
 
     def __getitem__(self, role: str) -> torch.Tensor:
         if role not in self._made:
-            self._made[role] = self._makers[role]()
+            if role in self._makers:
+                self._made[role] = self._makers[role]()
+            elif self.fallback is not None:
+                self._made[role] = self.fallback(role)
+            else:
+                raise KeyError(role)
         return self._made[role]
 
     def __iter__(self):  # type: ignore[no-untyped-def]
@@ -170,7 +178,8 @@ class GameSpec:
         """A batch of these worlds, in round 0, on the engine that runs them; the parameters of registered
         reward biases join its per-world parameters."""
         engine = self.engine_for(worlds[0])(worlds, seeds, device=device)
-        if self.biases:
+        if self.biases:  # a world resolved before a bias was registered has it at its default, 0: off
             extra = ParamSpace(self.params.name, {bias.parameter: bias.param for bias in self.biases})
-            engine.p.update(batch_values(extra, worlds, "game", engine.device))
+            filled = [{**extra.defaults(), **world} for world in worlds]
+            engine.p.update(batch_values(extra, filled, "game", engine.device))
         return engine

@@ -23,6 +23,7 @@ from models.institutions import apply_institutions, pay_institutions
 from models.learners import Experience, Learner, Observation, make_learner
 from models.memory import keep_freed_memory
 from models.metrics import compute_rounds
+from models.params import ConfigError
 
 
 def play_round(spec: GameSpec, game: Game, actions: dict[str, torch.Tensor]) -> RoundResult:
@@ -30,6 +31,7 @@ def play_round(spec: GameSpec, game: Game, actions: dict[str, torch.Tensor]) -> 
     game's step, the institutions' pay, the reward biases' pay. The PettingZoo envs step through this too."""
     apply_institutions(spec, game, actions)
     result = game.step(actions)
+    result.observations.fallback = game.observe
     pay_institutions(spec, result)
     pay_biases(spec, game, actions, result)
     return result
@@ -111,6 +113,13 @@ def build_batch(
     keep_freed_memory()
     spec = get_game(game)
     roles = spec.role_shapes(worlds[0])
+    missing = sorted(set(roles) - set(learners))
+    if missing:
+        raise ConfigError(
+            f"the {game} game's role(s) {', '.join(missing)} have no learner config: a batch needs one per "
+            f"role ({', '.join(roles)}); a part registered in another process is not registered here (see "
+            "models/extensions.py)."
+        )
     with torch.inference_mode():
         engine = spec.build(worlds, seeds, device)
         return Batch(

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from models.extensions import check_extension_names, load_extensions
 from models.games import GameSpec, get_game
 from models.learners import LEARNERS, check_learner, resolve_learner
 from models.params import ConfigError, Param, ParamSpace
@@ -139,7 +140,12 @@ def plan_study(raw: dict[str, Any], source: str = "") -> StudyPlan:
     for section in SECTIONS:
         if not isinstance(raw.get(section, {}), dict):
             raise ConfigError(f"[{section}] must be a table of settings, not {raw[section]!r}.")
-    study = STUDY_PARAMS.resolve(raw.get("study", {}), "study")
+    study_raw = dict(raw.get("study", {}))
+    extensions = check_extension_names(study_raw.pop("extensions", []))
+    load_extensions(extensions)  # before the game is looked up: they may register parameters, roles, metrics
+    study = STUDY_PARAMS.resolve(study_raw, "study")
+    if extensions:  # absent otherwise, so that the ids of studies without extensions do not change
+        study["extensions"] = extensions
     game = get_game(study["game"])
     base_game = game.params.resolve(raw.get("game", {}), "game")
     learner_raw = raw.get("learners", {})

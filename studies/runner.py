@@ -165,6 +165,7 @@ def make_tasks(
             if sum(agents_per_world(plan, run) for run in batch) >= THREADED_BATCH_AGENTS
             else 1,
             version=version,
+            extensions=tuple(plan.config["study"].get("extensions", ())),
         )
         for batch in batches(plan, runs, size)
     ]

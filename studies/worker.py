@@ -20,6 +20,7 @@ import numpy.ma  # polars imports it at its first numpy conversion (13 ms): a st
 import polars as pl
 import torch
 
+from models.extensions import load_extensions
 from models.games import get_game
 from models.metrics import compute_rounds
 from models.simulate import play
@@ -38,6 +39,7 @@ class BatchTask:
     device: str
     threads: int
     version: dict[str, Any]
+    extensions: tuple[str, ...] = ()  # modules that register the study's added parts, imported first
 
     @property
     def world_rounds(self) -> int:
@@ -123,6 +125,7 @@ def _codes(names: list[str]) -> pl.Series:
 def run_batch(task: BatchTask, on_round: Callable[[int], None] | None = None) -> Shard:
     """Simulate the batch and return its shard."""
     torch.set_num_threads(task.threads)
+    load_extensions(task.extensions)
     started_at, begun = datetime.now(UTC), time.perf_counter()
     tallies = play(
         task.game,

@@ -68,7 +68,13 @@ def make_learner(
     kinds = {c["kind"] for c in configs}
     if len(kinds) != 1:
         raise ConfigError(f"learners.{role}.kind differs between worlds of one batch ({sorted(kinds)}).")
-    cls = LEARNERS[kinds.pop()]
+    kind = kinds.pop()
+    if kind not in LEARNERS:
+        raise ConfigError(
+            f"learners.{role}.kind = {kind!r} is not a known learner here: allowed are {', '.join(LEARNERS)} "
+            "(a learner registered in another process is not registered here: see models/extensions.py)."
+        )
+    cls = LEARNERS[kind]
     params = batch_values(cls.params, configs, f"learners.{role}", rng.device)
     return cls(params, role, n_worlds, n_agents, n_actions, rng)
 
