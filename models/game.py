@@ -8,6 +8,7 @@ against the reference. The learning loop (models/simulate.py) and the studies kn
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -144,7 +145,7 @@ class GameSpec:
     roles: tuple[Role, ...]
     rules: type
     metrics: tuple[Any, ...]
-    accelerated: type | None = None
+    accelerated: str | None = None  # "module:Class", imported when first asked for (it imports models.speed)
     peak_bytes_per_world: Callable[[Mapping[str, Any]], int] = lambda params: 0
     institutions: tuple[Any, ...] = ()  # models.institutions.Institution: roles that set parameters
     biases: tuple[Any, ...] = ()  # models.biases.RewardBias: pay added to a role's, by a parameter
@@ -168,8 +169,11 @@ class GameSpec:
 
     def engine_for(self, params: Mapping[str, Any]) -> type:
         """The engine that runs these parameters: the accelerated one where it supports them."""
-        if self.accelerated is not None and self.accelerated.supports(params):
-            return self.accelerated
+        if self.accelerated is not None:
+            module, name = self.accelerated.split(":")
+            engine = getattr(importlib.import_module(module), name)
+            if engine.supports(params):
+                return engine
         return self.rules
 
     def build(

@@ -7,10 +7,12 @@ costs tens of seconds, and loading compiled kernels from an earlier process seco
 batch is fused only when its work pays for that: see `should_fuse`.
 
 This module is light on purpose: marking a function as a `kernel` and running it eagerly imports nothing of
-torch's compiler. Only a fused batch imports `compiler.py` (torch.compile with the settings below), the
-compile cache and the two mends of inductor's C++ (cpp_codegen.py); those touch private torch APIs, so they
-run only on the torch versions they were written for (SUPPORTED_TORCH), and apply only while this package's
-kernels compile and run, never to another library's torch.compile in the same process.
+torch's compiler. Only a fused batch imports `compiler.py` (torch.compile with the settings under which
+compiled code computes eager's numbers), the compile cache (compile_cache.py; `should_fuse` also looks in it
+for a batch big enough to pay by loading) and the two mends of inductor's C++ (cpp_codegen.py). Those touch
+private torch APIs, so they run only on the torch versions they were written for (SUPPORTED_TORCH, checked at
+run time: elsewhere a warning and the eager path), and apply only while this package's kernels compile and
+run (compiler.ours), never to another library's torch.compile in the same process.
 
 Fused or not, the numbers are the same, bit for bit, on a CPU and on a GPU: a kernel uses only operations
 whose compiled code is IEEE-exact the eager one (+ - * /, comparisons, integer arithmetic, exp2; not exp),
@@ -113,9 +115,9 @@ def kernel(fn: Callable[..., Any] | None = None, *, eager: Callable[..., Any] | 
             return eager_fn(*args)
         from models.speed import compiler
 
-        if compiled is None:
-            compiled = compiler.compile_kernel(fn)
         try:
+            if compiled is None:
+                compiled = compiler.compile_kernel(fn)
             with compiler.ours():
                 return compiled(*args)
         except Exception as error:  # no C++ compiler, an inductor bug: eager gives the same numbers

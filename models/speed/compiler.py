@@ -12,6 +12,7 @@ from contextvars import ContextVar
 from typing import Any
 
 import torch
+import torch._dynamo.config
 import torch._inductor.config
 import torch.fx.experimental._config
 
@@ -48,16 +49,16 @@ def ours() -> Iterator[None]:
     """Mark the block as this package's kernels at work: the process-wide settings they need hold within
     it, and are put back after, so another library's torch.compile in the same process never sees them."""
     token = _ours.set(True)
-    with ExitStack() as stack:
-        # No "duck" shapes: sizes that happen to be equal at the first call (1,000 worlds of 1,000
-        # researchers) would stay tied, and every batch where they differ would compile again.
-        stack.enter_context(torch.fx.experimental._config.patch(use_duck_shape=False))
-        if compile_cache.enable():
-            stack.enter_context(torch._dynamo.config.patch(caching_precompile=True))
-        try:
+    try:
+        with ExitStack() as stack:
+            # No "duck" shapes: sizes that happen to be equal at the first call (1,000 worlds of 1,000
+            # researchers) would stay tied, and every batch where they differ would compile again.
+            stack.enter_context(torch.fx.experimental._config.patch(use_duck_shape=False))
+            if compile_cache.enable():
+                stack.enter_context(torch._dynamo.config.patch(caching_precompile=True))
             yield
-        finally:
-            _ours.reset(token)
+    finally:
+        _ours.reset(token)
 
 
 def _known(options: dict[str, Any]) -> dict[str, Any]:
@@ -67,6 +68,9 @@ def _known(options: dict[str, Any]) -> dict[str, Any]:
 
 
 def compile_kernel(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """fn compiled for any sizes (dynamic shapes), with the settings above and the C++ mends' cache key."""
+    """fn compiled for any sizes (dynamic shapes), with the settings above and the C++ mends' cache key.
+    Dynamo traces at the first call (made within `ours()`), but looks for fn in the compile cache here, so
+    this is done within `ours()` too."""
     options = {**_known({**EAGER_NUMERICS, **SIZE_FREE}), **cpp_codegen.cache_key_options(in_our_kernels)}
-    return torch.compile(fn, dynamic=True, options=options)
+    with ours():
+        return torch.compile(fn, dynamic=True, options=options)

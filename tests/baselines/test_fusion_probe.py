@@ -12,7 +12,7 @@ import pytest
 from helpers import needs_cpp_compiler
 
 from benchmarks.fusion_probe import BLOCKS, main
-from models import fusion
+from models import speed
 
 
 @needs_cpp_compiler
@@ -22,7 +22,7 @@ def test_the_fused_batch_ends_with_the_eager_numbers(game: str, capsys: pytest.C
     assert main(args) == 0
     printed = dict(re.findall(r"^\s*(\w+): (.*)$", capsys.readouterr().out, re.MULTILINE))
     assert printed["same_numbers"] == "True"
-    assert not fusion._unavailable  # compiled, not run eagerly after a failed compile
+    assert not speed._unavailable  # compiled, not run eagerly after a failed compile
     assert int(printed["rounds"]) == 1 + BLOCKS * 2
     assert float(printed["fused_speedup"]) == pytest.approx(
         float(printed["eager_ms_per_round"]) / float(printed["fused_ms_per_round"]), rel=1e-3

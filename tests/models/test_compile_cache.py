@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from helpers import needs_cpp_compiler
 
-from models import compile_cache, fusion
-from models.fusion import worth_fusing
+import models
+from models import speed
+from models.speed import compile_cache, worth_fusing
 
 # One process of the test: the cache in its own directory, a fused publication batch for 3 rounds, then,
 # where asked, a fused election batch (the learners' kernels compile again there for its roles). It
@@ -21,7 +22,8 @@ _PROCESS = """
 import json, sys
 from pathlib import Path
 import torch
-from models import compile_cache, fusion
+from models import speed
+from models.speed import compile_cache
 compile_cache._root = lambda: Path(sys.argv[1])
 from torch._dynamo.utils import counters
 from models.learners import resolve_learner
@@ -30,7 +32,7 @@ from models.simulate import build_batch
 
 def play(game, size, fused):
     params = get_game(game).params.resolve(size)
-    roles = get_game(game).engine.role_shapes(params)
+    roles = get_game(game).role_shapes(params)
     batch = build_batch(game, [params] * 3, {role: resolve_learner({}, role) for role in roles}, [1, 2, 3])
     batch.fused = fused
     with torch.inference_mode():
@@ -50,7 +52,8 @@ if sys.argv[2] == "election":
     report["election_same_as_eager"] = play("election", {"n_voters": 50}, True) == play(
         "election", {"n_voters": 50}, False
     )
-report["gave_up"] = fusion._unavailable
+report["gave_up"] = speed._unavailable
+report["code_key"] = compile_cache.code_key()
 print(json.dumps(report))
 """
 
@@ -81,7 +84,7 @@ def test_a_later_process_loads_the_compiled_kernels_and_gets_the_same_numbers(tm
     assert later["cache"].get("dynamo_cache_hit", 0) == first["cache"]["dynamo_cache_miss"]
     assert "dynamo_cache_miss" not in later["cache"]
     assert later["same_as_eager"] and later["election_same_as_eager"] and not later["gave_up"]
-    assert [path.name for path in tmp_path.iterdir()] == [compile_cache.code_key()]
+    assert [path.name for path in tmp_path.iterdir()] == [first["code_key"]] == [later["code_key"]]
 
 
 def test_the_cache_is_named_by_the_models_code_torch_and_the_cpu(monkeypatch: pytest.MonkeyPatch):
@@ -96,11 +99,11 @@ def test_the_cache_is_named_by_the_models_code_torch_and_the_cpu(monkeypatch: py
 
 
 def test_fusing_pays_for_smaller_batches_once_their_kernels_are_cached():
-    # Compiling costs 20-24 s on 2 cores and loading 3-4 s (models.fusion): 100,000 researchers for a
+    # Compiling costs 20-24 s on 2 cores and loading 3-4 s (models.speed): 100,000 researchers for a
     # 1,000-round study pay only for loading.
     assert not worth_fusing(100_000, 1000) and worth_fusing(100_000, 1000, cached=True)
     assert worth_fusing(1000 * 1000, 500) and not worth_fusing(25 * 100, 1000, cached=True)
-    assert fusion.FUSE_MIN_AGENT_ROUNDS_CACHED["cpu"] < fusion.FUSE_MIN_AGENT_ROUNDS["cpu"]
+    assert speed.FUSE_MIN_AGENT_ROUNDS_CACHED["cpu"] < speed.FUSE_MIN_AGENT_ROUNDS["cpu"]
 
 
 def test_a_cache_that_cannot_be_written_warns_and_marks_nothing(
@@ -112,3 +115,19 @@ def test_a_cache_that_cannot_be_written_warns_and_marks_nothing(
     with pytest.warns(RuntimeWarning, match="could not keep the compiled kernels"):
         compile_cache.save("publication")
     assert not compile_cache.holds("publication")
+
+
+def test_the_cache_key_reads_every_source_file_of_the_models_package(monkeypatch: pytest.MonkeyPatch):
+    # The kernels call code all over `models` (the games' rules, the learners, the mends in models/speed):
+    # an edit of any of it must start a new cache.
+    read = []
+    read_bytes = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda path: read.append(path) or read_bytes(path))
+    compile_cache.code_key.cache_clear()
+    try:
+        compile_cache.code_key()
+    finally:
+        compile_cache.code_key.cache_clear()
+    package = Path(models.__file__).resolve().parent
+    assert set(read) == set(package.rglob("*.py"))
+    assert {package / "speed" / "cpp_codegen.py", package / "games" / "publication" / "rules.py"} <= set(read)

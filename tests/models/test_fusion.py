@@ -9,15 +9,14 @@ import pytest
 import torch
 from helpers import needs_cpp_compiler, needs_cuda
 
-import models.simulate
-from models import fusion
-from models.election.engine import ElectionGame
-from models.election.params import ELECTION_PARAMS
-from models.election.rules import RULES
-from models.fusion import fusing, kernel, worth_fusing
+from models import speed
+from models.games import get_game
+from models.games.election.params import ELECTION_PARAMS
+from models.games.election.voting import RULES
+from models.games.publication.params import PUBLICATION_PARAMS
 from models.learners import resolve_learner
-from models.publication import PUBLICATION_PARAMS
 from models.simulate import Batch, build_batch, play
+from models.speed import fusing, kernel, worth_fusing
 
 
 def _publication_batch(fused: bool, device: str, copies: int = 1) -> Batch:
@@ -56,10 +55,12 @@ def test_a_fused_batch_gives_the_eager_numbers_bit_for_bit(device: str, copies: 
     for t, (a, b) in enumerate(zip(eager_tallies, fused_tallies, strict=True)):
         for name, value in a.items():
             assert value == b[name] if name == "researchers" else torch.equal(value, b[name]), (t, name)
-    assert not fusion._unavailable  # compiled, not run eagerly after a failed compile
+    assert not speed._unavailable  # compiled, not run eagerly after a failed compile
     assert torch.equal(eager.learners["researcher"].values, fused.learners["researcher"].values)
-    for name in ("literature_true", "literature_open", "literature_author", "findings_published"):
-        assert torch.equal(getattr(eager.engine, name), getattr(fused.engine, name)), name
+    eager_literature, fused_literature = eager.engine.literature, fused.engine.literature
+    for name in ("true", "open", "author"):
+        assert torch.equal(getattr(eager_literature, name), getattr(fused_literature, name)), name
+    assert torch.equal(eager.engine.findings_published, fused.engine.findings_published)
     # Not a vacuous comparison: the worlds published, replicated and refuted findings.
     for name in ("replication_studies", "published_novel_positives", "published_false_positives"):
         assert sum(int(tallies[name].sum()) for tallies in eager_tallies) > 0, name
@@ -76,7 +77,7 @@ def test_a_fused_election_gives_the_eager_numbers_bit_for_bit(rule: str):
     ]
     batches = []
     for fused in (False, True):
-        roles = ElectionGame.role_shapes(worlds[0])
+        roles = get_game("election").role_shapes(worlds[0])
         batch = build_batch("election", worlds, {role: resolve_learner({}, role) for role in roles}, [3, 4])
         batch.fused = fused
         batches.append((batch, _rounds(batch, 30)))
@@ -86,7 +87,7 @@ def test_a_fused_election_gives_the_eager_numbers_bit_for_bit(rule: str):
             assert torch.equal(value, b[name]), (t, name)
     for role, learner in eager.learners.items():
         assert torch.equal(learner.values, fused.learners[role].values), role
-    assert not fusion._unavailable
+    assert not speed._unavailable
     # Not vacuous: some voters abstained and some candidates shared a platform.
     assert min(float(tallies["turnout"].min()) for tallies in eager_tallies) < 1
     shared = [
@@ -102,8 +103,8 @@ def test_play_fuses_only_the_batches_whose_work_pays_for_compiling(monkeypatch):
     # A GPU runs a round of a million agents in milliseconds: compiling pays only for far larger work.
     assert not worth_fusing(1000 * 1000, 1000, "cuda") and worth_fusing(100_000_000, 1000, "cuda")
     seen = []
-    monkeypatch.setattr(models.simulate, "fusing", lambda enabled: seen.append(enabled) or nullcontext())
-    for thresholds in (fusion.FUSE_MIN_AGENT_ROUNDS, fusion.FUSE_MIN_AGENT_ROUNDS_CACHED):  # cached or not
+    monkeypatch.setattr(speed, "fusing", lambda enabled: seen.append(enabled) or nullcontext())
+    for thresholds in (speed.FUSE_MIN_AGENT_ROUNDS, speed.FUSE_MIN_AGENT_ROUNDS_CACHED):  # cached or not
         monkeypatch.setitem(thresholds, "cpu", 2 * 10 * 5)  # 2 worlds of 10 for 5 rounds
     world, learner = PUBLICATION_PARAMS.resolve({"n_researchers": 10}), resolve_learner({}, "r")
     for rounds in (4, 5):
@@ -119,7 +120,7 @@ def test_a_kernel_that_cannot_compile_runs_eagerly_with_a_warning(monkeypatch):
         return fail
 
     monkeypatch.setattr(torch, "compile", broken_compile)
-    monkeypatch.setattr(fusion, "_unavailable", [])
+    monkeypatch.setattr(speed, "_unavailable", [])
 
     @kernel
     def doubled(x: torch.Tensor) -> torch.Tensor:
@@ -131,7 +132,7 @@ def test_a_kernel_that_cannot_compile_runs_eagerly_with_a_warning(monkeypatch):
         assert torch.equal(doubled(x), x * 2)
     with fusing():
         assert torch.equal(doubled(x), x * 2)  # eagerly, without trying or warning again
-    assert fusion._unavailable == ["RuntimeError: no C++ compiler found"]
+    assert speed._unavailable == ["RuntimeError: no C++ compiler found"]
 
 
 @needs_cpp_compiler
@@ -203,8 +204,8 @@ def test_compiled_integer_sums_add_their_lanes_as_integers_and_float_sums_are_le
 
 @needs_cpp_compiler
 def test_a_kernel_first_compiled_for_a_small_batch_shares_its_loops_among_threads():
-    # Inductor sizes a kernel's parallelism from its first call; without fusion.SIZE_FREE this kernel,
-    # first called on 3 x 37 values, had no parallel region at all, and kept none for a million.
+    # Inductor sizes a kernel's parallelism from its first call; without models.speed.compiler.SIZE_FREE
+    # this kernel, first called on 3 x 37 values, had no parallel region at all, and kept none for a million.
     from torch._inductor.utils import run_and_get_code
 
     @kernel

@@ -12,7 +12,8 @@ import models.games.publication.kernels
 import models.random
 from models.game import RoundResult
 from models.games import get_game
-from models.games.publication import PUBLICATION_PARAMS, PublicationKernels, PublicationRules
+from models.games.publication import PUBLICATION_PARAMS, PublicationRules
+from models.games.publication.kernels import PublicationKernels
 from models.learners import resolve_learner
 from models.random import hashed_uniforms
 from models.simulate import simulate

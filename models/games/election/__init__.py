@@ -1,7 +1,6 @@
 """The election game: voters vote, candidates choose platforms, an electoral body sets the voting rule."""
 
 from models.game import GameSpec
-from models.games.election.kernels import ElectionKernels
 from models.games.election.metrics import ELECTION_METRICS
 from models.games.election.params import ELECTION_PARAMS
 from models.games.election.rules import CANDIDATE, ELECTORAL_BODY, VOTER, ElectionRules, peak_bytes_per_world
@@ -13,7 +12,7 @@ GAME = GameSpec(
     roles=(VOTER, CANDIDATE),
     institutions=(ELECTORAL_BODY,),
     rules=ElectionRules,
-    accelerated=ElectionKernels,
+    accelerated="models.games.election.kernels:ElectionKernels",
     metrics=ELECTION_METRICS,
     peak_bytes_per_world=peak_bytes_per_world,
     scale="n_voters",
@@ -21,4 +20,5 @@ GAME = GameSpec(
     order=1,
 )
 
-__all__ = ["ELECTION_PARAMS", "GAME", "ElectionKernels", "ElectionRules"]
+__all__ = ["ELECTION_PARAMS", "GAME", "ElectionRules"]
+

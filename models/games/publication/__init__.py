@@ -2,7 +2,6 @@
 
 from models.game import GameSpec
 from models.games.publication.actions import action_names
-from models.games.publication.kernels import PublicationKernels
 from models.games.publication.metrics import PUBLICATION_METRICS
 from models.games.publication.params import PUBLICATION_PARAMS
 from models.games.publication.rules import RESEARCHER, PublicationRules, peak_bytes_per_world
@@ -13,7 +12,7 @@ GAME = GameSpec(
     params=PUBLICATION_PARAMS,
     roles=(RESEARCHER,),
     rules=PublicationRules,
-    accelerated=PublicationKernels,
+    accelerated="models.games.publication.kernels:PublicationKernels",
     metrics=PUBLICATION_METRICS,
     peak_bytes_per_world=peak_bytes_per_world,
     headline="false_discovery_rate",
@@ -21,4 +20,5 @@ GAME = GameSpec(
     order=0,
 )
 
-__all__ = ["GAME", "PUBLICATION_PARAMS", "PublicationKernels", "PublicationRules", "action_names"]
+__all__ = ["GAME", "PUBLICATION_PARAMS", "PublicationRules", "action_names"]
+
