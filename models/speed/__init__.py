@@ -88,10 +88,18 @@ def _warn_unsupported() -> None:
 
 @contextmanager
 def fusing(enabled: bool = True) -> Iterator[None]:
-    """Within this block, kernels run compiled (if `enabled`), else eagerly; the numbers are the same."""
+    """Within this block, kernels run compiled (if `enabled`), else eagerly; the numbers are the same.
+    A fused block holds the settings our kernels compile and run under (compiler.ours) throughout: entered
+    once a round rather than at each kernel call."""
     token = _fusing.set(enabled)
     try:
-        yield
+        if enabled and not _unavailable and torch_supported():
+            from models.speed import compiler
+
+            with compiler.ours():
+                yield
+        else:
+            yield
     finally:
         _fusing.reset(token)
 
@@ -118,8 +126,7 @@ def kernel(fn: Callable[..., Any] | None = None, *, eager: Callable[..., Any] | 
         try:
             if compiled is None:
                 compiled = compiler.compile_kernel(fn)
-            with compiler.ours():
-                return compiled(*args)
+            return compiled(*args)  # within fusing(), so within compiler.ours()
         except Exception as error:  # no C++ compiler, an inductor bug: eager gives the same numbers
             _give_up(fn, error)
             return eager_fn(*args)
