@@ -11,11 +11,12 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import torch
 
-from models.params import ParamSpace, batch_values
+from models.params import ConfigError, ParamSpace, batch_values
+from models.random import RandomStreams, world_keys
 from models.reductions import add_at
 
 
@@ -107,6 +108,31 @@ class RoundResult:
         payoff = self.payoffs[role]
         credit = self.credit.get(role)
         return payoff if credit is None else payoff + credit.per_agent(payoff.shape[1])
+
+
+class BatchOfWorlds:
+    """What every game's rules class starts from: a batch of worlds with its per-world parameters (`p`:
+    per-world numbers as (worlds, 1, 1) tensors, the rest shared), its own roles' (agents, actions) and its
+    counter-based random streams. A subclass sets `params` and `own_roles`, then builds its state."""
+
+    params: ClassVar[ParamSpace]
+    own_roles: ClassVar[tuple[Role, ...]]
+
+    def __init__(
+        self, worlds: list[dict[str, Any]], seeds: list[int], device: torch.device | str = "cpu"
+    ) -> None:
+        if len(worlds) != len(seeds) or not worlds:
+            raise ConfigError("a batch needs one seed per world and at least one world.")
+        self.device = torch.device(device)
+        self.n_worlds = len(worlds)
+        self.p = batch_values(self.params, worlds, "game", self.device)
+        self.roles = {role.name: (role.agents(worlds[0]), role.actions(worlds[0])) for role in self.own_roles}
+        self.rng = RandomStreams(world_keys(seeds, self.device))
+
+    @classmethod
+    def supports(cls, params: dict[str, Any]) -> bool:
+        """The rules play every configuration (an accelerated engine says which it implements)."""
+        return True
 
 
 class Game(Protocol):

@@ -30,13 +30,12 @@ from typing import Any
 
 import torch
 
-from models.game import Observations, Role, RoundResult
+from models.game import BatchOfWorlds, Observations, Role, RoundResult
 from models.games.election import voting
 from models.games.election.params import ELECTION_PARAMS
 from models.games.election.voting import MAX_CANDIDATES, RULES, condorcet_winner, elect
 from models.institutions import Institution
-from models.params import batch_values
-from models.random import RandomStreams, world_keys
+from models.random import RandomStreams
 from models.reductions import world_sum
 
 # Every observation starts with what everyone saw of the last election (zeros before the first): the
@@ -104,29 +103,21 @@ def normal(rng: RandomStreams, stream: str, shape: tuple[int, ...]) -> torch.Ten
     return torch.sqrt(-2 * torch.log(u1)) * torch.cos(2 * math.pi * u2)
 
 
-class ElectionRules:
+class ElectionRules(BatchOfWorlds):
     """A batch of worlds of the election game, stepped by the rules (see the module docstring)."""
 
     counting = voting.COUNTING  # how the rules count votes: the reference counts
 
+    params = ELECTION_PARAMS
+    own_roles = (VOTER, CANDIDATE)
+
     def __init__(
         self, worlds: list[dict[str, Any]], seeds: list[int], device: torch.device | str = "cpu"
     ) -> None:
-        self.device = torch.device(device)
-        self.n_worlds = len(worlds)
-        self.p = batch_values(ELECTION_PARAMS, worlds, "game", self.device)
+        super().__init__(worlds, seeds, device)
         self.n_voters, self.n_candidates = self.p["n_voters"], self.p["n_candidates"]
         self.dimensions, self.grid = self.p["dimensions"], self.p["platform_grid"]
-        self.roles = {
-            role.name: (role.agents(worlds[0]), role.actions(worlds[0])) for role in (VOTER, CANDIDATE)
-        }
-        self.rng = RandomStreams(world_keys(seeds, self.device))
         self.reset()
-
-    @classmethod
-    def supports(cls, params: dict[str, Any]) -> bool:
-        """The rules play every configuration."""
-        return True
 
     def reset(self) -> None:
         """Draw every world's electorate and candidates' ideal points; round 0."""

@@ -31,13 +31,11 @@ from typing import Any
 
 import torch
 
-from models.game import Credit, Observations, Role, RoundResult
+from models.game import BatchOfWorlds, Credit, Observations, Role, RoundResult
 from models.games.publication.actions import replicates, rigor, rigor_level
 from models.games.publication.literature import Literature
 from models.games.publication.params import PUBLICATION_PARAMS
 from models.games.publication.tallies import PublicationTallies
-from models.params import ConfigError, batch_values
-from models.random import RandomStreams, world_keys
 from models.reductions import world_sum
 
 RESEARCHER = Role(
@@ -59,29 +57,21 @@ def peak_bytes_per_world(params: dict[str, Any]) -> int:
     return params["n_researchers"] * params["studies_per_round"] * 320
 
 
-class PublicationRules:
+class PublicationRules(BatchOfWorlds):
     """A batch of worlds of the publication game, stepped by the rules (see the module docstring)."""
+
+    params = PUBLICATION_PARAMS
+    own_roles = (RESEARCHER,)
 
     def __init__(
         self, worlds: list[dict[str, Any]], seeds: list[int], device: torch.device | str = "cpu"
     ) -> None:
-        if len(worlds) != len(seeds) or not worlds:
-            raise ConfigError("a batch needs one seed per world and at least one world.")
-        self.device = torch.device(device)
-        self.n_worlds = len(worlds)
-        self.p = batch_values(PUBLICATION_PARAMS, worlds, "game", self.device)
+        super().__init__(worlds, seeds, device)
         self.n_researchers = self.p["n_researchers"]
         self.rigor_levels = self.p["rigor_levels"]
         self.slots = self.p["studies_per_round"]
         self.literature_size = self.p["literature_size"] or self.n_researchers
-        self.roles = {"researcher": (self.n_researchers, 2 * self.rigor_levels)}
-        self.rng = RandomStreams(world_keys(seeds, self.device))
         self.reset()
-
-    @classmethod
-    def supports(cls, params: dict[str, Any]) -> bool:
-        """The rules play every configuration."""
-        return True
 
     def reset(self) -> None:
         """Empty literature, round 0."""
