@@ -1,6 +1,6 @@
 """The publication game as a Mesa model, written agent by agent the way a Mesa user would.
 
-Same rules as `models.publication.engine` (see its docstring): each `Researcher` picks novel or replicate
+Same rules as `models.games.publication.rules` (see its docstring): each `Researcher` picks novel or replicate
 at a rigor level with its own `AgentLearner`, works its study slots, and journals publish every positive
 and a null with probability `publish_null_prob`. The round is simultaneous, as in the engine: replications
 draw from the literature as it stood when the round began, the first researcher (in Mesa's shuffled order)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import torch
 
-# torch.compile's CPU code generator builds C++; without a compiler the kernels run eagerly (models.fusion).
+# torch.compile's CPU code generator builds C++; without a compiler the kernels run eagerly (models.speed).
 needs_cpp_compiler = pytest.mark.skipif(
     not any(shutil.which(name) for name in ("g++", "c++", "clang++")),
     reason="compiling kernels needs a C++ compiler",

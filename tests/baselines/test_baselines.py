@@ -11,9 +11,9 @@ import pytest
 from benchmarks.agent_learner import AgentLearner
 from benchmarks.mesa_publication import PublicationModel, run_mesa
 from benchmarks.pettingzoo_loop import build, play, run_loop
+from models.games.publication.metrics import PUBLICATION_METRICS
+from models.games.publication.params import PUBLICATION_PARAMS
 from models.learners import resolve_learner
-from models.metrics.publication import PUBLICATION_METRICS
-from models.publication.params import PUBLICATION_PARAMS
 from models.simulate import simulate
 
 METRIC = {metric.name: i for i, metric in enumerate(PUBLICATION_METRICS)}

@@ -19,7 +19,8 @@ import pytest
 from helpers import needs_cpp_compiler
 
 from benchmarks import suite
-from models import fusion
+from models import speed
+from models.games.election.voting import RULES
 from studies import store
 from studies.cli import main
 from studies.version import code_version
@@ -86,10 +87,10 @@ def test_the_plan_covers_the_issue_sizes() -> None:
     assert ("publication", 1_000, 1_000) in engine and ("publication", 100_000, 100) in engine
     assert {c.agents for c in cases if c.method == "mesa"} == set(suite.AGENTS)
     rules = {c.rule for c in cases if c.game == "election" and c.method == "pettingzoo_loop"}
-    assert rules == set(suite.RULES)
+    assert rules == set(RULES)
     # Every rule's engine at its largest batch, as plurality's, so that a/b compares like with like.
     assert all(("election", 1_000, 1_000, rule) in {(c.game, c.agents, c.worlds, c.rule) for c in cases}
-               for rule in suite.RULES)  # fmt: skip
+               for rule in RULES)  # fmt: skip
 
 
 def test_a_gpu_plan_holds_the_batches_that_fit_half_its_memory(
@@ -206,13 +207,13 @@ def test_a_case_whose_process_dies_stops_its_group() -> None:
 def test_the_engine_is_timed_fused_where_a_long_study_of_its_batch_would_be(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    for thresholds in (fusion.FUSE_MIN_AGENT_ROUNDS, fusion.FUSE_MIN_AGENT_ROUNDS_CACHED):  # cached or not
+    for thresholds in (speed.FUSE_MIN_AGENT_ROUNDS, speed.FUSE_MIN_AGENT_ROUNDS_CACHED):  # cached or not
         monkeypatch.setitem(thresholds, "cpu", 400 * suite.STUDY_ROUNDS)  # from 400 agents a round
     fused = suite.measure(suite.Case("publication", "engine", 100, 4), threads=1)
     eager = suite.measure(suite.Case("publication", "engine", 100, 3), threads=1)
     loop = suite.measure(SMALL[1], threads=1)
     assert (fused["fused"], eager["fused"], loop["fused"]) == (True, False, None)
-    assert not fusion._unavailable  # compiled for real
+    assert not speed._unavailable  # compiled for real
 
 
 def test_the_bench_compiles_once_the_kernels_of_the_games_that_fuse_only_cached(

@@ -20,7 +20,7 @@ import polars as pl
 import pytest
 import torch
 
-from models.election.rules import condorcet_winner, elect
+from models.games.election.voting import condorcet_winner, elect
 
 REFERENCE = pl.read_csv(
     Path(__file__).resolve().parents[2] / "data" / "condorcet_efficiency_reference.csv", comment_prefix="#"

@@ -71,17 +71,19 @@ def _credit_heavy_batch(game: str, device: str) -> Batch:
     else:
         values = {"n_voters": 300}
     params = spec.params.resolve(values)
-    learners = {role: resolve_learner({"temperature": 0.5}, role) for role in spec.engine.role_shapes(params)}
+    learners = {role: resolve_learner({"temperature": 0.5}, role) for role in spec.role_shapes(params)}
     return build_batch(game, [params] * 4, learners, seeds=[1, 2, 3, 4], device=device)
 
 
 def _state(batch: Batch) -> dict[str, torch.Tensor]:
-    """Every tensor the engine and learners keep from round to round, on the CPU."""
-    owners = {"engine": batch.engine, **batch.learners}
+    """Every tensor the engine and learners keep from round to round, their per-world parameters (which
+    institutions may set) among them, on the CPU."""
+    owners = {"engine": vars(batch.engine), "engine.p": batch.engine.p}
+    owners |= {role: vars(learner) for role, learner in batch.learners.items()}
     return {
         f"{owner}.{name}": value.cpu()
-        for owner, holder in owners.items()
-        for name, value in vars(holder).items()
+        for owner, held in owners.items()
+        for name, value in held.items()
         if isinstance(value, torch.Tensor)
     }
 
@@ -127,7 +129,7 @@ def test_a_worlds_numbers_do_not_depend_on_its_batch(device: str, game: str) -> 
     else:  # a coarse grid puts candidates on one platform (split votes), and worlds choose their rules
         values = {"n_voters": 200, "n_candidates": 3, "platform_grid": 3, "institution_learns": True}
         params = spec.params.resolve(values | {"media_attention_bias": 0.5})
-    learners = {role: resolve_learner({}, role) for role in spec.engine.role_shapes(params)}
+    learners = {role: resolve_learner({}, role) for role in spec.role_shapes(params)}
     n_worlds = 2_000 if device == "cuda" else 40
     batch = simulate(game, [params] * n_worlds, learners, list(range(n_worlds)), rounds=30, device=device)
     for i in (0, 7, n_worlds - 1):

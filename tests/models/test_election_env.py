@@ -12,9 +12,10 @@ import pytest
 import torch
 from pettingzoo.test import parallel_api_test, parallel_seed_test
 
-from models.election.engine import ElectionGame
 from models.envs import election_v0
+from models.games.election import GAME, ElectionRules
 from models.params import ConfigError
+from models.simulate import play_round
 
 SETTINGS = [
     {"n_voters": 11, "n_candidates": 8},  # the most candidates: vote shares fill the padding
@@ -92,17 +93,18 @@ def test_env_rewards_are_the_batched_engines_rewards(params):
     rounds = 30
     env = election_v0.parallel_env(**params, max_rounds=rounds)
     env.reset(seed=77)
-    game = ElectionGame([env.params], seeds=[77])
-    shapes = ElectionGame.role_shapes(env.params)
+    game = ElectionRules([env.params], seeds=[77])
+    shapes = GAME.role_shapes(env.params)
     generator = np.random.default_rng(0)
     for _ in range(rounds):
         chosen = {role: generator.integers(0, n, size=agents) for role, (agents, n) in shapes.items()}
         actions = {f"{role}_{i}": int(a) for role, row in chosen.items() for i, a in enumerate(row)}
         _, rewards, *_ = env.step(actions)
-        expected = game.step({role: torch.tensor(row).view(1, -1) for role, row in chosen.items()}).rewards
+        engine_actions = {role: torch.tensor(row).view(1, -1) for role, row in chosen.items()}
+        expected = play_round(GAME, game, engine_actions)  # as the loop plays it, the institution included
         for role, (agents, _) in shapes.items():
             got = [rewards[f"{role}_{i}"] for i in range(agents)]
-            assert got == pytest.approx(expected[role][0].tolist(), rel=0, abs=0)
+            assert got == pytest.approx(expected.received(role)[0].tolist(), rel=0, abs=0)
     assert env.agents == []
 
 
@@ -110,17 +112,19 @@ def test_observations_lie_in_the_observation_space_and_say_what_happened():
     env = election_v0.parallel_env(n_voters=9, n_candidates=3, dimensions=2, platform_grid=5, max_rounds=6)
     observations, _ = env.reset(seed=1)
     assert not observations["institution_0"].any()  # nothing has happened before the first election
-    game = ElectionGame([env.params], seeds=[1])
+    game = ElectionRules([env.params], seeds=[1])
     for round_index in range(6):
         for agent, observation in observations.items():
             assert env.observation_space(agent).contains(observation), (round_index, agent, observation)
         actions = {agent: env.action_space(agent).sample() for agent in env.agents}
         observations, *_ = env.step(actions)
-        t = game.step(
+        t = play_round(
+            GAME,
+            game,
             {
                 role: torch.tensor([[actions[f"{role}_{i}"] for i in range(agents)]])
                 for role, (agents, _) in env.role_shapes.items()
-            }
+            },
         ).tallies
         common = observations["institution_0"]
         np.testing.assert_array_equal(common[:2], t.platforms[0, t.winner[0]].numpy())

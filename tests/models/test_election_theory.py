@@ -63,7 +63,7 @@ def opposite_ideal_seeds(n: int) -> list[int]:
     at least 0.5 from it: Wittman's (1983) premise for divergence. Office-seekers ignore their ideals, so
     for them these are ordinary seeds."""
     candidates = list(range(10 * n))
-    game = GAMES["election"].engine([world(compulsory_voting=True)] * len(candidates), candidates)
+    game = GAMES["election"].build([world(compulsory_voting=True)] * len(candidates), candidates)
     side = game.ideals[:, :, 0] - game.median[:, :1]  # (worlds, 2)
     fits = (side[:, 0] * side[:, 1] < 0) & (side.abs().min(-1).values > 0.5)
     chosen = [seed for seed, ok in zip(candidates, fits.tolist(), strict=True) if ok][:n]

@@ -8,13 +8,13 @@ import pytest
 import torch
 from helpers import needs_cpp_compiler
 
-from models import fusion
-from models.fusion import fusing
-from models.learners import check_learner, make_learner, resolve_learner
-from models.learners.tabular import LOG2E, sample_categorical, softmax_weights
+from models import speed
+from models.game import Credit
+from models.learners import Experience, Observation, check_learner, make_learner, resolve_learner
+from models.learners.choice import LOG2E, sample_categorical, softmax_weights
 from models.params import ConfigError
 from models.random import RandomStreams, world_keys
-from models.rounds import Credit
+from models.speed import fusing
 
 MEANS = torch.tensor([0.2, 0.5, 0.8, 0.4])
 
@@ -25,14 +25,19 @@ def learner(n_worlds=4, n_agents=500, **params):
     return make_learner(config, "agent", n_worlds, n_agents, len(MEANS), rng), rng
 
 
+def experience(t, actions, payoffs, credit=None):
+    """Round t as a learner gets it: its actions, their payoffs, the credit that arrived, what comes next."""
+    return Experience(t, actions, payoffs, credit, Observation(t + 1))
+
+
 @pytest.mark.parametrize("exploration", ["epsilon_greedy", "softmax"])
 def test_independent_learners_find_the_best_arm_of_a_bernoulli_bandit(exploration):
     # Optimistic initial values make every agent try every arm early (Sutton & Barto, section 2.6).
     agents, rng = learner(exploration=exploration, epsilon=0.1, temperature=0.05, initial_value=1.0)
     for t in range(400):
-        actions = agents.act(t)
-        rewards = (rng.uniform(t, "bandit", (500,)) < MEANS[actions]).float()
-        agents.learn(actions, rewards, None)
+        actions = agents.act(Observation(t))
+        payoffs = (rng.uniform(t, "bandit", (500,)) < MEANS[actions]).float()
+        agents.learn(experience(t, actions, payoffs))
     greedy = agents.action_values.argmax(-1)
     assert (greedy == 2).float().mean() > 0.9
     # Values estimate the arms' means where agents sampled them a lot.
@@ -42,7 +47,7 @@ def test_independent_learners_find_the_best_arm_of_a_bernoulli_bandit(exploratio
 def test_epsilon_greedy_explores_at_the_stated_rate():
     agents, _ = learner(n_worlds=10, n_agents=1000, exploration="epsilon_greedy", epsilon=0.2)
     agents.action_values[..., 1] = 1.0  # action 1 is greedy for everybody
-    off_greedy = sum((agents.act(t) != 1).float().mean().item() for t in range(20)) / 20
+    off_greedy = sum((agents.act(Observation(t)) != 1).float().mean().item() for t in range(20)) / 20
     expected = 0.2 * 3 / 4
     assert abs(off_greedy - expected) < 4 * math.sqrt(expected * (1 - expected) / 200_000)
 
@@ -52,7 +57,7 @@ def test_softmax_chooses_in_proportion_to_exponentiated_values():
     agents.action_values[:] = torch.tensor([0.0, 0.5, 1.0, -1.0])
     counts = torch.zeros(4)
     for t in range(10):
-        counts += torch.bincount(agents.act(t).reshape(-1), minlength=4)
+        counts += torch.bincount(agents.act(Observation(t)).reshape(-1), minlength=4)
     expected = torch.softmax(torch.tensor([0.0, 0.5, 1.0, -1.0]) / 0.5, 0) * counts.sum()
     chi_square = ((counts - expected) ** 2 / expected).sum().item()
     assert chi_square < 16.3  # 3 degrees of freedom, p = 0.001
@@ -70,8 +75,8 @@ def test_delayed_credit_moves_the_credited_action_not_the_chosen_one():
         action=torch.tensor([3, 2]),
         amount=torch.tensor([-2.0, 0.0]),
     )
-    received = torch.tensor([[3.0, 3.0 - 2.0]])  # what the agents received: payoff 3, minus the charge
-    agents.learn(actions, received, credit)
+    payoffs = torch.tensor([[3.0, 3.0]])  # this round's payoff, 3 each; agent 1 also receives the charge
+    agents.learn(experience(0, actions, payoffs, credit))
     assert agents.action_values[0, 0, 0] == pytest.approx(before[0, 0, 0] + 0.5 * (3.0 - before[0, 0, 0]))
     assert agents.action_values[0, 1, 0] == pytest.approx(before[0, 1, 0] + 0.5 * (3.0 - before[0, 1, 0]))
     assert agents.action_values[0, 1, 3] == pytest.approx(before[0, 1, 3] - 1.0)
@@ -92,21 +97,21 @@ def test_learning_and_acting_in_one_call_gives_the_numbers_of_learn_then_act(exp
         amount=torch.tensor([-2.0, -0.5, -1.0]),
     )
     with fusing(fused):
-        actions = apart.act(0)
+        actions = apart.act(Observation(0))
         for t in range(5):
-            rewards = rng.uniform(t, "test/reward", (37,)) + credit.per_agent(37)
-            apart.learn(actions, rewards, credit)
-            next_actions = together.learn_and_act(actions, rewards, credit, t + 1)
-            actions = apart.act(t + 1)
+            payoffs = rng.uniform(t, "test/reward", (37,))
+            apart.learn(experience(t, actions, payoffs, credit))
+            next_actions = together.learn_and_act(experience(t, actions, payoffs, credit))
+            actions = apart.act(Observation(t + 1))
             assert torch.equal(next_actions, actions), t
             assert torch.equal(together.values, apart.values), t
-    assert not fusion._unavailable
+    assert not speed._unavailable
 
 
 def test_fixed_policy_plays_its_probabilities_and_refuses_a_misfit():
     config = resolve_learner({"kind": "fixed", "probabilities": [1, 0, 3, 0]}, "learners.agent")
     agents = make_learner(config, "agent", 5, 1000, 4, RandomStreams(world_keys(list(range(5)))))
-    counts = torch.bincount(agents.act(0).reshape(-1), minlength=4).float()
+    counts = torch.bincount(agents.act(Observation(0)).reshape(-1), minlength=4).float()
     assert counts[1] == 0 and counts[3] == 0
     assert abs(counts[2] / counts.sum() - 0.75) < 0.03
     with pytest.raises(ConfigError, match="list of 6 non-negative numbers"):
@@ -138,7 +143,8 @@ def test_unknown_learner_is_refused_with_the_choices():
 def test_fixed_actions_hold_each_agent_to_its_own_action_and_refuse_a_misfit():
     config = resolve_learner({"kind": "fixed_actions", "actions": [3, 0, 2]}, "learners.candidate")
     agents = make_learner(config, "candidate", 4, 3, 4, RandomStreams(world_keys(list(range(4)))))
-    assert agents.act(0).tolist() == [[3, 0, 2]] * 4 and agents.act(7).tolist() == [[3, 0, 2]] * 4
+    assert agents.act(Observation(0)).tolist() == [[3, 0, 2]] * 4
+    assert agents.act(Observation(7)).tolist() == [[3, 0, 2]] * 4
     with pytest.raises(ConfigError, match="list of 3 whole numbers from 0 to 3"):
         check_learner({"kind": "fixed_actions", "actions": [3, 0, 4]}, "candidate", 3, 4)
     with pytest.raises(ConfigError, match="list of 2 whole numbers"):

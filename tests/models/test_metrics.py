@@ -6,23 +6,25 @@ import pytest
 import torch
 
 from models.games import GAMES
-from models.learners import make_learner, resolve_learner
+from models.learners import resolve_learner
 from models.metrics import compute, compute_rounds
+from models.simulate import Batch, build_batch
+
+
+def batch(game: str, size: dict, n_worlds: int) -> Batch:
+    """`n_worlds` worlds of a game at default parameters but `size`, every role's learner the default."""
+    spec = GAMES[game]
+    params = spec.params.resolve(size)
+    learners = {role: resolve_learner({}, role) for role in spec.role_shapes(params)}
+    return build_batch(game, [params] * n_worlds, learners, seeds=list(range(1, n_worlds + 1)))
 
 
 @pytest.mark.parametrize("game", ["publication", "election"])
 def test_metrics_of_joined_rounds_equal_each_rounds_metrics(game: str) -> None:
     spec = GAMES[game]
     size = {"n_researchers": 30} if game == "publication" else {"n_voters": 25, "rule": "borda"}
-    engine = spec.engine([spec.params.resolve(size)] * 3, seeds=[1, 2, 3])
-    agents = {
-        role: make_learner(resolve_learner({}, role), role, 3, n, actions, engine.rng)
-        for role, (n, actions) in engine.roles.items()
-    }
-    tallies = []
-    for t in range(12):
-        result = engine.step({role: learner.act(t) for role, learner in agents.items()})
-        tallies.append(result.tallies)
+    played = batch(game, size, 3)
+    tallies = [played.round().tallies for _ in range(12)]
     one_by_one = torch.stack([compute(spec.metrics, t) for t in tallies])
     at_once = compute_rounds(spec.metrics, tallies)
     assert at_once.shape == (12, 3, len(spec.metrics))
@@ -33,14 +35,8 @@ def test_metrics_of_joined_rounds_equal_each_rounds_metrics(game: str) -> None:
 def test_tallies_own_their_memory(game: str) -> None:
     """simulate() keeps every recorded round's tallies: a view into a round-sized tensor would keep that
     whole tensor alive (it once did, and recording cost a sixth of a study's time)."""
-    spec = GAMES[game]
     size = {"n_researchers": 500} if game == "publication" else {"n_voters": 500}
-    engine = spec.engine([spec.params.resolve(size)] * 2, seeds=[1, 2])
-    agents = {
-        role: make_learner(resolve_learner({}, role), role, 2, n, actions, engine.rng)
-        for role, (n, actions) in engine.roles.items()
-    }
-    tallies = engine.step({role: learner.act(0) for role, learner in agents.items()}).tallies
+    tallies = batch(game, size, 2).round().tallies
     for name, value in vars(tallies).items():
         if isinstance(value, torch.Tensor):
             assert value.untyped_storage().nbytes() == value.nbytes, name

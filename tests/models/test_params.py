@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from models.games.publication import PUBLICATION_PARAMS
 from models.params import ConfigError
-from models.publication import PUBLICATION_PARAMS
 
 
 def refusal(values: dict) -> str:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import torch
 
 from models.games import GAMES
+from models.games.publication import PUBLICATION_PARAMS
 from models.learners import resolve_learner
-from models.publication import PUBLICATION_PARAMS
 from models.simulate import simulate
 
 INDEX = {m.name: i for i, m in enumerate(GAMES["publication"].metrics)}

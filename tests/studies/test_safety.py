@@ -76,14 +76,14 @@ def test_a_study_too_large_for_the_disk_says_what_it_needs_and_writes_nothing(ti
 
 
 def test_memory_shrinks_batches_before_refusing(tiny_plan, db, monkeypatch):
-    one_world = tiny_plan.game.engine.peak_bytes_per_world(tiny_plan.runs[0].game) + 40 * 8 * 8 * 4
+    one_world = tiny_plan.game.peak_bytes_per_world(tiny_plan.runs[0].game) + 40 * 8 * 8 * 4
     monkeypatch.setattr(runner, "available_memory", lambda: int(one_world * 2.6 / 0.8))
     assert runner.fit_batch_worlds(tiny_plan, tiny_plan.runs, db, 256, workers=1) == 2
 
 
 def test_a_gpu_study_runs_in_one_process_with_batches_its_memory_holds(tiny_plan, db, monkeypatch):
     """No GPU is needed to plan for one: the GPU's free memory is the only thing asked of it."""
-    peak = tiny_plan.game.engine.peak_bytes_per_world(tiny_plan.runs[0].game)
+    peak = tiny_plan.game.peak_bytes_per_world(tiny_plan.runs[0].game)
     monkeypatch.setattr(runner, "gpu_memory", lambda device: int(peak * 3.5 / 0.8))
     monkeypatch.setattr(runner, "AUTO_POOL_AGENT_ROUNDS", 0)  # on the CPU, a pool of every core
     on_cpu = runner.schedule(tiny_plan, db)

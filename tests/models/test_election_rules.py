@@ -1,6 +1,7 @@
-"""The election engine: invariants over random play, analytic facts (the median voter theorem, hand-counted
-elections, what media and money biases do and do not change), determinism, batch invariance, and the
-institution's choice of rule."""
+"""The election game's rules (ElectionRules, each round played as the loop plays it, through
+models.simulate.play_round: the electoral body sets the rule and is paid): invariants over random play,
+analytic facts (the median voter theorem, hand-counted elections, what media and money biases do and do not
+change), determinism, batch invariance, and the institution's choice of rule."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ import random
 import pytest
 import torch
 
-from models.election.engine import ElectionGame, ElectionTallies
-from models.election.params import ELECTION_PARAMS
-from models.election.rules import RULES
+from models.game import RoundResult
+from models.games.election import ELECTION_PARAMS, GAME, ElectionRules
+from models.games.election.metrics import ELECTION_METRICS
+from models.games.election.rules import ElectionTallies
+from models.games.election.voting import RULES
 from models.learners import resolve_learner
 from models.metrics import compute
-from models.metrics.election import ELECTION_METRICS
-from models.simulate import simulate
+from models.simulate import play_round, simulate
 
 
 def world(**values) -> dict:
@@ -33,16 +35,22 @@ def grid_action(position: float | tuple[float, ...], grid: int = 21, extent: flo
     return index
 
 
+def step(game: ElectionRules, actions: dict[str, torch.Tensor]) -> RoundResult:
+    """One round as the loop plays it: the electoral body sets the rule (where it learns), the rules step,
+    the electoral body is paid."""
+    return play_round(GAME, game, actions)
+
+
 def metric(name: str, tallies: ElectionTallies) -> torch.Tensor:
     (found,) = [m for m in ELECTION_METRICS if m.name == name]
     return found.fn(tallies)
 
 
-def everyone_votes(game: ElectionGame) -> torch.Tensor:
+def everyone_votes(game: ElectionRules) -> torch.Tensor:
     return torch.ones(game.n_worlds, game.n_voters, dtype=torch.long)
 
 
-def no_institution(game: ElectionGame) -> torch.Tensor:
+def no_institution(game: ElectionRules) -> torch.Tensor:
     return torch.zeros(game.n_worlds, 1, dtype=torch.long)
 
 
@@ -92,18 +100,18 @@ def test_invariants_hold_over_random_play_and_random_parameters(rule, dimensions
 def check_invariants(rule: str, dimensions: int, seed: str) -> None:
     rng = random.Random(seed)
     worlds = random_worlds(rng, rule, dimensions, n_worlds=4)
-    game = ElectionGame(worlds, seeds=[rng.randrange(2**40) for _ in worlds])
+    game = ElectionRules(worlds, seeds=[rng.randrange(2**40) for _ in worlds])
     p = worlds[0]
     generator = torch.Generator().manual_seed(rng.randrange(2**31))
     W, C = game.n_worlds, p["n_candidates"]
     for round_index in range(15):
         actions = {
             role: torch.randint(0, n, (W, agents), generator=generator)
-            for role, (agents, n) in game.roles.items()
+            for role, (agents, n) in GAME.role_shapes(p).items()
         }
         if round_index % 3 == 0:
             actions["voter"][0] = 0  # world 0: everyone abstains (if allowed)
-        result = game.step(actions)
+        result = step(game, actions)
         t = result.tallies
         assert ((t.winner >= 0) & (t.winner < C)).all()
         assert ((t.condorcet_winner >= -1) & (t.condorcet_winner < C)).all()
@@ -122,11 +130,11 @@ def check_invariants(rule: str, dimensions: int, seed: str) -> None:
         assert (t.platforms.abs() <= extent * (1 + 1e-6)).all()
         assert t.platforms.shape == (W, C, dimensions)
         assert (t.welfare <= 0).all() and (t.winner_distance_to_median >= 0).all()
-        for role, (agents, _) in game.roles.items():
-            assert result.rewards[role].shape == (W, agents)
-            assert torch.isfinite(result.rewards[role]).all(), role
+        for role, (agents, _) in GAME.role_shapes(p).items():
+            assert result.received(role).shape == (W, agents)
+            assert torch.isfinite(result.received(role)).all(), role
         rows = torch.arange(W)
-        torch.testing.assert_close(result.rewards["institution"][:, 0], t.welfare[rows, t.winner])
+        torch.testing.assert_close(result.payoffs["institution"][:, 0], t.welfare[rows, t.winner])
         values = compute(ELECTION_METRICS, t)
         assert values.shape == (W, len(ELECTION_METRICS))
         for column, m in enumerate(ELECTION_METRICS):
@@ -153,16 +161,17 @@ def test_median_voter_theorem_two_candidates_sincere_full_turnout(rule, utility)
         )
         for i in range(n_worlds)
     ]  # fmt: skip
-    game = ElectionGame(worlds, seeds=list(range(1000, 1000 + n_worlds)))
+    game = ElectionRules(worlds, seeds=list(range(1000, 1000 + n_worlds)))
     generator = torch.Generator().manual_seed(7)
     left = torch.randint(0, 21, (n_worlds,), generator=generator)
     right = (left + torch.randint(1, 21, (n_worlds,), generator=generator)) % 21  # never the same
-    result = game.step(
+    result = step(
+        game,
         {
             "voter": everyone_votes(game),
             "candidate": torch.stack([left, right], 1),
             "institution": no_institution(game),
-        }
+        },
     )
     t = result.tallies
     median = game.voters[:, :, 0].median(1).values
@@ -184,9 +193,9 @@ HAND_VOTERS = [-1.5, -0.8, -0.3, 0.1, 0.4, 0.9, 1.6]
 HAND_PLATFORMS = [-1.0, 0.0, 1.2]
 
 
-def hand_game(rule: str, **values) -> ElectionGame:
+def hand_game(rule: str, **values) -> ElectionRules:
     given = {"voter_distribution": "given", "voter_positions": HAND_VOTERS}
-    return ElectionGame([world(n_voters=7, n_candidates=3, rule=rule, **given, **values)], seeds=[0])
+    return ElectionRules([world(n_voters=7, n_candidates=3, rule=rule, **given, **values)], seeds=[0])
 
 
 def hand_actions(voters: list[int]) -> dict[str, torch.Tensor]:
@@ -199,7 +208,7 @@ def hand_actions(voters: list[int]) -> dict[str, torch.Tensor]:
 
 @pytest.mark.parametrize("rule", RULES)
 def test_hand_counted_election_with_a_given_electorate(rule):
-    t = hand_game(rule).step(hand_actions([1] * 7)).tallies
+    t = step(hand_game(rule), hand_actions([1] * 7)).tallies
     expected_shares = [3 / 12, 6 / 12, 3 / 12] if rule == "approval" else [2 / 7, 3 / 7, 2 / 7]
     assert t.vote_shares[0].tolist() == pytest.approx(expected_shares, abs=1e-12)
     assert t.winner.item() == 1  # B, the median voter's favourite, wins under every rule here
@@ -212,17 +221,17 @@ def test_hand_counted_election_with_a_given_electorate(rule):
 
 def test_hand_counted_abstention_and_payoffs():
     game = hand_game("plurality", voting_cost=0.1, expressive_benefit=0.3, alienation=0.5)
-    result = game.step(hand_actions([0, 1, 1, 1, 1, 1, 0]))  # the two outermost voters abstain
+    result = step(game, hand_actions([0, 1, 1, 1, 1, 1, 0]))  # the two outermost voters abstain
     t = result.tallies
     assert t.vote_shares[0].tolist() == pytest.approx([1 / 5, 3 / 5, 1 / 5], abs=1e-12)
     assert t.turnout.item() == pytest.approx(5 / 7)
     assert t.winner.item() == 1
     # Voter payoff: -distance to B, and if it voted 0.3 - 0.5 x distance to its favourite - 0.1.
     expected = [-1.5, -0.7, -0.25, 0.05, -0.4, -0.85, -1.6]
-    assert result.rewards["voter"][0].tolist() == pytest.approx(expected, abs=1e-6)
+    assert result.received("voter")[0].tolist() == pytest.approx(expected, abs=1e-6)
     # Office-seeking candidates get (won + vote share) / 2; the institution gets B's welfare.
-    assert result.rewards["candidate"][0].tolist() == pytest.approx([0.1, 0.8, 0.1], abs=1e-6)
-    assert result.rewards["institution"].item() == pytest.approx(-0.8, abs=1e-6)
+    assert result.received("candidate")[0].tolist() == pytest.approx([0.1, 0.8, 0.1], abs=1e-6)
+    assert result.payoffs["institution"].item() == pytest.approx(-0.8, abs=1e-6)
 
 
 def test_media_attention_elects_an_extreme_candidate_but_welfare_stays_policy_utility():
@@ -230,13 +239,14 @@ def test_media_attention_elects_an_extreme_candidate_but_welfare_stays_policy_ut
     platform 2 from the centre of the electorate outweighs it for everyone; 0.6 does not."""
     biases = [0.0, 0.6, 1.5]
     worlds = [world(n_voters=1001, media_attention_bias=b) for b in biases]
-    game = ElectionGame(worlds, seeds=[3, 3, 3])  # one electorate, three media
-    t = game.step(
+    game = ElectionRules(worlds, seeds=[3, 3, 3])  # one electorate, three media
+    t = step(
+        game,
         {
             "voter": everyone_votes(game),
             "candidate": torch.tensor([[grid_action(0.0), grid_action(2.0)]] * 3),
             "institution": no_institution(game),
-        }
+        },
     ).tallies
     assert t.winner.tolist() == [0, 0, 1]
     assert t.vote_shares[0, 1] < 0.25 and t.vote_shares[1, 1] < 0.5 and t.vote_shares[2, 1] == 1
@@ -252,7 +262,7 @@ def test_donor_money_capped_at_zero_changes_nothing():
     seeds = [11, 12, 13]
     params = {"n_voters": 41, "n_candidates": 4, "dimensions": 2, "platform_grid": 5, "rule": "borda"}
     games = {
-        label: ElectionGame([world(**params, **values)] * 3, seeds=seeds)
+        label: ElectionRules([world(**params, **values)] * 3, seeds=seeds)
         for label, values in {
             "none": {},
             "capped": {"donor_bias": 5.0, "campaign_finance_cap": 0.0},
@@ -264,13 +274,14 @@ def test_donor_money_capped_at_zero_changes_nothing():
     for _ in range(12):
         actions = {
             role: torch.randint(0, n, (3, agents), generator=generator)
-            for role, (agents, n) in games["none"].roles.items()
+            for role, (agents, n) in GAME.role_shapes(games["none"].p).items()
         }
-        results = {label: game.step(actions) for label, game in games.items()}
+        results = {label: step(game, actions) for label, game in games.items()}
         for field, value in vars(results["none"].tallies).items():
             assert torch.equal(value, getattr(results["capped"].tallies, field)), field
-        for role, reward in results["none"].rewards.items():
-            assert torch.equal(reward, results["capped"].rewards[role]), role
+        assert set(results["none"].payoffs) == set(GAME.role_names)
+        for role in GAME.role_names:
+            assert torch.equal(results["none"].received(role), results["capped"].received(role)), role
         shares = {label: result.tallies.vote_shares for label, result in results.items()}
         free_differs |= not torch.equal(shares["none"], shares["free"])
     assert free_differs  # uncapped money does move votes, so the comparison above can fail
@@ -279,7 +290,7 @@ def test_donor_money_capped_at_zero_changes_nothing():
 @pytest.mark.parametrize("rule", RULES)
 def test_quadratic_utility_ranks_like_linear_in_one_dimension_but_welfare_differs(rule):
     games = {
-        utility: ElectionGame(
+        utility: ElectionRules(
             [world(n_voters=31, n_candidates=4, rule=rule, utility=utility)] * 5, seeds=[1, 2, 3, 4, 5]
         )
         for utility in ("linear", "quadratic")
@@ -289,9 +300,9 @@ def test_quadratic_utility_ranks_like_linear_in_one_dimension_but_welfare_differ
     for _ in range(8):
         actions = {
             role: torch.randint(0, n, (5, agents), generator=generator)
-            for role, (agents, n) in games["linear"].roles.items()
+            for role, (agents, n) in GAME.role_shapes(games["linear"].p).items()
         }
-        linear, quadratic = (games[u].step(actions).tallies for u in ("linear", "quadratic"))
+        linear, quadratic = (step(games[u], actions).tallies for u in ("linear", "quadratic"))
         assert torch.equal(linear.condorcet_winner, quadratic.condorcet_winner)
         assert torch.equal(linear.turnout, quadratic.turnout)
         distance = torch.cdist(games["linear"].voters, linear.platforms)
@@ -333,14 +344,14 @@ def test_same_seeds_same_numbers_and_a_world_alone_matches_its_batch():
 
 def test_engines_with_the_same_seed_draw_the_same_electorate_and_ties():
     params = world(n_voters=25, n_candidates=3, voter_distribution="bimodal", polarization=1.5)
-    a, b, c = (ElectionGame([params], seeds=[s]) for s in (5, 5, 6))
+    a, b, c = (ElectionRules([params], seeds=[s]) for s in (5, 5, 6))
     assert torch.equal(a.voters, b.voters) and torch.equal(a.ideals, b.ideals)
     assert not torch.equal(a.voters, c.voters)
     # Everyone abstains and all candidates share a platform: the tie-break alone decides, round by round.
     actions = {"voter": torch.zeros(1, 25, dtype=torch.long), "candidate": torch.full((1, 3), 10),
                "institution": torch.zeros(1, 1, dtype=torch.long)}  # fmt: skip
-    winners_a = [a.step(actions).tallies.winner.item() for _ in range(30)]
-    winners_b = [b.step(actions).tallies.winner.item() for _ in range(30)]
+    winners_a = [step(a, actions).tallies.winner.item() for _ in range(30)]
+    winners_b = [step(b, actions).tallies.winner.item() for _ in range(30)]
     assert winners_a == winners_b and len(set(winners_a)) == 3
 
 
@@ -368,17 +379,17 @@ def squeeze_world(**values) -> dict:
 
 def test_the_profile_separates_the_rules_when_the_rule_is_fixed():
     for rule, expected in SQUEEZE_WINNERS.items():
-        game = ElectionGame([squeeze_world(rule=rule)] * 6, seeds=list(range(6)))
-        t = game.step(squeeze_actions(6, list(range(6)))).tallies  # the institution's action is ignored
+        game = ElectionRules([squeeze_world(rule=rule)] * 6, seeds=list(range(6)))
+        t = step(game, squeeze_actions(6, list(range(6)))).tallies  # the institution's action is ignored
         assert t.winner.tolist() == [expected] * 6, rule
         assert t.condorcet_winner.tolist() == [1] * 6
 
 
 def test_a_learning_institution_applies_the_rule_it_picks():
-    game = ElectionGame([squeeze_world(institution_learns=True)] * 6, seeds=list(range(6)))
+    game = ElectionRules([squeeze_world(institution_learns=True)] * 6, seeds=list(range(6)))
     for round_index in range(4):
         picks = [(w + round_index) % len(RULES) for w in range(6)]
-        result = game.step(squeeze_actions(6, picks))
+        result = step(game, squeeze_actions(6, picks))
         t = result.tallies
         assert t.winner.tolist() == [SQUEEZE_WINNERS[RULES[pick]] for pick in picks]
         approval = picks.index(RULES.index("approval"))
@@ -386,6 +397,6 @@ def test_a_learning_institution_applies_the_rule_it_picks():
         plurality = picks.index(RULES.index("plurality"))
         assert t.vote_shares[plurality].tolist() == pytest.approx([4 / 9, 2 / 9, 3 / 9])
         # The institution is paid the voters' welfare, highest where B (the Condorcet winner) won.
-        paid = result.rewards["institution"][:, 0]
+        paid = result.payoffs["institution"][:, 0]
         best = [w for w, pick in enumerate(picks) if SQUEEZE_WINNERS[RULES[pick]] == 1]
         assert set(torch.nonzero(paid == paid.max()).flatten().tolist()) == set(best)

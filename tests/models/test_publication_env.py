@@ -1,4 +1,5 @@
-"""The PettingZoo env: PettingZoo's own API and seed tests, plus a many-step determinism test."""
+"""The publication game's PettingZoo env: PettingZoo's own API and seed tests, plus a many-step determinism
+test."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import torch
 from pettingzoo.test import parallel_api_test, parallel_seed_test
 
 from models.envs import publication_v0
+from models.games.publication.kernels import PublicationKernels
 from models.params import ConfigError
-from models.publication import PublicationGame
 
 
 def test_pettingzoo_parallel_api_test_passes_without_warnings():
@@ -49,12 +50,12 @@ def test_same_seed_same_trajectory_over_many_steps():
 def test_env_rewards_are_the_batched_engines_rewards():
     env = publication_v0.parallel_env(n_researchers=10, max_rounds=30)
     env.reset(seed=77)
-    game = PublicationGame([env.params], seeds=[77])
+    game = PublicationKernels([env.params], seeds=[77])
     generator = np.random.default_rng(0)
     for _ in range(30):
         chosen = generator.integers(0, 6, size=10)
         _, rewards, *_ = env.step({f"researcher_{i}": int(a) for i, a in enumerate(chosen)})
-        expected = game.step({"researcher": torch.tensor(chosen).view(1, -1)}).rewards["researcher"][0]
+        expected = game.step({"researcher": torch.tensor(chosen).view(1, -1)}).received("researcher")[0]
         assert [rewards[f"researcher_{i}"] for i in range(10)] == pytest.approx(expected.tolist())
     assert env.agents == []
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from models.election.rules import RULES, condorcet_winner, elect, pairwise
+from models.games.election.voting import RULES, condorcet_winner, elect, pairwise
 
 pref_voting = pytest.importorskip("pref_voting")
 from pref_voting.c1_methods import copeland  # noqa: E402
