@@ -20,7 +20,7 @@ import traceback
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import suppress
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from datetime import UTC, datetime
 from multiprocessing import get_context
 from multiprocessing.connection import Connection
@@ -127,10 +127,26 @@ def _rss_bytes() -> int:
 
 
 def _tensor_bytes(*objects: Any) -> int:
-    """Bytes of the tensors the objects hold: the state that lives from round to round."""
-    return sum(
-        value.nbytes for obj in objects for value in vars(obj).values() if isinstance(value, torch.Tensor)
-    )
+    """Bytes of the tensors the objects hold, in their attributes and in the tuples, lists, dicts and
+    dataclasses among them: the state that lives from round to round (each storage counted once)."""
+    seen: set[int] = set()
+
+    def held(value: Any) -> int:
+        if isinstance(value, torch.Tensor):
+            key = value.untyped_storage().data_ptr()
+            if key in seen:
+                return 0
+            seen.add(key)
+            return value.untyped_storage().nbytes()
+        if isinstance(value, tuple | list):
+            return sum(held(item) for item in value)
+        if isinstance(value, dict):
+            return sum(held(item) for item in value.values())
+        if is_dataclass(value):
+            return sum(held(item) for item in vars(value).values())
+        return 0
+
+    return sum(held(value) for obj in objects for value in vars(obj).values())
 
 
 @dataclass

@@ -80,8 +80,10 @@ class PublicationKernels(PublicationRules):
         self._slot_index = torch.arange(n_slots, device=self.device, dtype=torch.int32).unsqueeze(0)
 
     def reset(self) -> None:
-        """Empty literature, round 0."""
-        super().reset()
+        """Empty literature, round 0 (the rules' reset, with the literature as words)."""
+        self.findings_published = torch.zeros(self.n_worlds, dtype=torch.int64, device=self.device)
+        self.round_index = 0
+        self._last = None
         # The extra column absorbs discarded writes. Empty places are closed, so that a replication drawn
         # from an empty literature finds nothing to do.
         shape = (self.n_worlds, self.literature_size + 1)
@@ -98,10 +100,6 @@ class PublicationKernels(PublicationRules):
         empty.author = finding_author(words).long()
         empty.action = finding_action(words).long()
         return empty
-
-    @literature.setter
-    def literature(self, value: Literature) -> None:
-        """Set by the rules' reset; the words are the state here."""
 
     def step(self, actions: dict[str, torch.Tensor]) -> RoundResult:
         """Advance every world by one round given each researcher's action (worlds, researchers)."""
@@ -164,7 +162,7 @@ class PublicationKernels(PublicationRules):
             publications=publications,
             payoff_sum=world_sum(received, 1),
         )
-        observations = self._remember(received, penalties, tallies)
+        observations = self._remember(received, credit, tallies)
         return RoundResult({"researcher": payoff}, {"researcher": credit}, observations, tallies)
 
     def _read_params(self) -> None:

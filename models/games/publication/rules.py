@@ -27,6 +27,7 @@ batch of worlds at once. kernels.py plays the same round faster, with the same n
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -78,7 +79,7 @@ class PublicationRules(BatchOfWorlds):
         self.literature = Literature.empty(self.n_worlds, self.literature_size, self.device)
         self.findings_published = torch.zeros(self.n_worlds, dtype=torch.int64, device=self.device)
         self.round_index = 0
-        self._last: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        self._last: tuple[torch.Tensor, Credit, torch.Tensor] | None = None
 
     def observe(self, role: str) -> torch.Tensor:
         """Each researcher's observation, (worlds, researchers, 3): what it received last round, the
@@ -89,15 +90,17 @@ class PublicationRules(BatchOfWorlds):
         shape = (self.n_worlds, self.n_researchers)
         if self._last is None:
             return torch.zeros(*shape, OBSERVATION_SIZE, device=self.device)
-        received, penalty, rate = self._last
+        received, credit, rate = self._last
+        penalty = credit.per_agent(self.n_researchers)
         return torch.stack([received, penalty, rate.float().view(-1, 1).expand(shape)], -1)
 
-    def _remember(self, received: torch.Tensor, penalty: torch.Tensor, tallies: Any) -> Observations:
-        """Keep what the next observation is made of (references, no copies) and return the round's
-        observations, made on demand."""
+    def _remember(self, received: torch.Tensor, credit: Credit, tallies: Any) -> Observations:
+        """Keep what the next observation is made of and return the round's observations, made on demand.
+        The credit is kept as its entries (a copy without its per-agent total, made again if asked for),
+        so that what lives across rounds is one number per researcher, not two."""
         studies = tallies.replication_studies
         rate = torch.where(studies > 0, tallies.replication_successes / studies.clamp(min=1), 0.0)
-        self._last = (received, penalty, rate)
+        self._last = (received, replace(credit), rate)
         return Observations({"researcher": lambda: self.observe("researcher")})
 
     def step(self, actions: dict[str, torch.Tensor]) -> RoundResult:
@@ -204,7 +207,7 @@ class PublicationRules(BatchOfWorlds):
             publications=count(published),
             payoff_sum=world_sum(received, 1),
         )
-        observations = self._remember(received, penalties, tallies)
+        observations = self._remember(received, credit, tallies)
         return RoundResult({"researcher": payoff}, {"researcher": credit}, observations, tallies)
 
     def _world(self, name: str) -> torch.Tensor:
