@@ -151,9 +151,18 @@ class Game(Protocol):
         self, worlds: list[dict[str, Any]], seeds: list[int], device: torch.device | str = "cpu"
     ): ...
 
+    @classmethod
+    def supports(cls, params: dict[str, Any]) -> bool:
+        """Whether this engine implements every rule these parameters switch on."""
+        ...
+
     def reset(self) -> None: ...
 
     def step(self, actions: dict[str, torch.Tensor]) -> RoundResult: ...
+
+    def observe(self, role: str) -> torch.Tensor:
+        """Each agent's observation of the current state, (worlds, agents, size)."""
+        ...
 
 
 @dataclass(frozen=True)

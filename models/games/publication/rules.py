@@ -79,7 +79,7 @@ class PublicationRules(BatchOfWorlds):
         self.literature = Literature.empty(self.n_worlds, self.literature_size, self.device)
         self.findings_published = torch.zeros(self.n_worlds, dtype=torch.int64, device=self.device)
         self.round_index = 0
-        self._last: tuple[torch.Tensor, Credit, torch.Tensor] | None = None
+        self._last: tuple[torch.Tensor, Credit, PublicationTallies] | None = None
 
     def observe(self, role: str) -> torch.Tensor:
         """Each researcher's observation, (worlds, researchers, 3): what it received last round, the
@@ -90,17 +90,17 @@ class PublicationRules(BatchOfWorlds):
         shape = (self.n_worlds, self.n_researchers)
         if self._last is None:
             return torch.zeros(*shape, OBSERVATION_SIZE, device=self.device)
-        received, credit, rate = self._last
+        received, credit, tallies = self._last
         penalty = credit.per_agent(self.n_researchers)
+        studies = tallies.replication_studies
+        rate = torch.where(studies > 0, tallies.replication_successes / studies.clamp(min=1), 0.0)
         return torch.stack([received, penalty, rate.float().view(-1, 1).expand(shape)], -1)
 
     def _remember(self, received: torch.Tensor, credit: Credit, tallies: Any) -> Observations:
         """Keep what the next observation is made of and return the round's observations, made on demand.
         The credit is kept as its entries (a copy without its per-agent total, made again if asked for),
         so that what lives across rounds is one number per researcher, not two."""
-        studies = tallies.replication_studies
-        rate = torch.where(studies > 0, tallies.replication_successes / studies.clamp(min=1), 0.0)
-        self._last = (received, replace(credit), rate)
+        self._last = (received, replace(credit), tallies)
         return Observations({"researcher": lambda: self.observe("researcher")})
 
     def step(self, actions: dict[str, torch.Tensor]) -> RoundResult:
