@@ -35,6 +35,16 @@ from typing import Any
 
 import torch
 
+# The torch releases whose inductor C++ code generator these mends were written against (major.minor): they
+# rewrite lines of its output, so elsewhere they stay off (the speed layer as a whole supports more).
+WRITTEN_FOR = ("2.13",)
+
+
+def written_for(version: str) -> bool:
+    """Whether the mends were written for this torch version."""
+    return ".".join(version.split("+")[0].split(".")[:2]) in WRITTEN_FOR
+
+
 _patched: dict[str, bool] = {}  # CppVecKernel method -> whether it is patched in this process
 _applies: list[Callable[[], bool]] = [lambda: False]  # whether the mends apply to the code being written
 
@@ -144,6 +154,8 @@ def cache_key_options(applies: Callable[[], bool]) -> dict[str, Any]:
     """The inductor options that key compiled graphs to the mends in use: {} where none is. The mends
     apply to the code inductor writes while `applies()` is true."""
     _applies[0] = applies
+    if not written_for(torch.__version__):
+        return {}  # stock C++: slower integer kernels, the same numbers
     applied = [
         ("whole vector loads, v1", use_whole_vector_loads()),
         ("plain lane sums, v1", use_plain_lane_sums()),

@@ -180,3 +180,12 @@ def test_our_fused_kernels_leave_another_librarys_torch_compile_as_torch_makes_i
     ours = fused["ours"][fused["ours"].index('extern "C"') :]
     assert not re.search(counted, ours) and re.search(r"Vectorized<int32_t>::loadu\([^,;]*\);", ours)
     assert "vec_reduce_all<int32_t" not in ours and "for (auto lane : lanes) sum += lane;" in ours
+
+
+def test_the_cpp_mends_stay_off_on_a_torch_they_were_not_written_for(monkeypatch: pytest.MonkeyPatch):
+    from models.speed import cpp_codegen
+
+    assert cpp_codegen.written_for("2.13.0+cpu") and not cpp_codegen.written_for("2.11.0+cu130")
+    monkeypatch.setattr(cpp_codegen.torch, "__version__", "2.11.0+cu130")
+    monkeypatch.setattr(cpp_codegen, "_applies", [lambda: False])
+    assert cpp_codegen.cache_key_options(lambda: True) == {}  # no cache key: stock C++ is written
