@@ -20,7 +20,7 @@ from typing import Any
 
 from models.extensions import check_extension_names, load_extensions
 from models.games import GameSpec, get_game
-from models.learners import LEARNERS, check_learner, resolve_learner
+from models.learners import DEFAULT_KIND, LEARNERS, check_learner, resolve_learner
 from models.params import ConfigError, Param, ParamSpace
 from studies.designs import DESIGN_PARAMS, Axis, design_points, design_size, parse_axis
 
@@ -115,6 +115,9 @@ def _sweep_target(
     if len(parts) == 1 and parts[0] in game.params.params:
         return ("game", "", parts[0]), game.params.params[parts[0]]
     if len(parts) == 3 and parts[0] == "learners" and parts[1] in game.role_names:
+        if parts[2] == "kind":  # the learner family itself: each value brings its own parameter space
+            family = Param(DEFAULT_KIND, "the learner family", kind=str, choices=tuple(LEARNERS))
+            return ("learners", parts[1], "kind"), family
         space = LEARNERS[learners[parts[1]]["kind"]].params
         if parts[2] in space.params:
             return ("learners", parts[1], parts[2]), space.params[parts[2]]

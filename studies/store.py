@@ -352,7 +352,14 @@ def column_name(sweep_key: str) -> str:
 
 
 def _column_types(plan: StudyPlan) -> dict[str, str]:
-    return {name: SQL_TYPES[type(value)] for name, value in parameter_columns(plan.runs[0]).items()}
+    """The runs columns of the plan's parameters: those of every design point, which differ where a study
+    sweeps a role's learner family (each family has its own parameters)."""
+    types: dict[str, str] = {}
+    for run in plan.runs:
+        if run.replicate == 0:
+            for name, value in parameter_columns(run).items():
+                types.setdefault(name, SQL_TYPES[type(value)])
+    return types
 
 
 def register_study(path: Path, plan: StudyPlan) -> None:
