@@ -28,7 +28,8 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
-REPORT_STUDIES := studies/publication_bias.toml studies/publication_sensitivity.toml studies/election_rules.toml
+REPORT_STUDIES := studies/publication_bias.toml studies/publication_sensitivity.toml studies/election_rules.toml \
+	studies/learner_families.toml
 
 report: $(STAMP)
 	for study in $(REPORT_STUDIES); do $(BIN)/python -m studies run $$study --quiet || exit 1; done
