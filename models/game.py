@@ -64,31 +64,19 @@ class Credit:
         return add_at(table, charged, self.amount).view(self.worlds, n_agents, n_actions)
 
 
-class Observations(Mapping[str, torch.Tensor]):
-    """Each role's observation per agent after a round, (worlds, agents, features), computed when first
-    asked for: most learners never look, and a round of a million agents should not pay for it."""
+class Observations:
+    """Each role's observation per agent after a round, (worlds, agents, features), made by the game's
+    `observe` when first asked for: most learners never look, and a round of a million agents should not pay
+    for it. Valid until the game's next step, which changes what `observe` reads."""
 
-    def __init__(self, makers: Mapping[str, Callable[[], torch.Tensor]]) -> None:
-        self._makers, self._made = dict(makers), {}
-        # For a role the game's step did not list (an institution registered on the game): its observation
-        # as the game makes it (models.simulate.play_round sets this).
-        self.fallback: Callable[[str], torch.Tensor] | None = None
+    def __init__(self, observe: Callable[[str], torch.Tensor]) -> None:
+        self._observe = observe
+        self._made: dict[str, torch.Tensor] = {}
 
     def __getitem__(self, role: str) -> torch.Tensor:
         if role not in self._made:
-            if role in self._makers:
-                self._made[role] = self._makers[role]()
-            elif self.fallback is not None:
-                self._made[role] = self.fallback(role)
-            else:
-                raise KeyError(role)
+            self._made[role] = self._observe(role)
         return self._made[role]
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter(self._makers)
-
-    def __len__(self) -> int:
-        return len(self._makers)
 
 
 @dataclass

@@ -31,7 +31,6 @@ def play_round(spec: GameSpec, game: Game, actions: dict[str, torch.Tensor]) -> 
     game's step, the institutions' pay, the reward biases' pay. The PettingZoo envs step through this too."""
     apply_institutions(spec, game, actions)
     result = game.step(actions)
-    result.observations.fallback = game.observe
     pay_institutions(spec, result)
     pay_biases(spec, game, actions, result)
     return result

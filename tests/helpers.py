@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,3 +31,18 @@ def tiny_config(**study: Any) -> dict[str, Any]:
         "game": {"n_researchers": 20},
         "sweep": {"publish_null_prob": [0.0, 1.0]},
     }
+
+
+def run_python(script: str, *args: str) -> dict:
+    """Run a Python script in a fresh process from the repository root; return the JSON object its last
+    line prints (a test of what a process imports, compiles or caches must start from nothing)."""
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script), *args],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
-from helpers import needs_cpp_compiler
+from helpers import needs_cpp_compiler, run_python
 
 import models
 from models import speed
@@ -59,15 +55,7 @@ print(json.dumps(report))
 
 
 def _process(directory: Path, then: str = "") -> dict:
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(_PROCESS), str(directory), then],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_python(_PROCESS, str(directory), then)
 
 
 @needs_cpp_compiler

@@ -4,17 +4,12 @@ as torch makes it (stock C++, default settings)."""
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import sys
-import textwrap
 import warnings
-from pathlib import Path
 
 import pytest
 import torch
-from helpers import needs_cpp_compiler
+from helpers import needs_cpp_compiler, run_python
 
 from models import speed
 
@@ -98,22 +93,9 @@ print(json.dumps(report))
 """
 
 
-def _run(script: str) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(script)],
-        cwd=Path(__file__).resolve().parents[2],  # the repository, where `models` is imported from
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 @pytest.fixture(scope="module")
 def eager() -> dict:
-    return _run(_EAGER)
+    return run_python(_EAGER)
 
 
 def test_an_eager_simulate_imports_none_of_torchs_compiler(eager: dict):
@@ -165,7 +147,7 @@ def test_an_unsupported_torch_runs_the_kernels_eagerly_with_one_warning(monkeypa
 
 @needs_cpp_compiler
 def test_our_fused_kernels_leave_another_librarys_torch_compile_as_torch_makes_it():
-    fused = _run(_FUSED)
+    fused = run_python(_FUSED)
     assert not fused["gave_up"] and fused["same"]
     # The settings our kernels need hold only while they run.
     assert fused["defaults"] == {"caching_precompile": False, "use_duck_shape": True}

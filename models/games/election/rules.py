@@ -221,6 +221,5 @@ class ElectionRules(BatchOfWorlds):
             vote_shares=shares,
         )
         self._last = tallies
-        roles = (*self.roles, ELECTORAL_BODY.role)
-        observations = Observations({role: lambda role=role: self.observe(role) for role in roles})
+        observations = Observations(self.observe)
         return RoundResult({"voter": voter_reward, "candidate": candidate_reward}, {}, observations, tallies)

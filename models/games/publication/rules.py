@@ -101,7 +101,7 @@ class PublicationRules(BatchOfWorlds):
         The credit is kept as its entries (a copy without its per-agent total, made again if asked for),
         so that what lives across rounds is one number per researcher, not two."""
         self._last = (received, replace(credit), tallies)
-        return Observations({"researcher": lambda: self.observe("researcher")})
+        return Observations(self.observe)
 
     def step(self, actions: dict[str, torch.Tensor]) -> RoundResult:
         """Play one round in every world, given each researcher's action, (worlds, researchers).
