@@ -21,17 +21,34 @@ from models.reductions import add_at
 
 
 @dataclass(frozen=True)
+class Trait:
+    """A continuous quantity an agent's action may set directly, as an evolving lab's methods are its
+    heritable traits (Smaldino & McElreath 2016): its range, its value before anything evolves (from the
+    world's parameters) and the size of a typical mutation."""
+
+    name: str
+    doc: str
+    low: float
+    high: float
+    initial: float
+    mutation_sd: float
+
+
+@dataclass(frozen=True)
 class Role:
     """A kind of agent in a game: how many per world, how many actions, what each agent observes.
 
     `agents` and `actions` are functions of the resolved game parameters; `observation` is the length of
-    an agent's observation vector (0: the role observes nothing beyond its payoffs)."""
+    an agent's observation vector (0: the role observes nothing beyond its payoffs). `traits`, where the
+    role has them, lists the continuous traits its agents may play instead of an action index: a learner
+    that acts on traits (evolution) gives each agent a vector of them, (worlds, agents, traits)."""
 
     name: str
     doc: str
     agents: Callable[[Mapping[str, Any]], int]
     actions: Callable[[Mapping[str, Any]], int]
     observation: Callable[[Mapping[str, Any]], int] = lambda params: 0
+    traits: Callable[[Mapping[str, Any]], tuple[Trait, ...]] = lambda params: ()
 
 
 @dataclass
@@ -46,6 +63,9 @@ class Credit:
     agent: torch.Tensor  # (entries,) int64
     action: torch.Tensor  # (entries,) int64
     amount: torch.Tensor  # (entries,) float32
+    # (entries,) int64 where the game knows it: the round of the credited action, so that a learner whose
+    # agents are replaced (a lab that dies) can drop what was earned before its agent was born
+    round: torch.Tensor | None = None
     _per_agent: dict[int, torch.Tensor] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def per_agent(self, n_agents: int) -> torch.Tensor:
@@ -189,6 +209,10 @@ class GameSpec:
     def role_shapes(self, params: Mapping[str, Any]) -> dict[str, tuple[int, int]]:
         """(agents, actions) per role for resolved parameters, without building a world."""
         return {role.name: (role.agents(params), role.actions(params)) for role in self.every_role}
+
+    def role_traits(self, params: Mapping[str, Any]) -> dict[str, tuple[Trait, ...]]:
+        """The traits of each role for resolved parameters (empty where a role has none)."""
+        return {role.name: role.traits(params) for role in self.every_role}
 
     def engine_for(self, params: Mapping[str, Any]) -> type:
         """The engine that runs these parameters: the accelerated one where it supports them."""

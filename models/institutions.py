@@ -52,6 +52,11 @@ class Institution:
             game.p[self.parameter] = values[chosen].view(-1, 1, 1)
         else:
             game.p[self.parameter] = chosen
+        # A shorthand sets its parts (publish_null_prob sets both negative publication probabilities).
+        space = getattr(game, "params", None)
+        for name, param in getattr(space, "params", {}).items():
+            if param.same_as == self.parameter:
+                game.p[name] = game.p[self.parameter]
 
 
 def apply_institutions(spec: Any, game: Game, actions: Mapping[str, torch.Tensor]) -> None:

@@ -32,6 +32,7 @@ class Param:
     high_open: bool = False
     choices: tuple[Any, ...] | None = None
     per_world: bool = True  # may differ between worlds of one batch (shape parameters may not)
+    same_as: str | None = None  # a shorthand's part: unless given, it takes that parameter's value
 
     @property
     def varies_per_world(self) -> bool:
@@ -101,22 +102,46 @@ class ParamSpace:
     name: str
     params: Mapping[str, Param]
     checks: tuple[Callable[[dict[str, Any]], str | None], ...] = field(default=())
+    # Named bundles of values from the literature (a model's published defaults), chosen with `preset`;
+    # values given beside a preset override its own.
+    presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def defaults(self) -> dict[str, Any]:
         return {key: p.default for key, p in self.params.items()}
 
+    def defaults_for(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The defaults as they resolve beside these values: a shorthand's part takes its shorthand's
+        value (so a part equal to its shorthand is at its default)."""
+        defaults = self.defaults()
+        for key, p in self.params.items():
+            if p.same_as is not None:
+                defaults[key] = values.get(p.same_as, defaults[p.same_as])
+        return defaults
+
     def resolve(self, values: Mapping[str, Any], where: str | None = None) -> dict[str, Any]:
         """Fill defaults, refuse unknown keys, check types, ranges and cross-field rules."""
         where = where or self.name
+        values = dict(values)
+        if "preset" in values and self.presets:
+            preset = values.pop("preset")
+            if preset not in self.presets:
+                raise ConfigError(
+                    f"{where}.preset = {preset!r} is not a known preset: allowed are "
+                    f"{', '.join(repr(name) for name in self.presets)}."
+                )
+            values = {**self.presets[preset], **values}
         unknown = sorted(set(values) - set(self.params))
         if unknown:
+            allowed = [*self.params, *(["preset"] if self.presets else [])]
             raise ConfigError(
-                f"{where} has unknown parameter(s) {', '.join(unknown)}: allowed are "
-                f"{', '.join(self.params)}."
+                f"{where} has unknown parameter(s) {', '.join(unknown)}: allowed are {', '.join(allowed)}."
             )
         resolved = self.defaults()
         for key, value in values.items():
             resolved[key] = self.params[key].check(f"{where}.{key}", value)
+        for key, p in self.params.items():
+            if p.same_as is not None and key not in values:
+                resolved[key] = resolved[p.same_as]
         for check in self.checks:
             problem = check(resolved)
             if problem:

@@ -125,7 +125,15 @@ def build_batch(
             spec,
             engine,
             {
-                role: make_learner(learners[role], role, len(worlds), n_agents, n_actions, engine.rng)
+                role: make_learner(
+                    learners[role],
+                    role,
+                    len(worlds),
+                    n_agents,
+                    n_actions,
+                    engine.rng,
+                    traits=[spec.role_traits(world)[role] for world in worlds],
+                )
                 for role, (n_agents, n_actions) in roles.items()
             },
             roles,

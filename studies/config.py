@@ -215,8 +215,9 @@ def plan_study(raw: dict[str, Any], source: str = "") -> StudyPlan:
         point_learners = {
             role: resolve_learner(values, f"learners.{role}") for role, values in learner_values.items()
         }
+        traits = game.role_traits(point_game)
         for role, (n_agents, n_actions) in game.role_shapes(point_game).items():
-            check_learner(point_learners[role], role, n_agents, n_actions)
+            check_learner(point_learners[role], role, n_agents, n_actions, traits[role], study["rounds"])
         for replicate, seed in enumerate(seeds):
             plan.runs.append(
                 Run(

@@ -7,8 +7,10 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+from collections.abc import Sequence
 from typing import Any
 
+from models.game import Trait
 from models.learners.base import Experience, Learner, Observation
 from models.params import ConfigError, batch_values
 from models.random import RandomStreams
@@ -58,8 +60,10 @@ def make_learner(
     n_agents: int,
     n_actions: int,
     rng: RandomStreams,
+    traits: Sequence[Sequence[Trait]] = (),
 ) -> Learner:
-    """Build one role's learner for a batch of worlds from a resolved config, shared or one per world.
+    """Build one role's learner for a batch of worlds from a resolved config, shared or one per world;
+    `traits` are the role's traits in each world, for a learner that acts on traits.
 
     Numeric parameters (learning rate, temperature, ...) may differ per world; the kind and settings
     that pick code paths (exploration, fixed probabilities) must be shared.
@@ -76,9 +80,35 @@ def make_learner(
         )
     cls = LEARNERS[kind]
     params = batch_values(cls.params, configs, f"learners.{role}", rng.device)
+    if cls.acts_on == "traits":
+        _check_has_traits(cls, role, traits[0] if traits else ())
+        return cls(params, role, n_worlds, n_agents, n_actions, rng, traits=traits)
     return cls(params, role, n_worlds, n_agents, n_actions, rng)
 
 
-def check_learner(config: dict[str, Any], role: str, n_agents: int, n_actions: int) -> None:
-    """Refuse a learner config that cannot fit the game's agents and actions, before anything runs."""
-    LEARNERS[config["kind"]].check(config, role, n_agents, n_actions)
+def _check_has_traits(cls: type[Learner], role: str, traits: Sequence[Trait]) -> None:
+    if not traits:
+        raise ConfigError(
+            f"learners.{role}.kind = {cls.kind!r} acts on traits, and the {role} role has no traits with "
+            "these game parameters: allowed is a role whose actions are traits (the publication game's "
+            "researchers have them in study_model = 'effort')."
+        )
+
+
+def check_learner(
+    config: dict[str, Any],
+    role: str,
+    n_agents: int,
+    n_actions: int,
+    traits: Sequence[Trait] = (),
+    rounds: int | None = None,
+) -> None:
+    """Refuse a learner config that cannot fit the game's agents, actions and traits, or a run of `rounds`
+    rounds, before anything runs."""
+    cls = LEARNERS[config["kind"]]
+    cls.check(config, role, n_agents, n_actions)
+    if cls.acts_on == "traits":
+        _check_has_traits(cls, role, traits)
+        cls.check_traits(config, role, traits)
+    if rounds is not None:
+        cls.check_rounds(config, role, rounds)

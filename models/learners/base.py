@@ -60,6 +60,9 @@ class Learner:
     kind: ClassVar[str] = ""
     doc: ClassVar[str] = ""
     params: ClassVar[ParamSpace]
+    # "actions": act gives action indices, (worlds, agents); "traits": act gives each agent's vector of the
+    # role's traits, (worlds, agents, traits), and the learner is built with the role's traits per world.
+    acts_on: ClassVar[str] = "actions"
 
     def __init__(
         self,
@@ -76,6 +79,14 @@ class Learner:
     @classmethod
     def check(cls, config: dict[str, Any], role: str, n_agents: int, n_actions: int) -> None:
         """Refuse (ConfigError) a resolved config that cannot fit a role of this many agents and actions."""
+
+    @classmethod
+    def check_traits(cls, config: dict[str, Any], role: str, traits: Any) -> None:
+        """Refuse a config that does not fit the role's traits (learners that act on traits)."""
+
+    @classmethod
+    def check_rounds(cls, config: dict[str, Any], role: str, rounds: int) -> None:
+        """Refuse a config that cannot work within a run of this many rounds."""
 
     def act(self, observation: Observation) -> torch.Tensor:
         """Every agent's action in every world, (worlds, agents), integers in [0, n_actions)."""

@@ -33,7 +33,10 @@ def play(game, size, fused):
     batch.fused = fused
     with torch.inference_mode():
         tallies = [vars(batch.round().tallies) for _ in range(3)]
-    return [{k: v.tolist() if isinstance(v, torch.Tensor) else v for k, v in t.items()} for t in tallies]
+    def plain(v):  # NaN (an undefined mean) as a number, so that equal lists compare equal
+        return v.nan_to_num(nan=-1234.5).tolist() if isinstance(v, torch.Tensor) else v
+
+    return [{k: plain(v) for k, v in t.items()} for t in tallies]
 
 held = compile_cache.holds("publication")
 fused = play("publication", {"n_researchers": 37}, True)

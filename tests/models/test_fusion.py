@@ -54,7 +54,11 @@ def test_a_fused_batch_gives_the_eager_numbers_bit_for_bit(device: str, copies: 
     eager_tallies, fused_tallies = _rounds(eager, 40), _rounds(fused, 40)
     for t, (a, b) in enumerate(zip(eager_tallies, fused_tallies, strict=True)):
         for name, value in a.items():
-            assert value == b[name] if name == "researchers" else torch.equal(value, b[name]), (t, name)
+            assert (
+                value == b[name]
+                if name == "researchers"
+                else torch.equal(value.nan_to_num(-1.5), b[name].nan_to_num(-1.5))
+            ), (t, name)
     assert not speed._unavailable  # compiled, not run eagerly after a failed compile
     assert torch.equal(eager.learners["researcher"].values, fused.learners["researcher"].values)
     eager_literature, fused_literature = eager.engine.literature, fused.engine.literature

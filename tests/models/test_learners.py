@@ -136,7 +136,7 @@ def test_softmax_never_draws_an_action_whose_weight_underflows():
 
 
 def test_unknown_learner_is_refused_with_the_choices():
-    with pytest.raises(ConfigError, match="allowed are q_learning, fixed"):
+    with pytest.raises(ConfigError, match="allowed are q_learning, evolution, fixed"):
         resolve_learner({"kind": "ppo"}, "learners.researcher")
 
 

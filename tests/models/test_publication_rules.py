@@ -18,7 +18,9 @@ from models.learners import resolve_learner
 from models.random import hashed_uniforms
 from models.simulate import simulate
 
-KERNEL_COLUMNS = ("true", "author", "action", "open")  # the literature columns the kernels keep
+# The literature columns the kernels keep; a closed finding's action is theirs only while it is open (then
+# its action bits hold the replication's record, which the published tallies decode).
+KERNEL_COLUMNS = ("true", "author", "open", "published_positive", "published_negative")
 
 # Three worlds that differ in every per-world parameter, so that a parameter read from the wrong world shows.
 PER_WORLD = [
@@ -50,7 +52,8 @@ def assert_same_round(rules: PublicationRules, kernels: PublicationKernels, a: R
     for name, value in vars(a.tallies).items():
         other = getattr(b.tallies, name)
         if isinstance(value, torch.Tensor):
-            assert value.dtype == other.dtype and torch.equal(value, other), name
+            assert value.dtype == other.dtype, name
+            torch.testing.assert_close(value, other, rtol=0, atol=0, equal_nan=True, msg=name)
         else:
             assert value == other, name
     assert torch.equal(a.payoffs["researcher"], b.payoffs["researcher"])
@@ -65,6 +68,7 @@ def assert_same_round(rules: PublicationRules, kernels: PublicationKernels, a: R
     ours, theirs = rules.literature, kernels.literature
     for name in KERNEL_COLUMNS:
         assert torch.equal(getattr(ours, name), getattr(theirs, name)), name
+    assert torch.equal(ours.action[ours.open], theirs.action[theirs.open])
     assert torch.equal(rules.findings_published, kernels.findings_published)
     assert rules.round_index == kernels.round_index
 
@@ -79,6 +83,8 @@ CONFIGS = {
 }  # fmt: skip
 
 
+# publish_null_prob and the two it is the shorthand for, set together as resolving or an institution does
+NULL_PROBABILITIES = ("publish_null_prob", "publish_novel_null_prob", "publish_replication_null_prob")
 LATER_NULLS, LATER_PENALTIES = (0.5, 0.0, 1.0), (1.0, 7.0, 0.5)  # set by an "institution" at round 30
 
 
@@ -120,7 +126,7 @@ def test_rules_give_the_kernels_numbers_bit_for_bit(shared, draws, monkeypatch):
     worlds = batch({"n_researchers": 13, **shared})
     if "publish_null_prob" not in shared:  # every world its own publication bias
         for world, null in zip(worlds, (0.0, 1.0, 0.3), strict=True):
-            world["publish_null_prob"] = null
+            world.update(dict.fromkeys(NULL_PROBABILITIES, null))
     seeds = [11, 12, 13]
     rules, kernels = PublicationRules(worlds, seeds), PublicationKernels(worlds, seeds)
     if draws == "on the thresholds":
@@ -136,7 +142,8 @@ def test_rules_give_the_kernels_numbers_bit_for_bit(shared, draws, monkeypatch):
     for t in range(48):
         if t == 30:  # an institution's move: new per-world parameters, read from the next round on
             for engine in (rules, kernels):
-                engine.p["publish_null_prob"] = torch.tensor(LATER_NULLS).view(-1, 1, 1)
+                for name in NULL_PROBABILITIES:
+                    engine.p[name] = torch.tensor(LATER_NULLS).view(-1, 1, 1)
                 engine.p["failed_replication_penalty"] = torch.tensor(LATER_PENALTIES).view(-1, 1, 1)
         replicating = (0.0, 0.3, 0.7, 0.95, 1.0)[t % 5]
         actions = random_actions(generator, 3, rules.n_researchers, rules.rigor_levels, replicating)

@@ -76,7 +76,8 @@ def test_a_study_too_large_for_the_disk_says_what_it_needs_and_writes_nothing(ti
 
 
 def test_memory_shrinks_batches_before_refusing(tiny_plan, db, monkeypatch):
-    one_world = tiny_plan.game.peak_bytes_per_world(tiny_plan.runs[0].game) + 40 * 8 * 8 * 4
+    metrics = len(tiny_plan.game.metrics)
+    one_world = tiny_plan.game.peak_bytes_per_world(tiny_plan.runs[0].game) + 40 * metrics * 8 * 4
     monkeypatch.setattr(runner, "available_memory", lambda: int(one_world * 2.6 / 0.8))
     assert runner.fit_batch_worlds(tiny_plan, tiny_plan.runs, db, 256, workers=1) == 2
 

@@ -1,10 +1,10 @@
 """PettingZoo `ParallelEnv` of the publication game: one world of the batched engine.
 
-Agents are `researcher_0` ... `researcher_{n-1}`. An action is an index into `action_names(rigor_levels)`:
-novel study at each rigor level, then replication at each rigor level. The reward is what the researcher
-received that round: payoffs of its published studies minus penalties for its refuted findings. Each
-observation holds the agent's last reward and last penalty and the world's last replication rate (0 before
-any replication), so a learner sees what a researcher would. Episodes end by truncation after
+Agents are `researcher_0` ... `researcher_{n-1}`. An action is an index into `action_names(params)`:
+novel study at each level of method, then replication at each (see actions.py). The reward is what the
+researcher received that round: payoffs of its published studies minus penalties for its refuted findings.
+Each observation holds the agent's last reward and last penalty and the world's last replication rate
+(0 before any replication), so a learner sees what a researcher would. Episodes end by truncation after
 `max_rounds`.
 
     from models.envs import publication_v0
@@ -35,4 +35,4 @@ class PublicationEnv(OneWorldEnv):
 
     def __init__(self, max_rounds: int = 100, device: str = "cpu", **params: Any) -> None:
         super().__init__(max_rounds, device, **params)
-        self.action_names = action_names(self.params["rigor_levels"])
+        self.action_names = action_names(self.params)

@@ -21,6 +21,7 @@ import torch
 
 from models.game import Credit, RoundResult
 from models.games.publication.actions import rigor, rigor_level
+from models.games.publication.beliefs import literature_tallies
 from models.games.publication.literature import Literature
 from models.games.publication.params import PUBLICATION_PARAMS
 from models.games.publication.rules import PublicationRules
@@ -43,6 +44,14 @@ assert 2 * PUBLICATION_PARAMS.params["rigor_levels"].high - 1 <= ACTION_MASK
 assert PUBLICATION_PARAMS.params["n_researchers"].high <= 1 << (31 - AUTHOR_SHIFT)
 
 
+# Once a finding is replicated (and closed: the kernels implement one replication per finding), its action
+# is no longer needed: its action bits hold what became of the replication, for the literature's beliefs.
+REPLICATED_UNPUBLISHED, CONFIRMED, REFUTED = 0, 1, 2
+RECORD_CLASSES = (
+    3  # a finding's published record: (1, 0) open or unpublished, (2, 0) confirmed, (1, 1) refuted
+)
+
+
 def finding_author(word: torch.Tensor) -> torch.Tensor:
     """The researcher who published the finding in each literature word."""
     return word >> AUTHOR_SHIFT
@@ -58,7 +67,7 @@ def finding_action(word: torch.Tensor) -> torch.Tensor:
 IMPLEMENTS = frozenset(
     {"n_researchers", "rigor_levels", "studies_per_round", "literature_size", "base_rate", "power", "alpha",
      "hacked_alpha", "rigor_cost", "publish_null_prob", "novelty_reward", "replication_reward", "null_reward",
-     "failed_replication_penalty"}
+     "failed_replication_penalty", "canonization_threshold"}
 )  # fmt: skip
 
 
@@ -68,7 +77,7 @@ class PublicationKernels(PublicationRules):
     @classmethod
     def supports(cls, params: dict[str, Any]) -> bool:
         """Whether every rule these parameters switch on is implemented here (see IMPLEMENTS)."""
-        defaults = PUBLICATION_PARAMS.defaults()
+        defaults = PUBLICATION_PARAMS.defaults_for(params)
         return all(name in IMPLEMENTS or params[name] == defaults[name] for name in defaults)
 
     def __init__(
@@ -92,13 +101,17 @@ class PublicationKernels(PublicationRules):
     @property
     def literature(self) -> Literature:
         """The literature as the rules hold it, decoded from the words; only the columns the round needs
-        are kept (the hypothesis numbers and replication tallies are -1 and 0 here)."""
+        are kept (hypothesis numbers, replication counts and rounds are -1 and 0 here), and a closed
+        finding's action is its replication record (REPLICATED_UNPUBLISHED, CONFIRMED or REFUTED)."""
         words = self.words[:, : self.literature_size]
         empty = Literature.empty(self.n_worlds, self.literature_size, self.device)
         empty.true = (words & FINDING_TRUE) != 0
         empty.open = (words & FINDING_OPEN) != 0
         empty.author = finding_author(words).long()
         empty.action = finding_action(words).long()
+        record = torch.where(empty.open, 0, empty.action)
+        empty.published_positive = (record == CONFIRMED).int()
+        empty.published_negative = (record == REFUTED).int()
         return empty
 
     def step(self, actions: dict[str, torch.Tensor]) -> RoundResult:
@@ -161,9 +174,32 @@ class PublicationKernels(PublicationRules):
             published_false_positives=false_positives,
             publications=publications,
             payoff_sum=world_sum(received, 1),
+            mean_effort=torch.full((n_worlds,), torch.nan, device=self.device),
+            mean_power=self.p["power"].view(-1).clone(),
+            mean_qrp=self.p["qrp_bias"].view(-1).clone(),
+            **self._literature_tallies(),
         )
         observations = self._remember(received, credit, tallies)
         return RoundResult({"researcher": payoff}, {"researcher": credit}, observations, tallies)
+
+    def _literature_tallies(self) -> dict[str, torch.Tensor]:
+        """What the literature believes (beliefs.py), counted by class: each filled place's truth and
+        replication record (an open finding has the record of an unpublished replication: none)."""
+        size = self.literature_size
+        words = self.words[:, :size]
+        filled = torch.arange(size, device=self.device) < self.findings_published.clamp(max=size).view(-1, 1)
+        record = torch.where((words & FINDING_OPEN) != 0, 0, finding_action(words))
+        code = ((words & FINDING_TRUE) != 0).int() * RECORD_CLASSES + record
+        code = torch.where(filled, code, 2 * RECORD_CLASSES)  # empty places: a class of their own
+        world = torch.arange(self.n_worlds, device=self.device).view(-1, 1) * (2 * RECORD_CLASSES + 1)
+        counts = (code + world).flatten().bincount(minlength=self.n_worlds * (2 * RECORD_CLASSES + 1))
+        counts = counts.view(self.n_worlds, -1)[:, : 2 * RECORD_CLASSES].int()
+        positive = torch.tensor([1, 2, 1] * 2, device=self.device).expand(self.n_worlds, -1)
+        negative = torch.tensor([0, 0, 1] * 2, device=self.device).expand(self.n_worlds, -1)
+        true = torch.tensor([False] * 3 + [True] * 3, device=self.device).expand(self.n_worlds, -1)
+        tallies = literature_tallies(self.p, positive, negative, true, counts)
+        return {f"literature_{name}" if name in ("hypotheses", "true") else name: value
+                for name, value in vars(tallies).items()}  # fmt: skip
 
     def _read_params(self) -> None:
         """This round's per-world parameters, (W, 1, 1) each, as the kernels read them: read every round,
@@ -328,14 +364,27 @@ class PublicationKernels(PublicationRules):
         base: torch.Tensor,
     ) -> torch.Tensor:
         """The literature after this round's studies (one kernel, fused where it pays): the findings claimed
-        this round are closed, since the first claim of an open finding replicates it, and the kept new
+        this round are closed, since the first claim of an open finding replicates it, with the record of
+        that replication in place of their action, and the kept new
         ones enter each world's ring buffer at its next places, in this round's slot order (_ring_places).
 
         A dense scatter, every slot writing and those that add nothing writing 0 to the spare last column,
         costs less than listing the new ones first.
         """
         size, n_slots = self.literature_size, self.n_researchers * self.slots
-        literature = torch.where(first_claim < 2 * n_slots, self.words & ~FINDING_OPEN, self.words)
+        # The first claim of an open finding replicated it: the finding closes, and its action bits take the
+        # replication's record, read from that claimant's outcome (its slot from its order key).
+        claimed = first_claim < 2 * n_slots
+        first = torch.where(first_claim >= n_slots, first_claim - n_slots, first_claim).clamp(max=n_slots - 1)
+        result = outcome.gather(1, first.long())
+        record = torch.where(
+            (result & PUBLISHED) != 0,
+            torch.where((result & POSITIVE) != 0, CONFIRMED, REFUTED),
+            REPLICATED_UNPUBLISHED,
+        ).int()
+        replicated = claimed & ((self.words & FINDING_OPEN) != 0)
+        closed = (self.words & ~(FINDING_OPEN | (ACTION_MASK << ACTION_SHIFT))) | (record << ACTION_SHIFT)
+        literature = torch.where(replicated, closed, self.words)
         q = count - lead + torch.where(self._slot_index < first_slot, n_new, 0)
         kept = (new != 0) & (q >= 0)
         place = base + q

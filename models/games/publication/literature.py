@@ -2,8 +2,9 @@
 columns, (worlds, places) each.
 
 A place holds one finding: its hypothesis (numbered per world in order of publication), whether it is true,
-its author, the action that produced it, whether it is still open (published and not yet replicated), and
-the published results of its replications, positive and negative. The places form a ring: when it is full,
+its author, the action that produced it, whether it is still open (it can be replicated again), the
+published results of its replications, positive and negative, how many replications it had, and the round it
+was published in. The places form a ring: when it is full,
 a new finding takes the place of the oldest.
 """
 
@@ -23,6 +24,8 @@ class Literature:
     open: torch.Tensor  # bool: published and not yet replicated (empty places are closed)
     published_positive: torch.Tensor  # int32: published replications that confirmed it
     published_negative: torch.Tensor  # int32: published replications that failed to
+    replications: torch.Tensor  # int32: replications done, published or not
+    published_round: torch.Tensor  # int64: the round it was published in
 
     @classmethod
     def empty(cls, worlds: int, places: int, device: torch.device) -> Literature:
@@ -37,6 +40,8 @@ class Literature:
             open=zeros(torch.bool),
             published_positive=zeros(torch.int32),
             published_negative=zeros(torch.int32),
+            replications=zeros(torch.int32),
+            published_round=zeros(torch.int64),
         )
 
     def columns(self) -> dict[str, torch.Tensor]:

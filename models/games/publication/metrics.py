@@ -1,4 +1,5 @@
-"""Metrics of the publication game (Ioannidis 2005; Smaldino & McElreath 2016)."""
+"""Metrics of the publication game (Ioannidis 2005; McElreath & Smaldino 2015; Smaldino & McElreath 2016;
+Nissen et al. 2016 for canonization)."""
 
 from __future__ import annotations
 
@@ -57,5 +58,38 @@ PUBLICATION_METRICS: tuple[Metric, ...] = (
         "mean_payoff",
         "mean payoff a researcher received this round, penalties included",
         lambda t: t.payoff_sum / t.researchers,
+    ),
+    Metric(
+        "mean_effort",
+        "mean effort e of the labs (effort model; undefined in the rigor model)",
+        lambda t: t.mean_effort,
+    ),
+    Metric("mean_power", "mean statistical power W of the labs", lambda t: t.mean_power, bounded=True),
+    Metric(
+        "mean_qrp",
+        "mean u: the share of would-be negative analyses reported positive (Ioannidis' bias)",
+        lambda t: t.mean_qrp,
+        bounded=True,
+    ),
+    Metric(
+        "belief_accuracy",
+        "share of the literature's hypotheses it believes the right way (posterior above 1/2 exactly "
+        "for the true ones)",
+        lambda t: ratio(t.believed_correctly, t.literature_hypotheses),
+        bounded=True,
+    ),
+    Metric(
+        "false_canonized_share",
+        "share of the literature's false hypotheses held as facts (posterior above the canonization "
+        "threshold)",
+        lambda t: ratio(t.false_canonized, t.literature_hypotheses - t.literature_true),
+        bounded=True,
+    ),
+    Metric(
+        "true_canonized_share",
+        "share of the literature's true hypotheses held as facts (posterior above the canonization "
+        "threshold)",
+        lambda t: ratio(t.true_canonized, t.literature_true),
+        bounded=True,
     ),
 )

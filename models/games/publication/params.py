@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from models.params import Param, ParamSpace
@@ -15,6 +16,49 @@ def _hacked_alpha_not_below_alpha(p: dict[str, Any]) -> str | None:
         )
     return None
 
+
+def _effort_model_fits(p: dict[str, Any]) -> str | None:
+    if p["study_model"] != "effort":
+        return None
+    if not 0 < p["power"] < 1:
+        return (
+            f"power = {p['power']:g} is outside (0, 1): the effort model's alpha = W / (1 + (1 - W) e) needs "
+            "a power strictly between 0 and 1"
+        )
+    if p["effort"] > p["max_effort"]:
+        return (
+            f"effort = {p['effort']:g} is above max_effort = {p['max_effort']:g}: allowed is 1 to max_effort"
+        )
+    if p["effort_productivity"] * math.log10(p["max_effort"]) > 1:
+        return (
+            f"effort_productivity = {p['effort_productivity']:g} with max_effort = {p['max_effort']:g} makes "
+            "h = 1 - eta log10(e) negative: allowed is eta * log10(max_effort) <= 1"
+        )
+    return None
+
+
+# Smaldino & McElreath (2016), Table 1: 100 labs, base rate 0.1, initial effort 75 and power 0.8, eta 0.2;
+# only positive novel results published, every replication published; V_N = 1, V_R+ = V_R- = 0.5 (so
+# null_reward = 0), V_O+ = 0.1, V_O- = -100. Every published finding may be replicated any number of times.
+# The replication rate r0 is the study's choice (0 in their first runs).
+SMALDINO_MCELREATH_2016 = {
+    "study_model": "effort",
+    "n_researchers": 100,
+    "base_rate": 0.1,
+    "effort": 75.0,
+    "power": 0.8,
+    "effort_productivity": 0.2,
+    "publish_novel_positive_prob": 1.0,
+    "publish_novel_null_prob": 0.0,
+    "publish_replication_positive_prob": 1.0,
+    "publish_replication_null_prob": 1.0,
+    "novelty_reward": 1.0,
+    "replication_reward": 0.5,
+    "null_reward": 0.0,
+    "confirmed_reward": 0.1,
+    "failed_replication_penalty": 100.0,
+    "replications_per_finding": 0,
+}
 
 PUBLICATION_PARAMS = ParamSpace(
     name="game",
@@ -64,15 +108,127 @@ PUBLICATION_PARAMS = ParamSpace(
         "publish_null_prob": Param(
             0.1, "probability a journal publishes a null result (1 - publication bias)", low=0, high=1
         ),
-        "novelty_reward": Param(1.0, "payoff per published novel positive finding", low=0, high=1e6),
-        "replication_reward": Param(0.2, "payoff per published replication study", low=0, high=1e6),
-        "null_reward": Param(0.5, "payoff per published null result", low=0, high=1e6),
-        "failed_replication_penalty": Param(
-            3.0,
-            "cost to the original author when a published failed replication refutes their finding",
+        "novelty_reward": Param(1.0, "V_N: payoff per published novel positive finding", low=0, high=1e6),
+        "replication_reward": Param(
+            0.2,
+            "V_R+: payoff per published replication study (V_R- = replication_reward + null_reward)",
             low=0,
             high=1e6,
         ),
+        "null_reward": Param(0.5, "payoff per published null result", low=0, high=1e6),
+        "failed_replication_penalty": Param(
+            3.0,
+            "-V_O-: cost to the original author when a published failed replication refutes their finding",
+            low=0,
+            high=1e6,
+        ),
+        # The field's other parameterisation and publication model (Smaldino & McElreath 2016; McElreath &
+        # Smaldino 2015; Ioannidis 2005). Their defaults leave the game above as it was.
+        "study_model": Param(
+            "rigor",
+            "how a lab's methods set its studies: 'rigor' (rigor levels between hacked_alpha and alpha, "
+            "costing rigor_cost) or 'effort' (Smaldino & McElreath 2016: alpha = W / (1 + (1 - W) e), a "
+            "study finished with probability h = 1 - eta log10(e))",
+            kind=str,
+            choices=("rigor", "effort"),
+            per_world=False,
+        ),
+        "effort": Param(
+            75.0,
+            "e: a lab's effort in the effort model (1 is the least), and evolving labs' initial effort",
+            low=1,
+            high=1e5,
+        ),
+        "max_effort": Param(
+            100.0, "the highest effort a lab can choose or evolve (effort model)", low=1, high=1e5
+        ),
+        "effort_levels": Param(
+            3,
+            "effort levels a learner chooses among, log-spaced from 1 to max_effort (1: the game's effort)",
+            kind=int,
+            low=1,
+            high=16,
+            per_world=False,
+        ),
+        "effort_productivity": Param(
+            0.2,
+            "eta: how much effort lowers productivity, h = 1 - eta log10(e) (effort model)",
+            low=0,
+            high=1,
+        ),
+        "power_levels": Param(
+            1,
+            "power levels a learner chooses among, power x k / levels for k = 1..levels "
+            "(1: the game's power)",
+            kind=int,
+            low=1,
+            high=16,
+            per_world=False,
+        ),
+        "qrp_bias": Param(
+            0.0,
+            "u (Ioannidis 2005): the share of analyses that would have been negative and are reported "
+            "positive, for true and false hypotheses alike; evolving labs' initial u",
+            low=0,
+            high=1,
+        ),
+        "qrp_levels": Param(
+            1,
+            "levels of u a learner chooses among, evenly from 0 to qrp_bias (1: the game's qrp_bias)",
+            kind=int,
+            low=1,
+            high=16,
+            per_world=False,
+        ),
+        "replication_rate": Param(
+            0.0,
+            "r: evolving labs' initial probability of replicating rather than testing a novel hypothesis",
+            low=0,
+            high=1,
+        ),
+        "publish_novel_positive_prob": Param(
+            1.0, "cN+: probability a journal publishes a positive novel result", low=0, high=1
+        ),
+        "publish_novel_null_prob": Param(
+            0.1,
+            "cN-: probability a journal publishes a negative novel result (default: publish_null_prob)",
+            low=0,
+            high=1,
+            same_as="publish_null_prob",
+        ),
+        "publish_replication_positive_prob": Param(
+            1.0, "cR+: probability a journal publishes a replication that confirms", low=0, high=1
+        ),
+        "publish_replication_null_prob": Param(
+            0.1,
+            "cR-: probability a journal publishes a failed replication (default: publish_null_prob)",
+            low=0,
+            high=1,
+            same_as="publish_null_prob",
+        ),
+        "confirmed_reward": Param(
+            0.0,
+            "V_O+: paid to the original author when a published replication confirms its finding",
+            low=0,
+            high=1e6,
+        ),
+        "replications_per_finding": Param(
+            1,
+            "replications a published finding can receive (0: any number; at most one a round)",
+            kind=int,
+            low=0,
+            high=1_000_000,
+            per_world=False,
+        ),
+        "canonization_threshold": Param(
+            0.95,
+            "the literature's belief above which a hypothesis counts as an accepted fact (canonized)",
+            low=0.5,
+            high=1,
+            low_open=True,
+            high_open=True,
+        ),
     },
-    checks=(_hacked_alpha_not_below_alpha,),
+    checks=(_hacked_alpha_not_below_alpha, _effort_model_fits),
+    presets={"smaldino_mcelreath_2016": SMALDINO_MCELREATH_2016},
 )

@@ -1,28 +1,35 @@
-"""The publication game's rules: researchers choose rigor and novelty, journals publish, findings are
-replicated (after Ioannidis 2005, Smaldino & McElreath 2016, Higginson & Munafò 2016).
+"""The publication game's rules: researchers choose their methods and what to study, journals publish,
+findings are replicated, and the literature comes to believe some of them (after Ioannidis 2005, McElreath &
+Smaldino 2015, Smaldino & McElreath 2016, Higginson & Munafò 2016).
 
 Every round, in each world, each researcher picks one action: test a *novel* hypothesis or *replicate* a
-published positive finding, at one of `rigor_levels` rigor values r in [0, 1]. Rigor lowers the false
-positive rate linearly from `hacked_alpha` (r = 0) to `alpha` (r = 1) and costs productivity: each of the
-`studies_per_round` study slots is completed with probability 1 - rigor_cost * r.
+published positive finding, with its methods (methods.py): a rigor r in [0, 1] (the rigor model: the false
+positive rate falls linearly from `hacked_alpha` to `alpha`, and each of the `studies_per_round` study slots
+is finished with probability 1 - rigor_cost r) or an effort e (the effort model of Smaldino & McElreath:
+alpha = W / (1 + (1 - W) e), a slot finished with probability h = 1 - eta log10(e)); optionally a power W
+and Ioannidis' bias u as well. An evolving lab plays its traits instead (effort, power, replication rate r,
+u): each of its slots is a replication with probability r.
 
-A novel hypothesis is true with probability `base_rate`. A study of a true hypothesis is positive with
-probability `power`, of a false one with the researcher's alpha(r). A replication re-tests a finding drawn
-uniformly from the world's literature (models/games/publication/literature.py: the published novel
-positives, the last `literature_size` of them); each finding is replicated once, so drawing one that was
-already replicated, or drawing from an empty literature, yields no study: replicators compete for fresh
-findings, and when several draw the same one in a round, the first in this round's order gets it. Journals
-publish every positive result and a null result with probability `publish_null_prob`.
+A novel hypothesis is true with probability `base_rate`. A study is positive with probability W + u (1 - W)
+if its hypothesis is true, alpha + u (1 - alpha) if not. A replication re-tests a finding drawn uniformly
+from the world's literature (literature.py: the published novel positives, the last `literature_size` of
+them). A finding can be replicated `replications_per_finding` times (0: any number), at most once a round:
+drawing one that is closed, or drawing from an empty literature, yields no study, and when several draw the
+same one in a round, the first in this round's order gets it. Journals publish a novel result with
+probability cN+ or cN- (positive or negative), a replication with cR+ or cR- (`publish_null_prob` is the
+shorthand that sets both negative ones).
 
-Payoffs per published study are literal sums of the rewards: `novelty_reward` if novel and positive,
-`replication_reward` if a replication, plus `null_reward` if null. A published failed replication refutes
-the finding and charges `failed_replication_penalty` to the original author, once per finding: that charge
-is delayed credit for the action that produced the finding (`RoundResult.credit`), kept apart from the
-round's payoffs, so learners can connect sloppy work to its later cost. An unpublished failed replication
-leaves the finding standing: publication bias hides it.
+Payoffs per published study are literal sums of the rewards: `novelty_reward` (V_N) if novel and positive,
+`replication_reward` (V_R+) if a replication, plus `null_reward` if null (V_R- = V_R+ + null_reward). A
+published replication is credited to the finding's author: a failure charges `failed_replication_penalty`
+(-V_O-), a confirmation pays `confirmed_reward` (V_O+). That credit is delayed, for the action that produced
+the finding (`RoundResult.credit`), kept apart from the round's payoffs, so learners can connect sloppy work
+to its later cost. An unpublished failed replication leaves the finding standing: publication bias hides it.
+The literature's belief in each hypothesis follows from its published results (beliefs.py).
 
 This module is the specification: `PublicationRules.step` states the round as the rules above do, for a
-batch of worlds at once. kernels.py plays the same round faster, with the same numbers (tests check it).
+batch of worlds at once. kernels.py plays the same round faster, with the same numbers (tests check it),
+wherever it implements the parameters (the rigor model with the default publication model).
 """
 
 from __future__ import annotations
@@ -33,8 +40,10 @@ from typing import Any
 import torch
 
 from models.game import BatchOfWorlds, Credit, Observations, Role, RoundResult
-from models.games.publication.actions import replicates, rigor, rigor_level
+from models.games.publication.actions import action_count, decode, method_levels
+from models.games.publication.beliefs import LiteratureTallies, literature_tallies
 from models.games.publication.literature import Literature
+from models.games.publication.methods import ioannidis_positive, methods_of, researcher_traits
 from models.games.publication.params import PUBLICATION_PARAMS
 from models.games.publication.tallies import PublicationTallies
 from models.reductions import world_sum
@@ -43,8 +52,9 @@ RESEARCHER = Role(
     "researcher",
     "chooses a novel study or a replication, at a rigor level; paid per published study",
     agents=lambda p: p["n_researchers"],
-    actions=lambda p: 2 * p["rigor_levels"],
+    actions=action_count,
     observation=lambda p: OBSERVATION_SIZE,
+    traits=researcher_traits,
 )
 # A researcher observes what it received last round, the penalty among it, and its world's last
 # replication rate (0 before any replication).
@@ -54,8 +64,11 @@ OBSERVATION_SIZE = 3
 def peak_bytes_per_world(params: dict[str, Any]) -> int:
     """Memory one world needs at the peak of a round, with a margin: 320 bytes per study slot (measured
     190-210 per researcher with one slot each at 10 million researchers a round, fused, the process's
-    whole peak)."""
-    return params["n_researchers"] * params["studies_per_round"] * 320
+    whole peak), and 200 per place of a literature larger than one place per researcher (the rules' record
+    of a finding is 46 bytes, and a round makes copies of its columns)."""
+    slots = params["n_researchers"] * params["studies_per_round"]
+    extra_places = max(0, params["literature_size"] - params["n_researchers"])
+    return slots * 320 + extra_places * 200
 
 
 class PublicationRules(BatchOfWorlds):
@@ -70,6 +83,7 @@ class PublicationRules(BatchOfWorlds):
         super().__init__(worlds, seeds, device)
         self.n_researchers = self.p["n_researchers"]
         self.rigor_levels = self.p["rigor_levels"]
+        self.levels = method_levels(self.p)
         self.slots = self.p["studies_per_round"]
         self.literature_size = self.p["literature_size"] or self.n_researchers
         self.reset()
@@ -104,33 +118,44 @@ class PublicationRules(BatchOfWorlds):
         return Observations(self.observe)
 
     def step(self, actions: dict[str, torch.Tensor]) -> RoundResult:
-        """Play one round in every world, given each researcher's action, (worlds, researchers).
+        """Play one round in every world, given each researcher's action, (worlds, researchers), or an
+        evolving lab's traits, (worlds, researchers, 4): effort, power, replication rate and u.
 
         The round's per-study tensors are (worlds, study slots): slot k is researcher k // studies_per_round's
-        and does that researcher's action. The literature is read as it was at the round's start and
+        and follows that researcher's methods. The literature is read as it was at the round's start and
         replaced at its end."""
-        n_worlds, n_slots, levels = self.n_worlds, self.n_researchers * self.slots, self.rigor_levels
+        n_worlds, n_slots = self.n_worlds, self.n_researchers * self.slots
         before = self.literature
-        action = actions["researcher"].to(self.device).long()
+        action = actions["researcher"].to(self.device)
+        traits = action.is_floating_point()
+        if not traits:
+            action = action.long()
 
-        # 1. What each study slot sets out to do: a novel study or a replication, at its researcher's rigor.
-        slot_action = action.repeat_interleave(self.slots, 1)
-        replicate = replicates(slot_action, levels)
-        effort = rigor(slot_action, levels)  # r in [0, 1]
+        # 1. What each researcher's action or traits stand for (methods.py), and each study slot's share.
+        methods = methods_of(action, self.p)
+
+        def per_slot(value: torch.Tensor) -> torch.Tensor:
+            value = value.expand(n_worlds, self.n_researchers)
+            return value if self.slots == 1 else value.repeat_interleave(self.slots, 1)
 
         # 2. Chance. Per slot, one uniform decides whether the study gets done, one its hypothesis (a novel
-        # one's truth, or which finding a replication draws), one its result; and this round's order.
-        completion, hypothesis, result = self.rng.uniforms(
-            self.round_index, {"complete": (n_slots,), "hypothesis": (n_slots,), "result": (n_slots,)}
-        )
+        # one's truth, or which finding a replication draws), one its result, and for a lab that replicates
+        # with a probability, one whether it does; and this round's order.
+        draws = {"complete": (n_slots,), "hypothesis": (n_slots,), "result": (n_slots,)}
+        if traits:
+            draws["kind"] = (n_slots,)
+        uniforms = self.rng.uniforms(self.round_index, draws)
+        completion, hypothesis, result = uniforms[:3]
         position = self._round_order(n_slots)
+        replicate = uniforms[3] < per_slot(methods.replicate) if traits else per_slot(methods.replicate)
+        slot_action = torch.zeros_like(replicate, dtype=torch.long) if traits else per_slot(action)
 
-        # 3. Productivity: a slot is completed with probability 1 - rigor_cost * r.
-        completes = completion < 1 - self._world("rigor_cost") * effort
+        # 3. Productivity: a slot is finished with its researcher's probability (1 - rigor_cost r, or h(e)).
+        completes = completion < per_slot(methods.finish)
 
-        # 4. Replications compete for fresh findings. A replicator's completed slot draws a finding uniformly
+        # 4. Replications compete for open findings. A replicator's completed slot draws a finding uniformly
         # from its world's literature; the first claim in this round's order of a finding that is still
-        # open replicates it. Any other claim yields no study: of a finding already replicated, one that
+        # open replicates it. Any other claim yields no study: of a finding closed to replication, one that
         # another replicator got first, or a place of an empty literature (closed).
         drawn = self._draw_findings(hypothesis)
         claiming = replicate & completes
@@ -142,18 +167,24 @@ class PublicationRules(BatchOfWorlds):
         # finding's hypothesis.
         true = torch.where(replicate, before.true.gather(1, drawn), hypothesis < self._world("base_rate"))
 
-        # 6. Results and publication, both from the result's uniform u. Rigor lowers the false positive
-        # rate linearly from hacked_alpha (r = 0) to alpha (r = 1). Positive if u < P(positive); a null
-        # result is published with probability publish_null_prob, that is if (u - p) / (1 - p) <
-        # publish_null_prob, since given a null result (u - p) / (1 - p) is uniform and independent of it.
-        hacked_alpha = self._world("hacked_alpha")
-        alpha = hacked_alpha + (self._world("alpha") - hacked_alpha) * effort
-        p_positive = torch.where(true, self._world("power"), alpha)
+        # 6. Results and publication, both from the result's uniform u. Positive if u < p, the chance of a
+        # positive result under bias (Ioannidis: W + u (1 - W) if true, alpha + u (1 - alpha) if not).
+        # Given a positive result u / p is uniform, given a negative one (u - p) / (1 - p) is: a positive
+        # result is published if u < c+ p, a negative one if u < p + c- (1 - p), with the journals' c+ and
+        # c- for novel results or for replications.
+        p_positive = torch.where(true, per_slot(methods.power), per_slot(methods.alpha))
+        p_positive = ioannidis_positive(p_positive, per_slot(methods.qrp))
         positive = done & (result < p_positive)
-        published = done & (result < p_positive + self._world("publish_null_prob") * (1 - p_positive))
+        c_positive = self._for_kind(
+            replicate, "publish_novel_positive_prob", "publish_replication_positive_prob"
+        )
+        c_negative = self._for_kind(replicate, "publish_novel_null_prob", "publish_replication_null_prob")
+        published = done & torch.where(
+            positive, result < c_positive * p_positive, result < p_positive + c_negative * (1 - p_positive)
+        )
 
-        # 7. Pay per published study, the literal sum of its rewards: novelty_reward if novel and positive,
-        # replication_reward if a replication, plus null_reward if null.
+        # 7. Pay per published study, the literal sum of its rewards: novelty_reward (V_N) if novel and
+        # positive, replication_reward if a replication (V_R+), plus null_reward if null (V_R- is their sum).
         novelty, replication = self._world("novelty_reward"), self._world("replication_reward")
         null = self._world("null_reward")
         novel_pay = torch.where(positive, novelty, null)
@@ -163,29 +194,21 @@ class PublicationRules(BatchOfWorlds):
         # kernels' float32 sum, in the same order.
         payoff = pay.view(n_worlds, self.n_researchers, self.slots).sum(-1)
 
-        # 8. A published failed replication refutes its finding and charges failed_replication_penalty to
-        # the finding's author, as credit for the action that produced it (once per finding: a finding is
-        # replicated at most once). One entry per refutation, in (world, slot) order.
+        # 8. A published replication is credited to the finding's author for the action that produced it:
+        # a failure charges failed_replication_penalty (-V_O-), a confirmation pays confirmed_reward (V_O+).
+        # One entry per published replication, in (world, slot) order.
         refutes = replicated & published & ~positive
-        world, slot = refutes.nonzero().unbind(1)
-        refuted = drawn[world, slot]
-        credit = Credit(
-            worlds=n_worlds,
-            world=world,
-            agent=before.author[world, refuted],
-            action=before.action[world, refuted],
-            amount=-self.p["failed_replication_penalty"].view(-1)[world],
-        )
-        penalties = credit.per_agent(self.n_researchers)
-        received = payoff + penalties
+        confirms = replicated & published & positive
+        credit = self._credit(before, drawn, refutes, confirms)
+        received = payoff + credit.per_agent(self.n_researchers)
 
-        # 9. The literature. Every claimed finding closes (even if its claimant did not get it), the
-        # published replications are recorded, then the new findings, the published novel positives, enter
-        # in this round's order: numbered on from findings_published, the last literature_size of them kept.
+        # 9. The literature. The replicated findings count their replication (and close once they have had
+        # replications_per_finding), the published replications are recorded, then the new findings, the
+        # published novel positives, enter in this round's order: numbered on from findings_published, the
+        # last literature_size of them kept.
         new = published & positive & ~replicate
         n_new = new.sum(1, dtype=torch.int32)
-        confirms = replicated & published & positive
-        replicated_literature = self._publish(before, first_claim < n_slots, drawn, confirms, refutes)
+        replicated_literature = self._publish(before, replicated, drawn, confirms, refutes)
         self.literature = self._add_findings(replicated_literature, new, n_new, position, true, slot_action)
         self.findings_published = self.findings_published + n_new
         self.round_index += 1
@@ -193,12 +216,23 @@ class PublicationRules(BatchOfWorlds):
         def count(per_slot: torch.Tensor) -> torch.Tensor:
             return per_slot.sum(1, dtype=torch.int32)
 
-        tallies = PublicationTallies(
-            researchers=self.n_researchers,
-            novel_choices=count(~replicates(action, levels)),
+        literature = self.literature_tallies()
+        if traits:
+            novel_choices = count(~replicate.view(n_worlds, self.n_researchers, self.slots)[..., 0])
+            rigor_sum = torch.full((n_worlds,), torch.nan, device=self.device)
+        else:
+            chose_replication, level = decode(action, self.p)[:2]
+            novel_choices = count(~chose_replication)
             # The chosen levels summed as integers, then scaled once: summing the rigors themselves could
             # round otherwise (and the kernels sum levels).
-            rigor_sum=count(rigor_level(action, levels)) / (levels - 1),
+            if self.p["study_model"] == "rigor":
+                rigor_sum = count(level) / (self.levels - 1)
+            else:
+                rigor_sum = torch.full((n_worlds,), torch.nan, device=self.device)
+        tallies = PublicationTallies(
+            researchers=self.n_researchers,
+            novel_choices=novel_choices,
+            rigor_sum=rigor_sum,
             novel_studies=count(done & ~replicate),
             replication_studies=count(replicated),
             replication_successes=count(replicated & positive),
@@ -206,9 +240,55 @@ class PublicationRules(BatchOfWorlds):
             published_false_positives=count(new & ~true),
             publications=count(published),
             payoff_sum=world_sum(received, 1),
+            mean_effort=methods.mean_effort,
+            mean_power=methods.mean_power,
+            mean_qrp=methods.mean_qrp,
+            literature_hypotheses=literature.hypotheses,
+            literature_true=literature.true,
+            believed_correctly=literature.believed_correctly,
+            false_canonized=literature.false_canonized,
+            true_canonized=literature.true_canonized,
         )
         observations = self._remember(received, credit, tallies)
         return RoundResult({"researcher": payoff}, {"researcher": credit}, observations, tallies)
+
+    def _for_kind(self, replicate: torch.Tensor, novel: str, replication: str) -> torch.Tensor:
+        """A per-world parameter for novel studies or for replications, per slot."""
+        return torch.where(replicate, self._world(replication), self._world(novel))
+
+    def _credit(
+        self, before: Literature, drawn: torch.Tensor, refutes: torch.Tensor, confirms: torch.Tensor
+    ) -> Credit:
+        """The round's credit to the authors of replicated findings: -failed_replication_penalty per
+        published failure, confirmed_reward per published confirmation (listed only where some world
+        pays one), one entry per published replication in (world, slot) order."""
+        credited = refutes
+        if bool((self.p["confirmed_reward"] != 0).any()):
+            credited = refutes | confirms
+        world, slot = credited.nonzero().unbind(1)
+        place = drawn[world, slot]
+        amount = torch.where(
+            refutes[world, slot],
+            -self.p["failed_replication_penalty"].view(-1)[world],
+            self.p["confirmed_reward"].view(-1)[world],
+        )
+        return Credit(
+            worlds=self.n_worlds,
+            world=world,
+            agent=before.author[world, place],
+            action=before.action[world, place],
+            amount=amount,
+            round=before.published_round[world, place],
+        )
+
+    def literature_tallies(self) -> LiteratureTallies:
+        """What the literature believes at the end of the round (beliefs.py): each filled place a class of
+        its own, with its published results (the finding itself the first positive)."""
+        literature = self.literature
+        filled = (literature.hypothesis >= 0).int()
+        return literature_tallies(
+            self.p, literature.published_positive + 1, literature.published_negative, literature.true, filled
+        )
 
     def _world(self, name: str) -> torch.Tensor:
         """A per-world parameter as this round reads it, (worlds, 1): institutions may set it between
@@ -248,21 +328,26 @@ class PublicationRules(BatchOfWorlds):
     def _publish(
         self,
         before: Literature,
-        claimed: torch.Tensor,
+        replicated: torch.Tensor,
         drawn: torch.Tensor,
         confirms: torch.Tensor,
         refutes: torch.Tensor,
     ) -> Literature:
-        """The literature after this round's replications: the claimed places close, and each published
+        """The literature after this round's replications: each replicated finding counts one more
+        replication and closes once it has had replications_per_finding (0: never), and each published
         replication adds one to its finding's confirmations or failures."""
+        replications = before.replications.scatter_add(1, drawn, replicated.int())
+        limit = self.p["replications_per_finding"]
         return Literature(
             hypothesis=before.hypothesis,
             true=before.true,
             author=before.author,
             action=before.action,
-            open=before.open & ~claimed,
+            open=before.open & (replications < limit) if limit else before.open,
             published_positive=before.published_positive.scatter_add(1, drawn, confirms.int()),
             published_negative=before.published_negative.scatter_add(1, drawn, refutes.int()),
+            replications=replications,
+            published_round=before.published_round,
         )
 
     def _add_findings(
@@ -295,6 +380,8 @@ class PublicationRules(BatchOfWorlds):
             "open": True,
             "published_positive": 0,
             "published_negative": 0,
+            "replications": 0,
+            "published_round": self.round_index,
         }
         place = (world, number[world, slot] % self.literature_size)
 

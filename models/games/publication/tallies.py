@@ -21,3 +21,13 @@ class PublicationTallies:
     published_false_positives: torch.Tensor  # new findings that are false
     publications: torch.Tensor  # studies published
     payoff_sum: torch.Tensor  # what the researchers received: payoffs plus credit (penalties)
+    mean_effort: torch.Tensor  # float32: the researchers' mean effort e (NaN in the rigor model)
+    mean_power: torch.Tensor  # float32: their mean power W
+    mean_qrp: torch.Tensor  # float32: their mean u
+    # The literature at the round's end (beliefs.py): its hypotheses, the true ones, those believed the
+    # right way, and the false and the true ones held as facts.
+    literature_hypotheses: torch.Tensor
+    literature_true: torch.Tensor
+    believed_correctly: torch.Tensor
+    false_canonized: torch.Tensor
+    true_canonized: torch.Tensor
