@@ -43,13 +43,22 @@ LEARNERS = dict(sorted(LEARNERS.items(), key=lambda item: (item[0] != DEFAULT_KI
 
 
 def resolve_learner(values: dict[str, Any], where: str) -> dict[str, Any]:
-    """Check a learner config: `kind` picks the learner family, the rest are its parameters."""
+    """Check a learner config: `kind` picks the learner family, the rest are its parameters. A table named
+    for a family (`[learners.researcher.evolution]`) holds parameters used only when that family plays, so
+    that a study sweeping the family gives each its own."""
     values = dict(values)
     kind = values.pop("kind", DEFAULT_KIND)
     if kind not in LEARNERS:
         raise ConfigError(
             f"{where}.kind = {kind!r} is not a known learner: allowed are {', '.join(LEARNERS)}."
         )
+    families = {name: values.pop(name) for name in list(values) if isinstance(values[name], dict)}
+    unknown = sorted(set(families) - set(LEARNERS))
+    if unknown:
+        raise ConfigError(
+            f"{where}.{unknown[0]} is a table but not a learner family: allowed are {', '.join(LEARNERS)}."
+        )
+    values.update(families.get(kind, {}))
     return {"kind": kind, **LEARNERS[kind].params.resolve(values, where)}
 
 

@@ -84,7 +84,7 @@ class Evolution(Learner):
 
     @classmethod
     def check(cls, config: dict[str, Any], role: str, n_agents: int, n_actions: int) -> None:
-        if config["sample_size"] > n_agents:
+        if config["dynamics"] == "death_birth" and config["sample_size"] > n_agents:
             raise ConfigError(
                 f"learners.{role}.sample_size = {config['sample_size']} is larger than the {n_agents} agents "
                 f"of the {role} role: allowed is 1 to {n_agents}."
@@ -109,8 +109,9 @@ class Evolution(Learner):
         first = traits[0]
         device = self.rng.device
         self.trait_names = [trait.name for trait in first]
-        self.low = torch.tensor([t.low for t in first], device=device)
-        self.high = torch.tensor([t.high for t in first], device=device)
+        # Each world's own ranges (its max_effort, say), (worlds, 1, traits)
+        self.low = torch.tensor([[t.low for t in world] for world in traits], device=device).unsqueeze(1)
+        self.high = torch.tensor([[t.high for t in world] for world in traits], device=device).unsqueeze(1)
         mutating = set(_mutating(params, self.role, first))
         self.step_size = torch.tensor(
             [t.mutation_sd if t.name in mutating else 0.0 for t in first], device=device

@@ -19,8 +19,11 @@ import pytest
 from helpers import needs_cpp_compiler
 
 from benchmarks import suite
+from benchmarks.pettingzoo_loop import build
 from models import speed
 from models.games.election.voting import RULES
+from models.games.publication import PUBLICATION_PARAMS, action_names
+from models.learners import resolve_learner
 from studies import store
 from studies.cli import main
 from studies.version import code_version
@@ -127,10 +130,80 @@ def test_a_group_holds_every_case_compared_with_another() -> None:
     groups = suite.groups(suite.plan())
     assert sum(len(group) for group in groups) == len(suite.plan())
     for group in groups:
-        assert len({(c.game, c.rule, c.agents) for c in group}) == 1
+        assert len({(c.game, c.rule, c.scenario, c.agents) for c in group}) == 1
         assert {c.method for c in group} >= {"engine", "pettingzoo_loop"}
-    keys = [(g[0].game, g[0].rule, g[0].agents) for g in groups]
+    keys = [(g[0].game, g[0].rule, g[0].scenario, g[0].agents) for g in groups]
     assert len(keys) == len(set(keys))
+
+
+def test_a_scenario_plays_the_same_game_in_the_engine_and_the_loop() -> None:
+    """The Smaldino & McElreath scenario: its own cases, the engine with evolving labs and the loop on the
+    same game parameters; the defaults' cases keep theirs."""
+    cases = [c for c in suite.plan() if c.scenario == "smaldino_mcelreath"]
+    assert {(c.method, c.agents, c.worlds) for c in cases} == {
+        ("engine", 1_000, 10), ("engine", 1_000, 100), ("pettingzoo_loop", 1_000, 1)
+    }  # fmt: skip
+    assert all("[smaldino_mcelreath]" in c.label for c in cases)
+    engine, loop = cases[0], cases[-1]
+    params = suite.game_params(engine)
+    assert params["study_model"] == "effort" and params["replications_per_finding"] == 0
+    assert params["n_researchers"] == 1_000 and params["replication_rate"] == 0.2
+    assert suite.learner_configs(engine, params)["researcher"]["kind"] == "evolution"
+    assert not suite.on_kernels(engine)  # the reference rules: nothing to fuse
+    env, learners = build(loop.game, suite.game_values(loop), 10, seed=0)
+    assert env.params == params and len(learners) == 1_000
+    assert {learner.n_actions for learner in learners.values()} == {len(action_names(params))}
+
+    default = suite.Case("publication", "engine", 1_000, 10)
+    assert default.scenario is None and default.label == "publication engine 1000 agents x 10 worlds"
+    assert suite.game_params(default) == PUBLICATION_PARAMS.resolve({"n_researchers": 1_000})
+    assert suite.learner_configs(default, suite.game_params(default))["researcher"] == resolve_learner(
+        {}, "researcher"
+    )
+    assert all(suite.on_kernels(c) for c in suite.plan() if c.scenario is None)
+
+
+def test_the_ratios_pair_rows_of_one_scenario() -> None:
+    def row(method: str, rate: float, scenario: str | None = None, worlds: int = 1) -> dict:
+        return {"game": "publication", "rule": None, "scenario": scenario, "method": method,
+                "agents": 1_000, "worlds": worlds, "decisions_per_second": rate}  # fmt: skip
+
+    rows = pl.DataFrame(
+        [
+            row("engine", 5e7, worlds=100),
+            row("pettingzoo_loop", 2e5),
+            row("mesa", 1e5),
+            row("engine", 4e6, "smaldino_mcelreath", 10),
+            row("engine", 8e6, "smaldino_mcelreath", 100),
+            row("pettingzoo_loop", 4e5, "smaldino_mcelreath"),
+        ]
+    )
+    ratios = suite.ratios(rows)
+    assert ratios.select("scenario", "engine_worlds", "a", "b", "c", "a_over_b").rows() == [
+        (None, 100, 5e7, 2e5, 1e5, 250.0),
+        ("smaldino_mcelreath", 100, 8e6, 4e5, None, 20.0),
+    ]
+    # Rows of a store written before scenarios existed: the defaults.
+    old = suite.ratios(rows.filter(pl.col("scenario").is_null()).drop("scenario"))
+    assert old.rows() == ratios.head(1).rows()
+
+
+def test_a_scenario_is_measured_and_stored_with_its_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cases = [
+        suite.Case("publication", "engine", 100, 2, scenario="smaldino_mcelreath"),
+        suite.Case("publication", "pettingzoo_loop", 100, 1, scenario="smaldino_mcelreath"),
+    ]
+    monkeypatch.setattr(suite, "plan", lambda quick, games, device="cpu": cases)
+    db = tmp_path / "bench.duckdb"
+    store.ensure_schema(db)  # a store as studies/store.py writes it, without the scenario column
+    assert main(["bench", "--quick", "--quiet", "--db", str(db)]) == 0
+    rows = store.query(db, "SELECT * FROM benchmarks ORDER BY method")
+    assert rows["scenario"].to_list() == ["smaldino_mcelreath"] * 2
+    assert rows.filter(pl.col("method") == "engine")["fused"].to_list() == [False]
+    ratios = suite.ratios(rows)
+    assert ratios["scenario"].to_list() == ["smaldino_mcelreath"] and ratios["a_over_b"].item() > 0
 
 
 def test_the_wait_for_a_turn_is_not_timed() -> None:

@@ -14,6 +14,7 @@ from models.game import RoundResult
 from models.games import get_game
 from models.games.publication import PUBLICATION_PARAMS, PublicationRules
 from models.games.publication.kernels import PublicationKernels
+from models.games.publication.literature import Literature
 from models.learners import resolve_learner
 from models.random import hashed_uniforms
 from models.simulate import simulate
@@ -227,7 +228,9 @@ def test_the_literature_record_adds_up_over_a_long_random_history():
         refutations = torch.zeros(3, dtype=torch.int64)
         confirmations = torch.zeros(3, dtype=torch.int64)
         for t in range(rounds):
-            before = rules.literature
+            # A copy: the rules update the literature's columns in place
+            columns = rules.literature.columns()
+            before = Literature(**{name: column.clone() for name, column in columns.items()})
             actions = random_actions(generator, 3, 10, rules.rigor_levels, (0.2, 0.6, 0.9)[t % 3])
             result = rules.step({"researcher": actions})
             literature, credit = rules.literature, result.credit["researcher"]

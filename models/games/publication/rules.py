@@ -282,13 +282,19 @@ class PublicationRules(BatchOfWorlds):
         )
 
     def literature_tallies(self) -> LiteratureTallies:
-        """What the literature believes at the end of the round (beliefs.py): each filled place a class of
-        its own, with its published results (the finding itself the first positive)."""
+        """What the literature believes at the end of the round (beliefs.py), counted by class: the filled
+        places grouped by their published results (the finding itself the first positive) and truth."""
         literature = self.literature
-        filled = (literature.hypothesis >= 0).int()
-        return literature_tallies(
-            self.p, literature.published_positive + 1, literature.published_negative, literature.true, filled
-        )
+        positive, negative = literature.published_positive + 1, literature.published_negative
+        k, m = int(positive.max()) + 1, int(negative.max()) + 1
+        code = (positive * m + negative) * 2 + literature.true.int()
+        classes = 2 * k * m
+        code = torch.where(literature.hypothesis >= 0, code, classes)  # empty places: a class of their own
+        rows = torch.arange(self.n_worlds, device=self.device).view(-1, 1) * (classes + 1)
+        count = (code + rows).flatten().bincount(minlength=self.n_worlds * (classes + 1))
+        count = count.view(self.n_worlds, -1)[:, :classes].int()
+        index = torch.arange(classes, device=self.device).expand(self.n_worlds, -1)
+        return literature_tallies(self.p, index // 2 // m, index // 2 % m, index % 2 == 1, count)
 
     def _world(self, name: str) -> torch.Tensor:
         """A per-world parameter as this round reads it, (worlds, 1): institutions may set it between
@@ -335,8 +341,10 @@ class PublicationRules(BatchOfWorlds):
     ) -> Literature:
         """The literature after this round's replications: each replicated finding counts one more
         replication and closes once it has had replications_per_finding (0: never), and each published
-        replication adds one to its finding's confirmations or failures."""
-        replications = before.replications.scatter_add(1, drawn, replicated.int())
+        replication adds one to its finding's confirmations or failures. In place: `before` is not read
+        after this (a round's copy of every column cost more than the rest of a round of a large
+        literature)."""
+        replications = before.replications.scatter_add_(1, drawn, replicated.int())
         limit = self.p["replications_per_finding"]
         return Literature(
             hypothesis=before.hypothesis,
@@ -344,8 +352,8 @@ class PublicationRules(BatchOfWorlds):
             author=before.author,
             action=before.action,
             open=before.open & (replications < limit) if limit else before.open,
-            published_positive=before.published_positive.scatter_add(1, drawn, confirms.int()),
-            published_negative=before.published_negative.scatter_add(1, drawn, refutes.int()),
+            published_positive=before.published_positive.scatter_add_(1, drawn, confirms.int()),
+            published_negative=before.published_negative.scatter_add_(1, drawn, refutes.int()),
             replications=replications,
             published_round=before.published_round,
         )
@@ -386,7 +394,7 @@ class PublicationRules(BatchOfWorlds):
         place = (world, number[world, slot] % self.literature_size)
 
         def entered(column: torch.Tensor, value: Any) -> torch.Tensor:
-            return column.index_put(place, torch.as_tensor(value, dtype=column.dtype, device=self.device))
+            return column.index_put_(place, torch.as_tensor(value, dtype=column.dtype, device=self.device))
 
         columns = literature.columns()
         return Literature(**{name: entered(columns[name], value) for name, value in entry.items()})
