@@ -29,7 +29,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 REPORT_STUDIES := studies/publication_bias.toml studies/publication_sensitivity.toml studies/election_rules.toml \
-	studies/learner_families.toml
+	studies/learner_families.toml studies/natural_selection_of_bad_science.toml
 
 report: $(STAMP)
 	for study in $(REPORT_STUDIES); do $(BIN)/python -m studies run $$study --quiet || exit 1; done

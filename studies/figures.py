@@ -141,10 +141,49 @@ def election_rules_figures(db: Path, out: Path) -> list[Path]:
     return [path]
 
 
+SELECTION_METRICS = (
+    ("mean_effort", "Mean effort e"),
+    ("false_discovery_rate", "False discovery rate"),
+    ("belief_accuracy", "Literature believes correctly"),
+    ("false_canonized_share", "False hypotheses held as facts"),
+)
+
+
+def natural_selection_figures(db: Path, out: Path) -> list[Path]:
+    """Smaldino & McElreath (2016) reproduced, and learners in their world: each outcome's time course per
+    design point (mean over seeds, 10-90% of runs shaded). Learners do not read the evolving labs' initial
+    replication rate, so their two design points are the same runs: one is drawn."""
+    study_id = latest_study(db, "natural_selection_of_bad_science")
+    fig, axes = plt.subplots(1, len(SELECTION_METRICS), figsize=(17, 3.8), constrained_layout=True)
+    for ax, (metric, title) in zip(axes, SELECTION_METRICS, strict=True):
+        course = summaries.time_course(db, study_id, metric)
+        drawn = 0
+        for design, group in course.group_by("design", maintain_order=True):
+            label = str(design[0])
+            if "q_learning" in label and "replication_rate=0.5" in label:
+                continue
+            label = label.replace("learners.researcher.kind=", "").replace(", replication_rate=", ", r = ")
+            if "q_learning" in label:
+                label = "q_learning (chooses novel/replicate and effort)"
+            color = f"C{drawn}"
+            ax.fill_between(group["step"], group["q10"], group["q90"], alpha=0.15, color=color)
+            ax.plot(group["step"], group["mean"], color=color, label=label, linewidth=1.2)
+            drawn += 1
+        ax.set_title(title)
+        ax.set_xlabel("round")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    path = out / "natural_selection_of_bad_science.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return [path]
+
+
 def make_report_figures(db: Path, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     return (
         publication_bias_figures(db, out)
         + publication_sensitivity_figures(db, out)
         + election_rules_figures(db, out)
+        + natural_selection_figures(db, out)
     )
