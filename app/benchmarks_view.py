@@ -34,6 +34,7 @@ LOG = alt.Scale(type="log")
 SI = alt.Axis(format="~s")  # 1k, 10M: powers of ten read at a glance
 ROW_HEIGHT = 34
 SPEEDUP_COLUMNS = {
+    "scenario": "A named setting of the game from the literature (benchmarks/suite.py); empty: its defaults.",
     "engine_worlds": "Worlds the engine ran side by side at its fastest.",
     "a": "(a) The batched engine's decisions per second, at its fastest worlds count.",
     "b": "(b) The PettingZoo loop's decisions per second (one world, one agent at a time).",
@@ -77,25 +78,29 @@ def load_bench_rows(db: str, token: Token, bench_id: str) -> pl.DataFrame:
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
-def load_speedups(db: str, token: Token, bench_id: str, game: str) -> pl.DataFrame:
-    return store.query(Path(db), speedup_sql(bench_id, game))
+def load_speedups(db: str, token: Token, bench_id: str, game: str, scenarios: bool) -> pl.DataFrame:
+    return store.query(Path(db), speedup_sql(bench_id, game, scenarios))
 
 
-def speedup_sql(bench_id: str, game: str) -> str:
-    """Per rule and size: the engine's best rate over its worlds counts (a), the PettingZoo loop's (b),
-    Mesa's (c) and the speed-ups; what `benchmarks.suite.ratios` computes, as a query anyone can rerun."""
+def speedup_sql(bench_id: str, game: str, scenarios: bool = False) -> str:
+    """Per rule and size (and scenario, where the bench measured one: empty is the game's defaults): the
+    engine's best rate over its worlds counts (a), the PettingZoo loop's (b), Mesa's (c) and the speed-ups;
+    what `benchmarks.suite.ratios` computes, as a query anyone can rerun. Without scenarios the query names
+    no scenario column, so that it runs on files written before the bench had them."""
     bench, name = bench_id.replace("'", "''"), game.replace("'", "''")
+    keys = "game, rule, scenario, agents" if scenarios else "game, rule, agents"
+    order = keys.replace("rule", "rule NULLS FIRST").replace("scenario", "scenario NULLS FIRST")
     return (
         "-- decisions per second: a = engine at its fastest worlds count, b = PettingZoo loop, c = Mesa\n"
-        "SELECT game, rule, agents,\n"
+        f"SELECT {keys},\n"
         "       arg_max(worlds, decisions_per_second) FILTER (method = 'engine') AS engine_worlds,\n"
         "       max(decisions_per_second) FILTER (method = 'engine') AS a,\n"
         "       max(decisions_per_second) FILTER (method = 'pettingzoo_loop') AS b,\n"
         "       max(decisions_per_second) FILTER (method = 'mesa') AS c,\n"
         "       round(a / b, 1) AS a_over_b, round(a / c, 1) AS a_over_c\n"
         f"FROM benchmarks WHERE bench_id = '{bench}' AND game = '{name}'\n"
-        "GROUP BY game, rule, agents HAVING a IS NOT NULL\n"
-        "ORDER BY game, rule NULLS FIRST, agents;"
+        f"GROUP BY {keys} HAVING a IS NOT NULL\n"
+        f"ORDER BY {order};"
     )
 
 
@@ -315,6 +320,7 @@ def show_speedups(speedups: pl.DataFrame, engine: pl.DataFrame, overhead: pl.Dat
     """The speed-ups, the engine's memory per agent, and the share of a study that is not simulation."""
     st.subheader("Speed-ups and memory")
     numbers = {c: st.column_config.NumberColumn(c, help=h, format="%.0f") for c, h in SPEEDUP_COLUMNS.items()}
+    numbers["scenario"] = st.column_config.TextColumn("scenario", help=SPEEDUP_COLUMNS["scenario"])
     numbers |= {
         c: st.column_config.NumberColumn(c, help=SPEEDUP_COLUMNS[c]) for c in ("a_over_b", "a_over_c")
     }
@@ -362,6 +368,8 @@ def show(db: Path, token: Token, runs: pl.DataFrame) -> None:
         help="Newest first: when it ran, the CPU, the code commit (+: with uncommitted changes).",
     )
     rows = load_bench_rows(str(db), token, bench_id)
+    if "scenario" not in rows.columns:  # a file written before the bench measured scenarios
+        rows = rows.with_columns(pl.lit(None, pl.String).alias("scenario"))
     measured = rows.filter(pl.col("method") != OVERHEAD)
     present = set(measured["game"])
     games = [g for g in GAMES if g in present] + sorted(present - set(GAMES))  # unregistered ones last
@@ -372,7 +380,9 @@ def show(db: Path, token: Token, runs: pl.DataFrame) -> None:
         return
     game = st.sidebar.selectbox("Game", games, key="bench_game")
     show_run_facts(by_id[bench_id], rows)
-    of_game = measured.filter(pl.col("game") == game)
+    in_game = measured.filter(pl.col("game") == game)
+    of_game = in_game.filter(pl.col("scenario").is_null())  # the charts: the game at its defaults
+    scenarios = of_game.height < in_game.height  # the speed-up table has them as rows of their own
     rule = main_rule(of_game)
     of_rule = of_game.filter(pl.col("rule").eq_missing(rule))
     mesa = " and a Mesa model of it" if "mesa" in set(of_game["method"]) else ""
@@ -385,11 +395,11 @@ def show(db: Path, token: Token, runs: pl.DataFrame) -> None:
     rules = rule_rates(of_game)
     if not rules.is_empty():
         show_rules(rules, game)
-    speedups = load_speedups(str(db), token, bench_id, game)
+    speedups = load_speedups(str(db), token, bench_id, game, scenarios)
     overhead = rows.filter(pl.col("method") == OVERHEAD)
     show_speedups(speedups, of_game.filter(pl.col("method") == "engine"), overhead, game)
     with st.expander("The SQL that gives the speed-up table"):
-        st.code(speedup_sql(bench_id, game), language="sql")
+        st.code(speedup_sql(bench_id, game, scenarios), language="sql")
         st.caption(
             f'Run it with `python -m studies query "…" --db {db}` or any DuckDB client; change the bench id '
             "or the game in `WHERE` for another."

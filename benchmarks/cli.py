@@ -70,6 +70,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         frame.select(
             "game",
             "rule",
+            "scenario",
             "method",
             "agents_per_world",
             "worlds",

@@ -6,6 +6,10 @@ learners, (b) the same game stepped one agent at a time through its PettingZoo e
 its own. The cases compared with each other take turns, one block of rounds each (measure_group), so that
 they are timed over the same minutes. Rows land in the store's `benchmarks` table as their group finishes;
 the ratios a/b and a/c come from rows of one run, so they hold whatever the machine's speed that day.
+
+Besides each game at its defaults, the bench measures named scenarios (SCENARIOS): a game setting and
+learners of the literature, the engine at a few batches and the PettingZoo loop on the same game parameters,
+their rows and ratios apart from the defaults' (the row's `scenario`).
 """
 
 from __future__ import annotations
@@ -17,10 +21,10 @@ import resource
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import suppress
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import UTC, datetime
 from multiprocessing import get_context
 from multiprocessing.connection import Connection
@@ -46,6 +50,7 @@ GAMES = tuple(REGISTERED)
 MESA_GAME = "publication"
 AGENTS = (100, 1_000, 10_000, 100_000)
 WORLDS = (1, 10, 100, 1_000)
+QUICK_AGENTS, QUICK_WORLDS = (100, 1_000), (1, 10)  # a quick run's (a smoke test of the suite)
 # Expected decisions per second, only to size each case to about `CASE_SECONDS` of timed rounds; and the
 # engine's on a GPU.
 EXPECTED_RATE = {"engine": 1.5e7, "pettingzoo_loop": 2.5e5, "mesa": 2e5}
@@ -67,19 +72,56 @@ DEFAULT_STUDY = str(Path(studies.__file__).parent / "publication_bias.toml")  # 
 
 
 @dataclass(frozen=True)
+class Scenario:
+    """A named setting of one game that the bench measures besides its defaults: game values given beside
+    the case's size (a preset among them) and learner configs by role (a role not named gets the default
+    learner). The engine plays it with those learners; the PettingZoo loop plays the same game parameters
+    with one AgentLearner per agent on the role's discrete actions."""
+
+    game: str
+    doc: str
+    params: Mapping[str, Any]
+    learners: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    agents: int = 1_000  # agents per world it is measured at (a quick run: the quick plan's smallest size)
+    worlds: tuple[int, ...] = (10, 100, 1_000)  # the engine's batches (those that fit, as in plan)
+    # Expected decisions per second by method where they differ from EXPECTED_RATE: only to size its blocks.
+    rates: Mapping[str, float] = field(default_factory=dict)
+
+
+SCENARIOS = {
+    "smaldino_mcelreath": Scenario(
+        "publication",
+        "Smaldino & McElreath (2016) world: the effort model, findings replicated any number of times, the "
+        "literature's belief tallies; labs evolve (death-birth) on effort, power, replication rate and qrp",
+        {"preset": "smaldino_mcelreath_2016", "replication_rate": 0.2},  # r0 > 0: the literature is used
+        {"researcher": {"kind": "evolution"}},
+        rates={"engine": 8e6},  # the reference rules, eager: the kernels do not implement the effort model
+    ),
+}
+
+
+@dataclass(frozen=True)
 class Case:
-    """One measurement: a game (and voting rule), a method, agents per world and worlds."""
+    """One measurement: a game (and voting rule), a method, agents per world and worlds; at the game's
+    defaults, or in a named scenario (SCENARIOS)."""
 
     game: str
     method: str
     agents: int  # researchers, or voters (the election's candidates and institution come on top)
     worlds: int
     rule: str | None = None
+    scenario: str | None = None
 
     @property
     def label(self) -> str:
-        rule = f" {self.rule}" if self.rule else ""
-        return f"{self.game}{rule} {self.method} {self.agents} agents x {self.worlds} worlds"
+        return f"{setting(self)} {self.method} {self.agents} agents x {self.worlds} worlds"
+
+
+def setting(case: Case) -> str:
+    """The game, and its rule and scenario where it has them: 'publication [smaldino_mcelreath]'."""
+    rule = f" {case.rule}" if case.rule else ""
+    scenario = f" [{case.scenario}]" if case.scenario else ""
+    return f"{case.game}{rule}{scenario}"
 
 
 def fits(case: Case, device: str = "cpu") -> bool:
@@ -94,7 +136,7 @@ def fits(case: Case, device: str = "cpu") -> bool:
 
 def plan(quick: bool = False, games: tuple[str, ...] = GAMES, device: str = "cpu") -> list[Case]:
     """The cases of a full run, or of a quick one (small sizes, for a smoke test of the suite)."""
-    agents, worlds = ((100, 1_000), (1, 10)) if quick else (AGENTS, WORLDS)
+    agents, worlds = (QUICK_AGENTS, QUICK_WORLDS) if quick else (AGENTS, WORLDS)
     cases: list[Case] = []
     for game in games:
         spec = get_game(game)
@@ -109,16 +151,45 @@ def plan(quick: bool = False, games: tuple[str, ...] = GAMES, device: str = "cpu
             for rule in variants[1:]:
                 cases += [Case(game, "engine", VARIANT_AGENTS, w, rule) for w in VARIANT_WORLDS]
                 cases.append(Case(game, "pettingzoo_loop", VARIANT_AGENTS, 1, rule))
+    for name, scenario in SCENARIOS.items():
+        if scenario.game in games:
+            cases += scenario_cases(name, quick, device)
     return cases
 
 
-def game_params(case: Case) -> dict[str, Any]:
-    """Resolved default parameters of the case's game at its size."""
+def scenario_cases(name: str, quick: bool = False, device: str = "cpu") -> list[Case]:
+    """A scenario's cases: the engine at its batches that fit, and the PettingZoo loop (one world); a quick
+    run at the quick plan's smallest size."""
+    scenario = SCENARIOS[name]
+    spec = get_game(scenario.game)
+    rule = spec.params.resolve(dict(scenario.params))[spec.variants] if spec.variants else None
+    n, worlds = (QUICK_AGENTS[0], QUICK_WORLDS) if quick else (scenario.agents, scenario.worlds)
+    cases = [case for w in worlds if fits(case := Case(scenario.game, "engine", n, w, rule, name), device)]
+    return [*cases, Case(scenario.game, "pettingzoo_loop", n, 1, rule, name)]
+
+
+def game_values(case: Case) -> dict[str, Any]:
+    """The game values the case gives: its scenario's, if any, and its size and rule."""
     spec = get_game(case.game)
-    size: dict[str, Any] = {spec.scale: case.agents}
+    values: dict[str, Any] = dict(SCENARIOS[case.scenario].params) if case.scenario else {}
+    values[spec.scale] = case.agents
     if case.rule:
-        size[spec.variants] = case.rule
-    return spec.params.resolve(size)
+        values[spec.variants] = case.rule
+    return values
+
+
+def game_params(case: Case) -> dict[str, Any]:
+    """Resolved parameters of the case's game at its size: its defaults, or its scenario's."""
+    return get_game(case.game).params.resolve(game_values(case))
+
+
+def learner_configs(case: Case, params: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Resolved learner configs by role: the scenario's where it names one, else the default learner."""
+    given = SCENARIOS[case.scenario].learners if case.scenario else {}
+    return {
+        role: resolve_learner(dict(given.get(role, {})), f"learners.{role}")
+        for role in get_game(case.game).role_shapes(params)
+    }
 
 
 def _rss_bytes() -> int:
@@ -172,15 +243,17 @@ class Timed:
 
 def block_rounds(case: Case, agents_per_world: int, device: str = "cpu") -> int:
     """Timed rounds per block: about CASE_SECONDS of rounds at the expected rate, in BLOCKS blocks."""
-    rate = EXPECTED_RATE[case.method] if device == "cpu" else EXPECTED_GPU_RATE
+    rates = {**EXPECTED_RATE, **(SCENARIOS[case.scenario].rates if case.scenario else {})}
+    rate = rates[case.method] if device == "cpu" else EXPECTED_GPU_RATE
     expected = rate * CASE_SECONDS / (agents_per_world * case.worlds)
     return max(int(min(max(expected, MIN_ROUNDS), MAX_ROUNDS)) // BLOCKS, 1)
 
 
 def default_batch(case: Case, device: str = "cpu") -> Batch:
-    """The case's batch: its game at default parameters and size, default learners, seeds 0, 1, ..."""
+    """The case's batch: its game at its size, at default parameters and with default learners or its
+    scenario's, seeds 0, 1, ..."""
     params = game_params(case)
-    learners = {role: resolve_learner({}, role) for role in get_game(case.game).role_shapes(params)}
+    learners = learner_configs(case, params)
     return build_batch(case.game, [params] * case.worlds, learners, list(range(case.worlds)), device)
 
 
@@ -188,7 +261,8 @@ def _engine(case: Case, params: dict[str, Any], device: str) -> Timed:
     spec = get_game(case.game)
     batch = default_batch(case, device)
     cached = compile_cache.holds(case.game, device)  # see cache_kernels
-    batch.fused = worth_fusing(batch.agents_per_round, STUDY_ROUNDS, device, cached)  # in the warm-up
+    # In the warm-up.
+    batch.fused = on_kernels(case) and worth_fusing(batch.agents_per_round, STUDY_ROUNDS, device, cached)
     per_world = batch.agents_per_world
 
     def step() -> None:
@@ -206,10 +280,16 @@ def _engine(case: Case, params: dict[str, Any], device: str) -> Timed:
     )
 
 
-def _pettingzoo_loop(case: Case, params: dict[str, Any], device: str) -> Timed:
+def on_kernels(case: Case) -> bool:
+    """Whether the case's game parameters run on the game's accelerated kernels; elsewhere (parameters the
+    kernels do not implement, as a scenario's may be) on the reference rules, which have none to fuse."""
     spec = get_game(case.game)
-    size = {k: params[k] for k in (spec.scale, spec.variants) if k}
-    env, learners = build(case.game, size, 1 + BLOCKS + MAX_ROUNDS, seed=0)  # measure() steps no more
+    return spec.engine_for(game_params(case)) is not spec.rules
+
+
+def _pettingzoo_loop(case: Case, params: dict[str, Any], device: str) -> Timed:
+    # The env resolves the same values as the engine's game_params.
+    env, learners = build(case.game, game_values(case), 1 + BLOCKS + MAX_ROUNDS, seed=0)  # no more steps
     per_world = len(env.agents)
 
     def step() -> None:
@@ -224,6 +304,8 @@ def _pettingzoo_loop(case: Case, params: dict[str, Any], device: str) -> Timed:
 def _mesa(case: Case, params: dict[str, Any], device: str) -> Timed:
     from benchmarks.mesa_publication import PublicationModel  # Mesa is the bench extra, imported on use
 
+    if case.scenario:
+        raise ValueError(f"{case.label}: the Mesa model plays the publication game at its defaults only")
     model = PublicationModel(params, seed=0)
     return Timed(model.step, block_rounds(case, case.agents), 1, case.agents)
 
@@ -330,17 +412,17 @@ def machine() -> dict[str, Any]:
 
 
 def groups(cases: list[Case]) -> list[list[Case]]:
-    """The cases whose rates are compared, in plan order: one game, rule and number of agents per world."""
-    grouped: dict[tuple[str, str | None, int], list[Case]] = {}
+    """The cases whose rates are compared, in plan order: one game, rule, scenario and number of agents
+    per world."""
+    grouped: dict[tuple[str, str | None, str | None, int], list[Case]] = {}
     for case in cases:
-        grouped.setdefault((case.game, case.rule, case.agents), []).append(case)
+        grouped.setdefault((case.game, case.rule, case.scenario, case.agents), []).append(case)
     return list(grouped.values())
 
 
 def group_label(group: list[Case]) -> str:
     case = group[0]
-    rule = f" {case.rule}" if case.rule else ""
-    return f"{case.game}{rule} at {case.agents} agents per world, {len(group)} cases timed in turn"
+    return f"{setting(case)} at {case.agents} agents per world, {len(group)} cases timed in turn"
 
 
 def compile_kernels(game: str, device: str = "cpu") -> dict[str, Any]:
@@ -367,6 +449,7 @@ def cache_kernels(
         case.game
         for case in cases
         if case.method == "engine"
+        and on_kernels(case)
         and worth_fusing(case.worlds * engine_agents_per_world(case), STUDY_ROUNDS, device, cached=True)
         and not compile_cache.holds(case.game, device)
     }
@@ -486,9 +569,12 @@ def in_fresh_process(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str,
 
 
 def ratios(rows: pl.DataFrame) -> pl.DataFrame:
-    """Per game, rule and agents per world: the engine's best rate over its batch sizes, the per-agent
-    rates, and the speed-ups a/b (engine over PettingZoo loop) and a/c (engine over Mesa)."""
-    keys = ["game", "rule", "agents"]
+    """Per game, rule, scenario (null: the game's defaults) and agents per world: the engine's best rate
+    over its batch sizes, the per-agent rates, and the speed-ups a/b (engine over PettingZoo loop) and a/c
+    (engine over Mesa). Rows written before scenarios existed have none: the defaults."""
+    if "scenario" not in rows.columns:
+        rows = rows.with_columns(pl.lit(None, pl.String).alias("scenario"))
+    keys = ["game", "rule", "scenario", "agents"]
     engine = (
         rows.filter(pl.col("method") == "engine")
         .sort("decisions_per_second", descending=True)

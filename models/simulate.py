@@ -67,6 +67,13 @@ class Batch:
     def agents_per_round(self) -> int:
         return self.engine.n_worlds * self.agents_per_world
 
+    @property
+    def on_kernels(self) -> bool:
+        """Whether the batch runs on its game's accelerated engine, whose kernels fusing compiles and the
+        compile cache keeps; parameters only the reference rules implement run those, with nothing to fuse
+        that the game's cache entry would stand for."""
+        return type(self.engine) is not self.spec.rules
+
     def round(self) -> RoundResult:
         """One round of every world: every role acts, the game steps, every role learns.
 
@@ -154,11 +161,13 @@ def play(
 
     `worlds` are resolved game parameters (one dict per world), `learners` a resolved learner config per
     role (one shared by every world, or a list with one per world), `seeds` one per world. A batch whose
-    work pays for compiling (or loading) its kernels is fused (models.speed); that changes its speed, never
-    its numbers.
+    work pays for compiling (or loading) its kernels is fused (models.speed), where it runs on the game's
+    accelerated engine; that changes its speed, never its numbers.
     """
     batch = build_batch(game, worlds, learners, seeds, device)
-    batch.fused = speed.should_fuse(game, batch.agents_per_round, rounds, batch.engine.device)
+    batch.fused = batch.on_kernels and speed.should_fuse(
+        game, batch.agents_per_round, rounds, batch.engine.device
+    )
     recorded = []
     with torch.inference_mode():
         for t in range(rounds):

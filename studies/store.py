@@ -106,6 +106,7 @@ CREATE TABLE IF NOT EXISTS benchmarks (
     measured_at TIMESTAMPTZ,
     game VARCHAR NOT NULL,
     rule VARCHAR,
+    scenario VARCHAR,
     method VARCHAR NOT NULL,
     agents INTEGER,
     agents_per_world INTEGER,
@@ -131,6 +132,8 @@ ALTER TABLE runs ADD COLUMN IF NOT EXISTS code_diff VARCHAR;
 ALTER TABLE benchmarks ADD COLUMN IF NOT EXISTS code_diff VARCHAR;
 -- and before the engine's kernels could be fused (models/speed): unknown, empty.
 ALTER TABLE benchmarks ADD COLUMN IF NOT EXISTS fused BOOLEAN;
+-- and before the bench measured named scenarios (benchmarks/suite.py SCENARIOS): the game's defaults, empty.
+ALTER TABLE benchmarks ADD COLUMN IF NOT EXISTS scenario VARCHAR;
 -- A run's outcome: its last tenth of rounds, or at least its last recorded round when recording is sparse.
 CREATE OR REPLACE VIEW final_metrics AS
     SELECT m.run_id, m.metric, avg(m.value) AS value, count(*) AS steps_averaged

@@ -345,3 +345,59 @@ def test_the_rule_comparison_needs_several_rules(monkeypatch: pytest.MonkeyPatch
     assert view.main_rule(rows) is None
     assert view.rule_rates(rows).is_empty()
     assert "''" in view.speedup_sql("it's", "publication")  # quotes escaped
+
+
+SCENARIO = "smaldino_mcelreath"
+SCENARIO_ENGINE = {10: 2e6, 100: 3e6}  # at 1000 researchers: the best is thirty times the loop's
+SCENARIO_LOOP = 1e5
+
+
+@pytest.fixture
+def with_scenario(tmp_path: Path) -> Path:
+    """The newer bench run with a scenario's rows beside the publication game's defaults."""
+    db = tmp_path / "results.duckdb"
+    write_rows(db)
+    rows = [case(NEW, "publication", "engine", 1000, w, r) for w, r in SCENARIO_ENGINE.items()]
+    rows.append(case(NEW, "publication", "pettingzoo_loop", 1000, 1, SCENARIO_LOOP))
+    for row in rows:
+        store.write_benchmark(db, {**row, "scenario": SCENARIO})
+    return db
+
+
+def test_a_scenario_has_its_own_speedup_row_and_stays_out_of_the_charts(
+    monkeypatch: pytest.MonkeyPatch, with_scenario: Path
+) -> None:
+    at = start(monkeypatch, with_scenario)
+    assert not at.exception, at.exception
+    # The charts draw the game at its defaults only: the same points as without the scenario.
+    drawn = chart_data(at, 0)
+    assert by_method(drawn)["engine"] == {100: 2e6, 1000: 4e6}
+    assert by_method(drawn)["pettingzoo_loop"] == PUBLICATION_LOOP
+    assert len(chart_data(at, 1)) == len(PUBLICATION_ENGINE)
+
+    shown = speedups(at)
+    assert shown["scenario"].to_list() == [None, None, SCENARIO]
+    assert shown["agents"].to_list() == [100, 1000, 1000]
+    assert shown["a"].to_list() == [2e6, 4e6, 3e6]
+    assert shown["engine_worlds"].to_list() == [100, 10, 100]
+    assert shown["a_over_b"].to_list() == [10.0, 10.0, 30.0]
+    (code,) = at.get("code")
+    reproduced = store.query(with_scenario, code.value)
+    assert_frame_equal(reproduced, shown, check_dtypes=False)
+    expected = suite.ratios(rows_of(with_scenario, NEW, "publication"))
+    assert_frame_equal(
+        reproduced.drop("a_over_b", "a_over_c"), expected.drop("a_over_b", "a_over_c"), check_dtypes=False
+    )
+
+
+def test_a_bench_file_from_before_scenarios(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A file whose benchmarks table has no scenario column still shows its table and its SQL runs on it."""
+    db = tmp_path / "results.duckdb"
+    write_rows(db)
+    with duckdb.connect(str(db)) as con:
+        con.execute("ALTER TABLE benchmarks DROP COLUMN scenario")
+    at = start(monkeypatch, db)
+    assert not at.exception, at.exception
+    assert "scenario" not in speedups(at).columns
+    (code,) = at.get("code")
+    assert_frame_equal(store.query(db, code.value), speedups(at), check_dtypes=False)

@@ -141,7 +141,7 @@ def test_a_scenario_plays_the_same_game_in_the_engine_and_the_loop() -> None:
     same game parameters; the defaults' cases keep theirs."""
     cases = [c for c in suite.plan() if c.scenario == "smaldino_mcelreath"]
     assert {(c.method, c.agents, c.worlds) for c in cases} == {
-        ("engine", 1_000, 10), ("engine", 1_000, 100), ("pettingzoo_loop", 1_000, 1)
+        ("engine", 1_000, 10), ("engine", 1_000, 100), ("engine", 1_000, 1_000), ("pettingzoo_loop", 1_000, 1)
     }  # fmt: skip
     assert all("[smaldino_mcelreath]" in c.label for c in cases)
     engine, loop = cases[0], cases[-1]

@@ -97,6 +97,29 @@ def test_fusing_pays_for_smaller_batches_once_their_kernels_are_cached():
     assert speed.FUSE_MIN_AGENT_ROUNDS_CACHED["cpu"] < speed.FUSE_MIN_AGENT_ROUNDS["cpu"]
 
 
+def test_only_a_batch_on_the_accelerated_engine_is_fused_and_marks_the_cache(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Parameters only the reference rules implement (the effort model) run eagerly: fusing them would
+    compile nothing that the game's cache entry stands for, and marking it would make a later batch on the
+    kernels believe they load cheaply."""
+    from models import simulate
+    from models.games import get_game
+    from models.learners import resolve_learner
+
+    kept: list[str] = []
+    monkeypatch.setattr(speed, "should_fuse", lambda *args: True)  # as for a batch large enough
+    monkeypatch.setattr(speed, "keep_compiled", lambda game, device: kept.append(game))
+    spec = get_game("publication")
+    effort = spec.params.resolve({"preset": "smaldino_mcelreath_2016", "n_researchers": 20})
+    learners = {"researcher": resolve_learner({}, "researcher")}
+    assert not simulate.build_batch("publication", [effort], learners, [0]).on_kernels
+    simulate.play("publication", [effort], learners, [0], rounds=2)
+    assert kept == []
+    defaults = spec.params.resolve({"n_researchers": 20})
+    assert simulate.build_batch("publication", [defaults], learners, [0]).on_kernels
+
+
 def test_a_cache_that_cannot_be_written_warns_and_marks_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
