@@ -198,6 +198,32 @@ def test_the_literatures_posterior_is_the_closed_form_of_mcelreath_and_smaldino(
     assert int(tallies.believed_correctly) == int(((belief > 0.5) == true).sum())
 
 
+def test_a_small_literature_replicated_many_times_is_believed_finding_by_finding():
+    """A literature of 12 places that 200 researchers keep replicating: its findings gather dozens of
+    published results, so there are more (k, m, truth) classes than places and the rules count place by
+    place; the tallies still equal the posterior computed here, hypothesis by hypothesis, every round."""
+    world = literature_world(n_researchers=200, literature_size=12)
+    batch = build_batch("publication", [world], fixed([0, 0.02, 0, 0.98]), [7])  # 2% novel, at full rigor
+    counted_by_place = 0
+    with torch.inference_mode():
+        for _ in range(40):
+            tallies = batch.round().tallies
+            literature = batch.engine.literature
+            filled = literature.hypothesis[0] >= 0
+            k = (literature.published_positive[0] + 1)[filled]
+            m = literature.published_negative[0][filled]
+            true = literature.true[0][filled]
+            if filled.any():
+                counted_by_place += 2 * (int(k.max()) + 1) * (int(m.max()) + 1) > 12
+            belief = posterior(k, m, 0.3, 0.8, 0.05)
+            assert int(tallies.literature_hypotheses) == int(filled.sum())
+            assert int(tallies.literature_true) == int(true.sum())
+            assert int(tallies.false_canonized) == int(((belief >= 0.95) & ~true).sum())
+            assert int(tallies.true_canonized) == int(((belief >= 0.95) & true).sum())
+            assert int(tallies.believed_correctly) == int(((belief > 0.5) == true).sum())
+    assert counted_by_place >= 30
+
+
 def test_hiding_failed_replications_makes_the_literature_believe_worse():
     """McElreath & Smaldino (2015): suppressing negative replications (cR- -> 0) makes the literature's
     beliefs less accurate and canonizes false findings. Same world as above, 2,000 researchers x 40 rounds,
