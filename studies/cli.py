@@ -217,7 +217,7 @@ def cmd_params(args: argparse.Namespace) -> int:
 def cmd_figures(args: argparse.Namespace) -> int:
     from studies.figures import make_report_figures
 
-    for path in make_report_figures(store.database_path(args.db), Path(args.out)):
+    for path in make_report_figures(store.database_path(args.db), Path(args.out), args.study):
         print(f"wrote {path}")
     return 0
 
@@ -303,6 +303,11 @@ def parser() -> argparse.ArgumentParser:
     figures = sub.add_parser("figures", parents=[db], help="regenerate the REPORT.md figures")
     figures.add_argument(
         "--out", default="docs/figures", help="folder of the PNG files (default: docs/figures)"
+    )
+    figures.add_argument(
+        "--study",
+        action="append",
+        help="only this study's figures (repeatable; default: every study of REPORT.md)",
     )
     figures.set_defaults(func=cmd_figures)
     return root

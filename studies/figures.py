@@ -13,6 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import polars as pl
 
+from models.params import ConfigError
 from studies import store, summaries
 
 OUTCOMES = (
@@ -154,7 +155,7 @@ def natural_selection_figures(db: Path, out: Path) -> list[Path]:
     design point (mean over seeds, 10-90% of runs shaded). Learners do not read the evolving labs' initial
     replication rate, so their two design points are the same runs: one is drawn."""
     study_id = latest_study(db, "natural_selection_of_bad_science")
-    fig, axes = plt.subplots(1, len(SELECTION_METRICS), figsize=(17, 3.8), constrained_layout=True)
+    fig, axes = plt.subplots(1, len(SELECTION_METRICS), figsize=(17, 4.3), constrained_layout=True)
     for ax, (metric, title) in zip(axes, SELECTION_METRICS, strict=True):
         course = summaries.time_course(db, study_id, metric)
         drawn = 0
@@ -162,9 +163,10 @@ def natural_selection_figures(db: Path, out: Path) -> list[Path]:
             label = str(design[0])
             if "q_learning" in label and "replication_rate=0.5" in label:
                 continue
-            label = label.replace("learners.researcher.kind=", "").replace(", replication_rate=", ", r = ")
             if "q_learning" in label:
-                label = "q_learning (chooses novel/replicate and effort)"
+                label = "learning researchers (q_learning: choose novel/replicate and effort)"
+            else:
+                label = "evolving labs, replication rate r = " + label.rsplit("replication_rate=", 1)[-1]
             color = f"C{drawn}"
             ax.fill_between(group["step"], group["q10"], group["q90"], alpha=0.15, color=color)
             ax.plot(group["step"], group["mean"], color=color, label=label, linewidth=1.2)
@@ -172,18 +174,29 @@ def natural_selection_figures(db: Path, out: Path) -> list[Path]:
         ax.set_title(title)
         ax.set_xlabel("round")
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize=9)
     path = out / "natural_selection_of_bad_science.png"
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return [path]
 
 
-def make_report_figures(db: Path, out: Path) -> list[Path]:
+# The studies with REPORT.md figures, each with the function that draws them.
+FIGURES = {
+    "publication_bias": publication_bias_figures,
+    "publication_sensitivity": publication_sensitivity_figures,
+    "election_rules": election_rules_figures,
+    "natural_selection_of_bad_science": natural_selection_figures,
+}
+
+
+def make_report_figures(db: Path, out: Path, studies: list[str] | None = None) -> list[Path]:
+    """The figures of the named studies (every study's when none is named)."""
+    unknown = sorted(set(studies or ()) - set(FIGURES))
+    if unknown:
+        raise ConfigError(
+            f"no REPORT.md figures for study {', '.join(unknown)}: allowed are {', '.join(FIGURES)}."
+        )
     out.mkdir(parents=True, exist_ok=True)
-    return (
-        publication_bias_figures(db, out)
-        + publication_sensitivity_figures(db, out)
-        + election_rules_figures(db, out)
-        + natural_selection_figures(db, out)
-    )
+    return [path for name in studies or FIGURES for path in FIGURES[name](db, out)]
