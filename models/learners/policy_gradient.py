@@ -1,19 +1,29 @@
 """Policy-gradient learning (REINFORCE, Williams 1992): a small neural policy over each agent's observation.
 
-Each world has one policy for a role's agents (parameter sharing, as is usual in multi-agent RL): a
-one-hidden-layer network, tanh units, from the agent's observation to a softmax over its actions. After each
-round the policy takes a gradient step on the role's mean of advantage x log pi(action | observation),
-where the advantage is what the agent received (payoff plus any credit that arrived) less its world's mean
-that round (a baseline that lowers the variance without biasing the gradient). A role that observes nothing
-gets a constant input, and its policy is a softmax bandit learner.
+A policy is a one-hidden-layer network, tanh units, from the agent's observation to a softmax over its
+actions. After each round it takes a gradient step on the mean, over the agents that share it, of
+advantage x log pi(action | observation), where the advantage is what the agent received (payoff plus any
+credit that arrived) less a baseline (which lowers the variance without biasing the gradient). A role that
+observes nothing gets a constant input, and its policy is a softmax bandit learner.
 
-The gradient is written out (backpropagation through two layers) rather than taken by autograd: the
-learning loop runs in inference mode, and the explicit form batches over worlds with a few matrix products.
+Who shares a policy is the parameter `sharing`:
+- "role" (the default; parameter sharing, as is usual in multi-agent RL): one policy per world for the role's
+  agents, each round's baseline the world's mean of what they received;
+- "agent": each agent its own policy, learned from its own experience only, its baseline the mean of what it
+  received in its earlier rounds (the gradient bandit's average reward, Sutton & Barto 2018, section 2.8): a
+  mean over the other agents would use their experience, and over itself alone would be its own reward.
+
+Both are one mechanism: the weights are (groups, ...) tensors, a group being a world's role or one agent,
+and each group's agents its members, so that one batched matrix product (torch.bmm) serves every world and
+agent with no loop over either. The gradient is written out (backpropagation through two layers) rather
+than taken by autograd: the learning loop runs in inference mode. The network and its step are
+`TanhNetwork`, which the actor-critic learner (actor_critic.py) reuses for its critic.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -23,11 +33,49 @@ from models.learners.choice import sample_categorical
 from models.params import Param, ParamSpace
 
 
+@dataclass
+class TanhNetwork:
+    """One hidden layer of tanh units and a linear output, one set of weights per group of agents that
+    share them: inputs (groups, members, inputs) give outputs (groups, members, outputs)."""
+
+    w1: torch.Tensor  # (groups, inputs, hidden)
+    b1: torch.Tensor  # (groups, 1, hidden)
+    w2: torch.Tensor  # (groups, hidden, outputs)
+    b2: torch.Tensor  # (groups, 1, outputs)
+
+    def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The hidden layer and the outputs."""
+        hidden = torch.tanh(torch.baddbmm(self.b1, inputs, self.w1))
+        return hidden, torch.baddbmm(self.b2, hidden, self.w2)
+
+    def ascend(
+        self, inputs: torch.Tensor, hidden: torch.Tensor, grad_outputs: torch.Tensor, rate: torch.Tensor
+    ) -> None:
+        """A step of size `rate` (groups, 1, 1) up the gradient of an objective whose derivative by the
+        outputs of `forward(inputs)` is `grad_outputs`, backpropagated through the two layers by hand."""
+        grad_hidden = torch.bmm(grad_outputs, self.w2.transpose(1, 2)) * (1 - hidden * hidden)
+        self.w2 = self.w2 + rate * torch.bmm(hidden.transpose(1, 2), grad_outputs)
+        self.b2 = self.b2 + rate * grad_outputs.sum(1, keepdim=True)
+        self.w1 = self.w1 + rate * torch.bmm(inputs.transpose(1, 2), grad_hidden)
+        self.b1 = self.b1 + rate * grad_hidden.sum(1, keepdim=True)
+
+
+def _policy_weight(name: str) -> property:
+    """The policy's weights `name` per world, (worlds, ...) with sharing = "role" and (worlds, agents, ...)
+    with sharing = "agent"."""
+
+    def weight(self: PolicyGradient) -> torch.Tensor:
+        value = getattr(self.actor, name)
+        return value if self.by_role else value.view(self.n_worlds, self.n_agents, *value.shape[1:])
+
+    return property(weight)
+
+
 class PolicyGradient(Learner):
-    """REINFORCE with a per-world baseline and one shared policy network per world."""
+    """REINFORCE with a baseline, one policy network per world (sharing = "role") or per agent."""
 
     kind = "policy_gradient"
-    doc = "REINFORCE: a small softmax policy network over the observation, shared by a role in a world"
+    doc = "REINFORCE: a small softmax policy network over the observation, one per world or one per agent"
     params = ParamSpace(
         name="learner",
         params={
@@ -38,70 +86,122 @@ class PolicyGradient(Learner):
             "initial_scale": Param(
                 0.1, "standard deviation of the initial weights (0: a uniform first policy)", low=0, high=10
             ),
+            "sharing": Param(
+                "role",
+                "who shares a policy's parameters: 'role' (one per world for the role's agents) or 'agent' "
+                "(each agent its own, learned from its own experience only)",
+                kind=str,
+                choices=("role", "agent"),
+                per_world=False,
+            ),
         },
     )  # fmt: skip
+
+    w1, b1, w2, b2 = (_policy_weight(name) for name in ("w1", "b1", "w2", "b2"))
 
     def __init__(self, params: dict[str, Any], *args: Any) -> None:
         super().__init__(params, *args)
         self.inputs: int | None = None  # set at the first observation: its size, or 1 for a constant input
-        self._last_inputs: torch.Tensor | None = None
-        self._last_hidden: torch.Tensor | None = None
-        self._last_policy: torch.Tensor | None = None
+        # A group shares one set of weights: a world's role (its members the role's agents) or one agent.
+        self.by_role = self.p["sharing"] == "role"
+        self.members = self.n_agents if self.by_role else 1
+        self.groups = self.n_worlds * self.n_agents // self.members
+        self.actor: TanhNetwork | None = None
+        # The last act's network input, hidden layer and action probabilities, (groups, members, ...).
+        self._last: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        self._mean_received: torch.Tensor | None = None  # sharing = "agent": each agent's baseline
+        self._rounds_learned = 0
 
-    def _build(self, inputs: int) -> None:
-        """The policy's weights for every world, drawn from the world's stream (the same seed, the same
-        policy, in any batch)."""
-        self.inputs, hidden, worlds = inputs, self.p["hidden"], self.n_worlds
-        scale = self.p["initial_scale"].view(-1, 1, 1)
+    def grouped(self, values: torch.Tensor) -> torch.Tensor:
+        """Per-agent values, (worlds, agents, size), as (groups, members, size)."""
+        return values.reshape(self.groups, self.members, values.shape[-1])
+
+    def per_agent(self, values: torch.Tensor) -> torch.Tensor:
+        """Per-group values, (groups, members, size), as (worlds, agents, size)."""
+        return values.view(self.n_worlds, self.n_agents, values.shape[-1])
+
+    def per_group(self, name: str) -> torch.Tensor:
+        """A per-world parameter, (worlds, 1, 1), for each group, (groups, 1, 1)."""
+        value = self.p[name].view(-1, 1, 1)
+        return value if self.by_role else value.repeat_interleave(self.n_agents, 0)
+
+    def network(self, name: str, inputs: int, outputs: int) -> TanhNetwork:
+        """A network's weights for every group, drawn from the world's streams `{role}/{name}/...` (the same
+        seed, the same weights, in any batch), scaled by initial_scale over the root of each layer's
+        inputs; biases zero."""
+        hidden, per_world = self.p["hidden"], self.groups // self.n_worlds
+        scale = self.per_group("initial_scale")
 
         def normal(purpose: str, rows: int, columns: int) -> torch.Tensor:
-            draws = self.rng.uniform(-1, f"{self.role}/policy/{purpose}", (2, rows * columns))
+            draws = self.rng.uniform(-1, f"{self.role}/{name}/{purpose}", (2, per_world * rows * columns))
             radius = torch.sqrt(-2 * torch.log(1 - draws[:, 0]))
-            return (radius * torch.cos(2 * math.pi * draws[:, 1])).view(worlds, rows, columns)
+            return (radius * torch.cos(2 * math.pi * draws[:, 1])).view(self.groups, rows, columns)
 
-        self.w1 = normal("w1", inputs, hidden) * scale / math.sqrt(inputs)
-        self.b1 = torch.zeros(worlds, 1, hidden, device=self.rng.device)
-        self.w2 = normal("w2", hidden, self.n_actions) * scale / math.sqrt(hidden)
-        self.b2 = torch.zeros(worlds, 1, self.n_actions, device=self.rng.device)
+        return TanhNetwork(
+            w1=normal("w1", inputs, hidden) * scale / math.sqrt(inputs),
+            b1=torch.zeros(self.groups, 1, hidden, device=self.rng.device),
+            w2=normal("w2", hidden, outputs) * scale / math.sqrt(hidden),
+            b2=torch.zeros(self.groups, 1, outputs, device=self.rng.device),
+        )
+
+    def _build(self, inputs: int) -> None:
+        """The networks, once the observation's size is known."""
+        self.inputs = inputs
+        self.actor = self.network("policy", inputs, self.n_actions)
 
     def _inputs(self, observation: Observation) -> torch.Tensor:
-        """The network's input, (worlds, agents, inputs): the observation, or a constant 1 where the role
+        """The network's input, (groups, members, inputs): the observation, or a constant 1 where the role
         observes nothing."""
         try:
             features = observation.features
         except (ValueError, KeyError):
             features = None
         if features is None or features.shape[-1] == 0:
-            return torch.ones(self.n_worlds, self.n_agents, 1, device=self.rng.device)
-        return features.float()
+            return torch.ones(self.groups, self.members, 1, device=self.rng.device)
+        return self.grouped(features.float())
 
     def policy(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The hidden layer and the action probabilities, (worlds, agents, hidden) and (worlds, agents,
-        actions)."""
-        hidden = torch.tanh(torch.baddbmm(self.b1, inputs, self.w1))
-        return hidden, torch.softmax(torch.baddbmm(self.b2, hidden, self.w2), -1)
+        """The hidden layer and the action probabilities for network inputs (groups, members, inputs)."""
+        hidden, logits = self.actor.forward(inputs)
+        return hidden, torch.softmax(logits, -1)
+
+    def probabilities(self, observation: Observation) -> torch.Tensor:
+        """Every agent's action probabilities, (worlds, agents, actions), for an observation."""
+        inputs = self._inputs(observation)
+        if self.actor is None:
+            self._build(inputs.shape[-1])
+        return self.per_agent(self.policy(inputs)[1])
 
     def act(self, observation: Observation) -> torch.Tensor:
         inputs = self._inputs(observation)
-        if self.inputs is None:
+        if self.actor is None:
             self._build(inputs.shape[-1])
         hidden, probabilities = self.policy(inputs)
-        self._last_inputs, self._last_hidden, self._last_policy = inputs, hidden, probabilities
+        self._last = (inputs, hidden, probabilities)
         uniform = self.draw(observation.round_index, "act")
-        return sample_categorical(probabilities.unbind(-1), uniform)
+        return sample_categorical(self.per_agent(probabilities).unbind(-1), uniform)
+
+    def received(self, experience: Experience) -> torch.Tensor:
+        """What each agent received this round, (worlds, agents): its payoff plus the credit that arrived."""
+        if experience.credit is None:
+            return experience.payoffs
+        return experience.payoffs + experience.credit.per_agent(self.n_agents)
 
     def learn(self, experience: Experience) -> None:
-        received = experience.payoffs
-        if experience.credit is not None:
-            received = received + experience.credit.per_agent(self.n_agents)
-        advantage = (received - received.mean(1, keepdim=True)).unsqueeze(-1)  # (W, A, 1)
-        chosen = torch.nn.functional.one_hot(experience.actions.long(), self.n_actions).float()
-        # d/d logits of the mean of advantage x log pi(a): advantage x (onehot(a) - pi), over the agents.
-        grad_logits = advantage * (chosen - self._last_policy) / self.n_agents
-        hidden, inputs = self._last_hidden, self._last_inputs
-        grad_hidden = torch.bmm(grad_logits, self.w2.transpose(1, 2)) * (1 - hidden * hidden)
-        rate = self.p["learning_rate"].view(-1, 1, 1)
-        self.w2 = self.w2 + rate * torch.bmm(hidden.transpose(1, 2), grad_logits)
-        self.b2 = self.b2 + rate * grad_logits.sum(1, keepdim=True)
-        self.w1 = self.w1 + rate * torch.bmm(inputs.transpose(1, 2), grad_hidden)
-        self.b1 = self.b1 + rate * grad_hidden.sum(1, keepdim=True)
+        received = self.received(experience)
+        if self.by_role:
+            baseline = received.mean(1, keepdim=True)
+        else:  # the agent's mean over its earlier rounds (its first round's advantage is zero)
+            baseline = received if self._mean_received is None else self._mean_received
+            self._rounds_learned += 1
+            self._mean_received = baseline + (received - baseline) / self._rounds_learned
+        self.improve(experience.actions, self.grouped((received - baseline).unsqueeze(-1)))
+
+    def improve(self, actions: torch.Tensor, advantage: torch.Tensor) -> None:
+        """The policy's step for the last act's actions, (worlds, agents), and their advantages, (groups,
+        members, 1): up the gradient of the members' mean of advantage x log pi(action | observation)."""
+        inputs, hidden, policy = self._last
+        chosen = self.grouped(torch.nn.functional.one_hot(actions.long(), self.n_actions).float())
+        # d/d logits of advantage x log pi(a): advantage x (onehot(a) - pi), averaged over the members.
+        grad_logits = advantage * (chosen - policy) / self.members
+        self.actor.ascend(inputs, hidden, grad_logits, self.per_group("learning_rate"))
