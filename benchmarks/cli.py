@@ -9,7 +9,6 @@ import sys
 import polars as pl
 
 from benchmarks import suite
-from models.games import GAMES
 from studies import store
 from studies.cli import print_frame
 from studies.runner import resolve_device
@@ -24,7 +23,7 @@ def add_command(sub: argparse._SubParsersAction, db: argparse.ArgumentParser) ->
         help="benchmark the batched engine against a per-agent PettingZoo loop and a Mesa model",
     )
     bench.add_argument("--quick", action="store_true", help="small sizes only: a smoke test of the suite")
-    bench.add_argument("--game", action="append", choices=tuple(GAMES), help="only this game")
+    bench.add_argument("--game", action="append", choices=suite.GAMES, help="only this game")
     bench.add_argument(
         "--threads", type=int, default=None, help="torch threads for the engine (default: every core)"
     )

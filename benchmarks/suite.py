@@ -1,11 +1,12 @@
 """The benchmark suite behind `python -m studies bench`: the batched engine against the per-agent ways.
 
-For each game it measures agent-decisions per second and peak memory of (a) the batched engine with its
-learners, (b) the same game stepped one agent at a time through its PettingZoo env by a Python loop, and
-(c) for the publication game, a Mesa model of it. Every case runs in a fresh process, so its peak memory is
-its own. The cases compared with each other take turns, one block of rounds each (measure_group), so that
-they are timed over the same minutes. Rows land in the store's `benchmarks` table as their group finishes;
-the ratios a/b and a/c come from rows of one run, so they hold whatever the machine's speed that day.
+For each game it benches (GameSpec.benched: not a testbed like the matrix game) it measures agent-decisions
+per second and peak memory of (a) the batched engine with its learners, (b) the same game stepped one agent
+at a time through its PettingZoo env by a Python loop, and (c) for the publication game, a Mesa model of it.
+Every case runs in a fresh process, so its peak memory is its own. The cases compared with each other take
+turns, one block of rounds each (measure_group), so that they are timed over the same minutes. Rows land in
+the store's `benchmarks` table as their group finishes; the ratios a/b and a/c come from rows of one run, so
+they hold whatever the machine's speed that day.
 
 Besides each game at its defaults, the bench measures named scenarios (SCENARIOS): a game setting and
 learners of the literature, the engine at a few batches and the PettingZoo loop on the same game parameters,
@@ -45,7 +46,7 @@ from models.speed import compile_cache, worth_fusing
 from studies.config import load_study
 from studies.runner import run_study
 
-GAMES = tuple(REGISTERED)
+GAMES = tuple(name for name, spec in REGISTERED.items() if spec.benched)  # a testbed game is not benched
 # The game a Mesa model of which is measured as well (benchmarks/mesa_publication.py).
 MESA_GAME = "publication"
 AGENTS = (100, 1_000, 10_000, 100_000)
@@ -97,6 +98,29 @@ SCENARIOS = {
         {"researcher": {"kind": "evolution"}},
         rates={"engine": 8e6},  # the reference rules, eager: the kernels do not implement the effort model
     ),
+    # Each learner family in the publication game at its defaults, at 1,000 researchers x 1,000 worlds.
+    **{
+        f"learner_{name}": Scenario(
+            "publication",
+            f"the publication game at its defaults, its researchers {doc}",
+            {},
+            {"researcher": learner},
+            worlds=(1_000,),
+            rates={"engine": rate},
+        )
+        for name, doc, learner, rate in (
+            ("imitation", "imitating (Fermi rule, complete graph)", {"kind": "imitation"}, 3e7),
+            (
+                "imitation_small_world",
+                "imitating on a Watts-Strogatz small world (4 neighbours, 10% rewired)",
+                {"kind": "imitation", "network": "watts_strogatz", "degree": 4, "rewire": 0.1},
+                2e7,
+            ),
+            ("mean_field_q", "mean-field Q-learners (complete graph)", {"kind": "mean_field_q"}, 2e7),
+            ("policy_gradient", "REINFORCE learners (shared networks)", {"kind": "policy_gradient"}, 1e7),
+            ("actor_critic", "advantage actor-critics (shared networks)", {"kind": "actor_critic"}, 1e7),
+        )
+    },
 }
 
 
@@ -135,11 +159,14 @@ def fits(case: Case, device: str = "cpu") -> bool:
 
 
 def plan(quick: bool = False, games: tuple[str, ...] = GAMES, device: str = "cpu") -> list[Case]:
-    """The cases of a full run, or of a quick one (small sizes, for a smoke test of the suite)."""
+    """The cases of a full run, or of a quick one (small sizes, for a smoke test of the suite); games that
+    are not benched (GameSpec.benched) have none."""
     agents, worlds = (QUICK_AGENTS, QUICK_WORLDS) if quick else (AGENTS, WORLDS)
     cases: list[Case] = []
     for game in games:
         spec = get_game(game)
+        if not spec.benched:
+            continue
         variants = spec.params.params[spec.variants].choices if spec.variants else (None,)
         rule = variants[0]  # the first variant at every size, the others at one size
         for n in agents:

@@ -9,7 +9,7 @@ against the reference. The learning loop (models/simulate.py) and the studies kn
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -82,6 +82,62 @@ class Credit:
         table = torch.zeros(self.worlds * n_agents * n_actions, device=self.amount.device)
         charged = (self.world * n_agents + self.agent) * n_actions + self.action
         return add_at(table, charged, self.amount).view(self.worlds, n_agents, n_actions)
+
+
+@dataclass(frozen=True)
+class PayoffModel:
+    """A game's payoffs as an opponent-aware learner reasons with them (fictitious play, level-k): for one
+    role, the payoff of each own action against each pure action of the opponent role, and the opponent's
+    against each of the role's. Expected payoffs are linear in the opponents' mixed action, so the table is
+    all such a learner needs (`against`).
+
+    A game that states payoff models also gives each agent of the role, at the start of its observation
+    (zeros before the first round): the one-hot of the action its opponent played last round (opponent
+    actions long), the opponent role's action shares in its world last round (opponent actions), and its own
+    role's (actions): the evidence about the opponents that fictitious play counts."""
+
+    role: str
+    opponent: str
+    payoffs: torch.Tensor  # (worlds, actions, opponent actions): the role's payoff
+    opponent_payoffs: torch.Tensor  # (worlds, opponent actions, actions): the opponent role's payoff
+
+    @property
+    def actions(self) -> int:
+        return self.payoffs.shape[1]
+
+    @property
+    def opponent_actions(self) -> int:
+        return self.payoffs.shape[2]
+
+    def against(self, mix: torch.Tensor) -> torch.Tensor:
+        """The role's expected payoff from each of its actions against the opponents' mixed action `mix`,
+        (worlds, ..., opponent actions) -> (worlds, ..., actions)."""
+        return _expected(self.payoffs, mix)
+
+    def opponent_against(self, mix: torch.Tensor) -> torch.Tensor:
+        """The opponent role's expected payoff from each of its actions against this role's mixed action,
+        (worlds, ..., actions) -> (worlds, ..., opponent actions)."""
+        return _expected(self.opponent_payoffs, mix)
+
+    def last_opponent_action(self, features: torch.Tensor) -> torch.Tensor:
+        """From an observation (worlds, agents, size): the one-hot of each agent's last opponent's action."""
+        return features[..., : self.opponent_actions]
+
+    def opponent_shares(self, features: torch.Tensor) -> torch.Tensor:
+        """From an observation: the opponent role's action shares in the agent's world last round."""
+        return features[..., self.opponent_actions : 2 * self.opponent_actions]
+
+    def own_shares(self, features: torch.Tensor) -> torch.Tensor:
+        """From an observation: the role's own action shares in the agent's world last round."""
+        start = 2 * self.opponent_actions
+        return features[..., start : start + self.actions]
+
+
+def _expected(table: torch.Tensor, mix: torch.Tensor) -> torch.Tensor:
+    """sum_b table[w, a, b] mix[w, ..., b]: a table per world (worlds, actions, opponent actions) against
+    mixes (worlds, ..., opponent actions)."""
+    shape = (table.shape[0],) + (1,) * (mix.dim() - 2) + tuple(table.shape[1:])
+    return (table.view(shape) * mix.unsqueeze(-2)).sum(-1)
 
 
 class Observations:
@@ -196,6 +252,10 @@ class GameSpec:
     headline: str = ""  # the metric the explorer opens on
     scale: str = ""  # the parameter that sets how many agents a world has (the bench sizes worlds by it)
     variants: str = ""  # a named-choice parameter whose every value the bench measures (the voting rule)
+    benched: bool = True  # whether `python -m studies bench` measures it (a testbed game need not be)
+    # (worlds' resolved parameters, role, device) -> the role's PayoffModel, or None where the game states
+    # none for the role: what opponent-aware learners (Learner.needs_payoff_model) reason with
+    payoff_model: Callable[[Sequence[Mapping[str, Any]], str, Any], PayoffModel | None] | None = None
 
     @property
     def every_role(self) -> tuple[Role, ...]:
@@ -213,6 +273,12 @@ class GameSpec:
     def role_traits(self, params: Mapping[str, Any]) -> dict[str, tuple[Trait, ...]]:
         """The traits of each role for resolved parameters (empty where a role has none)."""
         return {role.name: role.traits(params) for role in self.every_role}
+
+    def payoffs(
+        self, worlds: Sequence[Mapping[str, Any]], role: str, device: torch.device | str = "cpu"
+    ) -> PayoffModel | None:
+        """The role's payoff model for these worlds, or None where the game states none (most games)."""
+        return None if self.payoff_model is None else self.payoff_model(worlds, role, device)
 
     def engine_for(self, params: Mapping[str, Any]) -> type:
         """The engine that runs these parameters: the accelerated one where it supports them."""

@@ -140,6 +140,7 @@ def build_batch(
                     n_actions,
                     engine.rng,
                     traits=[spec.role_traits(world)[role] for world in worlds],
+                    payoff_model=spec.payoffs(worlds, role, engine.device),
                 )
                 for role, (n_agents, n_actions) in roles.items()
             },

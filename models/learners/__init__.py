@@ -10,7 +10,7 @@ import pkgutil
 from collections.abc import Sequence
 from typing import Any
 
-from models.game import Trait
+from models.game import PayoffModel, Trait
 from models.learners.base import Experience, Learner, Observation
 from models.params import ConfigError, batch_values
 from models.random import RandomStreams
@@ -70,9 +70,11 @@ def make_learner(
     n_actions: int,
     rng: RandomStreams,
     traits: Sequence[Sequence[Trait]] = (),
+    payoff_model: PayoffModel | None = None,
 ) -> Learner:
     """Build one role's learner for a batch of worlds from a resolved config, shared or one per world;
-    `traits` are the role's traits in each world, for a learner that acts on traits.
+    `traits` are the role's traits in each world, for a learner that acts on traits; `payoff_model` the
+    role's payoffs as the game states them (None where it states none), for an opponent-aware learner.
 
     Numeric parameters (learning rate, temperature, ...) may differ per world; the kind and settings
     that pick code paths (exploration, fixed probabilities) must be shared.
@@ -89,10 +91,14 @@ def make_learner(
         )
     cls = LEARNERS[kind]
     params = batch_values(cls.params, configs, f"learners.{role}", rng.device)
+    extra: dict[str, Any] = {}
     if cls.acts_on == "traits":
         _check_has_traits(cls, role, traits[0] if traits else ())
-        return cls(params, role, n_worlds, n_agents, n_actions, rng, traits=traits)
-    return cls(params, role, n_worlds, n_agents, n_actions, rng)
+        extra["traits"] = traits
+    if cls.needs_payoff_model:
+        _check_has_payoffs(cls, role, payoff_model)
+        extra["payoff_model"] = payoff_model
+    return cls(params, role, n_worlds, n_agents, n_actions, rng, **extra)
 
 
 def _check_has_traits(cls: type[Learner], role: str, traits: Sequence[Trait]) -> None:
@@ -104,6 +110,17 @@ def _check_has_traits(cls: type[Learner], role: str, traits: Sequence[Trait]) ->
         )
 
 
+def _check_has_payoffs(cls: type[Learner], role: str, payoff_model: PayoffModel | None) -> None:
+    if payoff_model is None:
+        from models.games import GAMES  # the registry, as it stands now (games import no learners)
+
+        allowing = ", ".join(name for name, spec in GAMES.items() if spec.payoff_model is not None)
+        raise ConfigError(
+            f"learners.{role}.kind = {cls.kind!r} reasons with the game's payoffs, and this game states none "
+            f"for its {role} role: allowed are the games that do ({allowing or 'none registered'})."
+        )
+
+
 def check_learner(
     config: dict[str, Any],
     role: str,
@@ -111,13 +128,17 @@ def check_learner(
     n_actions: int,
     traits: Sequence[Trait] = (),
     rounds: int | None = None,
+    payoff_model: PayoffModel | None = None,
 ) -> None:
-    """Refuse a learner config that cannot fit the game's agents, actions and traits, or a run of `rounds`
-    rounds, before anything runs."""
+    """Refuse a learner config that cannot fit the game's agents, actions, traits and stated payoffs (the
+    role's payoff model, None where the game states none), or a run of `rounds` rounds, before anything
+    runs."""
     cls = LEARNERS[config["kind"]]
     cls.check(config, role, n_agents, n_actions)
     if cls.acts_on == "traits":
         _check_has_traits(cls, role, traits)
         cls.check_traits(config, role, traits)
+    if cls.needs_payoff_model:
+        _check_has_payoffs(cls, role, payoff_model)
     if rounds is not None:
         cls.check_rounds(config, role, rounds)

@@ -63,6 +63,9 @@ class Learner:
     # "actions": act gives action indices, (worlds, agents); "traits": act gives each agent's vector of the
     # role's traits, (worlds, agents, traits), and the learner is built with the role's traits per world.
     acts_on: ClassVar[str] = "actions"
+    # True: the learner reasons with the game's stated payoffs (models.game.PayoffModel) and is built with
+    # the role's, `payoff_model=`; a game that states none for the role cannot have it (check_learner).
+    needs_payoff_model: ClassVar[bool] = False
 
     def __init__(
         self,

@@ -10,7 +10,7 @@ from helpers import needs_cpp_compiler
 
 from models import speed
 from models.game import Credit
-from models.learners import Experience, Observation, check_learner, make_learner, resolve_learner
+from models.learners import LEARNERS, Experience, Observation, check_learner, make_learner, resolve_learner
 from models.learners.choice import LOG2E, sample_categorical, softmax_weights
 from models.params import ConfigError
 from models.random import RandomStreams, world_keys
@@ -136,8 +136,11 @@ def test_softmax_never_draws_an_action_whose_weight_underflows():
 
 
 def test_unknown_learner_is_refused_with_the_choices():
-    with pytest.raises(ConfigError, match="allowed are q_learning, evolution, fixed"):
+    """One line, the default family first, then every registered family."""
+    with pytest.raises(ConfigError, match="allowed are q_learning, ") as refused:
         resolve_learner({"kind": "ppo"}, "learners.researcher")
+    message = str(refused.value)
+    assert "\n" not in message and all(kind in message for kind in LEARNERS)
 
 
 def test_fixed_actions_hold_each_agent_to_its_own_action_and_refuse_a_misfit():
