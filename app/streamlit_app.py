@@ -119,8 +119,9 @@ def load_sensitivity(db: str, token: Token, study_id: str, metric: str) -> pl.Da
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
 def load_design_points(db: str, token: Token, study_id: str, swept: tuple[str, ...]) -> pl.DataFrame:
-    """The swept values of every design point with a complete run, one row each."""
-    columns = "".join(f', "{name}"' for name in swept)
+    """The swept values of every design point with a complete run, one row each. The names come from
+    study_info, which has checked them against the runs table; quoted all the same."""
+    columns = "".join(f", {store.quote_identifier(name)}" for name in swept)
     return store.query(
         Path(db),
         f"SELECT DISTINCT design_point{columns} FROM runs WHERE study_id = ? AND status = 'complete' "
@@ -583,7 +584,7 @@ def show_sensitivity(indices: pl.DataFrame, design: str, metric: str, design_poi
 
 def reproduce_sql(study_id: str, metric: str, swept: list[str]) -> str:
     """A query anyone can run against the database to get the outcome table (up to the t-interval)."""
-    quoted = "".join(f'r."{name}", ' for name in swept)
+    quoted = "".join(f"r.{store.quote_identifier(name)}, " for name in swept)
     study, name = study_id.replace("'", "''"), metric.replace("'", "''")
     return (
         f"-- one row per design point; ci = mean ± t(0.975, runs - 1) · sd / sqrt(runs)\n"
@@ -614,8 +615,8 @@ def show_outcome_table(
             st.dataframe(indices, hide_index=True, width="stretch")
             st.code(sampled.sensitivity_sql(study_id, metric), language="sql")
         st.caption(
-            f'Run it with `python -m studies query "…" --db {db}` or any DuckDB client '
-            "(open the file read-only while a study is writing)."
+            f'Run it with `python -m studies query "…" --db {db}` or any DuckDB client (read-only; a '
+            "client that keeps the file open pauses a running study until it closes)."
         )
 
 

@@ -55,6 +55,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     plan = load_study(args.file)
     device = resolve_device(args.device)
     db = store.database_path(args.db)
+    # Every check first (store, memory, disk), so that a refusal is the only line printed.
+    planned = schedule(plan, db, args.batch_worlds, device, args.workers, args.backend)
     print(
         f"study {plan.study_id}: {plan.design_points} design point(s) x {plan.replications} replication(s), "
         f"{plan.rounds} rounds, into {db}",
@@ -71,6 +73,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         workers=args.workers,
         backend=args.backend,
         address=args.address,
+        planned=planned,
     )
     speed = ""
     if report.completed:  # with nothing simulated, the share of store work says nothing
@@ -176,7 +179,19 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    print_frame(store.query(store.database_path(args.db), args.sql), args.format)
+    if args.max_rows < 1:
+        raise ConfigError(f"--max-rows {args.max_rows} is not allowed: use a whole number of at least 1.")
+    if not 0 < args.timeout < 1e9:
+        raise ConfigError(
+            f"--timeout {args.timeout:g} is not allowed: use a number of seconds above 0 and below 1e9."
+        )
+    frame, more = store.user_query(store.database_path(args.db), args.sql, args.max_rows, args.timeout)
+    print_frame(frame, args.format)
+    if more:
+        print(
+            f"note: only the first {args.max_rows:,} rows are shown; --max-rows N shows more.",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -283,8 +298,24 @@ def parser() -> argparse.ArgumentParser:
         func=cmd_list
     )
 
-    query = sub.add_parser("query", parents=[db, output], help="run a read-only SQL query")
+    query = sub.add_parser(
+        "query",
+        parents=[db, output],
+        help="run one read-only SQL query on the results (it cannot read or write any other file)",
+    )
     query.add_argument("sql")
+    query.add_argument(
+        "--max-rows",
+        type=int,
+        default=store.QUERY_MAX_ROWS,
+        help=f"rows shown at most (default: {store.QUERY_MAX_ROWS:,})",
+    )
+    query.add_argument(
+        "--timeout",
+        type=float,
+        default=store.QUERY_TIMEOUT_S,
+        help=f"seconds after which the query is stopped (default: {store.QUERY_TIMEOUT_S:g})",
+    )
     query.set_defaults(func=cmd_query)
 
     export = sub.add_parser("export", parents=[db], help="export a study's runs and metrics")
@@ -320,7 +351,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.func(args)
-    except (ConfigError, store.StoreError) as error:
+    except ConfigError as error:  # one line, whatever a value in the message held
+        print(f"error: {' '.join(str(error).splitlines())}", file=sys.stderr)
+        return 2
+    except store.StoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

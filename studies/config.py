@@ -10,8 +10,10 @@ numbers: differences between design points are not blurred by different random d
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -26,6 +28,9 @@ from studies.designs import DESIGN_PARAMS, Axis, design_points, design_size, par
 
 SECTIONS = ("study", "game", "learners", "design", "sweep")
 MAX_RUNS = 2_000_000  # a plan holds every run in memory; beyond this, split the study
+MAX_DEPTH = 16  # tables and lists nested in one another; a study needs 5
+MAX_NUMBER = 1e15  # the engine computes in 32-bit floats, whose sums overflow far below 1e308
+MODULE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
 STUDY_PARAMS = ParamSpace(
     name="study",
@@ -108,9 +113,10 @@ def replicate_seed(study_seed: int, replicate: int) -> int:
 
 
 def _sweep_target(
-    key: str, game: GameSpec, learners: dict[str, dict[str, Any]]
+    key: str, game: GameSpec, learners: dict[str, dict[str, Any]], kinds: dict[str, list[str]]
 ) -> tuple[tuple[str, str, str], Param]:
-    """(('game', '', param) or ('learners', role, param)), and the parameter's declaration."""
+    """(('game', '', param) or ('learners', role, param)), and the parameter's declaration. A learner
+    parameter swept beside the role's learner family must belong to every family swept (`kinds`)."""
     parts = key.split(".")
     if len(parts) == 1 and parts[0] in game.params.params:
         return ("game", "", parts[0]), game.params.params[parts[0]]
@@ -118,13 +124,15 @@ def _sweep_target(
         if parts[2] == "kind":  # the learner family itself: each value brings its own parameter space
             family = Param(DEFAULT_KIND, "the learner family", kind=str, choices=tuple(LEARNERS))
             return ("learners", parts[1], "kind"), family
-        space = LEARNERS[learners[parts[1]]["kind"]].params
-        if parts[2] in space.params:
-            return ("learners", parts[1], parts[2]), space.params[parts[2]]
-        raise ConfigError(
-            f"sweep.{key}: the {learners[parts[1]]['kind']} learner has no parameter {parts[2]!r}: allowed "
-            f"are {', '.join(space.params)}."
-        )
+        families = kinds.get(parts[1]) or [learners[parts[1]]["kind"]]
+        for kind in families:
+            space = LEARNERS[kind].params
+            if parts[2] not in space.params:
+                raise ConfigError(
+                    f"sweep.{key}: the {kind} learner has no parameter {parts[2]!r}: allowed are "
+                    f"{', '.join(space.params)}."
+                )
+        return ("learners", parts[1], parts[2]), LEARNERS[families[0]].params.params[parts[2]]
     raise ConfigError(
         f"sweep.{key} is not a parameter of the {game.name} game: allowed are its parameters "
         f"({', '.join(game.params.params)}) or learners.<role>.<parameter> with role one of "
@@ -132,8 +140,56 @@ def _sweep_target(
     )
 
 
+def check_values(value: Any, where: str = "", depth: int = 0) -> None:
+    """Refuse what no setting can hold, before any setting is read: numbers that are not finite or too
+    large to compute with, dates and times, keys that would break a message over lines, and nesting deeper
+    than MAX_DEPTH (later steps would exhaust Python's recursion on it)."""
+    if depth > MAX_DEPTH:
+        raise ConfigError(
+            f"{where} nests lists or tables more than {MAX_DEPTH} deep: allowed are numbers, strings, "
+            "true or false, and lists and tables of them."
+        )
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not key.isprintable():
+                raise ConfigError(
+                    f"{where or 'the study config'} has the key {key!r}: allowed are keys of printable "
+                    "characters (parameter names)."
+                )
+            check_values(item, f"{where}.{key}" if where else key, depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            check_values(item, f"{where}[{index}]", depth + 1)
+    elif isinstance(value, float) and not (math.isfinite(value) and abs(value) <= MAX_NUMBER):
+        raise ConfigError(
+            f"{where} = {value!r} is not allowed: numbers must be finite and at most {MAX_NUMBER:g} in size "
+            "(the engine computes in 32-bit floats)."
+        )
+    elif isinstance(value, datetime.date | datetime.time):
+        raise ConfigError(
+            f"{where} = {value.isoformat()} is a date or time: allowed are numbers, strings, true or false, "
+            "and lists and tables of them."
+        )
+
+
+def learner_table(values: Any, where: str) -> dict[str, Any]:
+    """A role's learner settings, refused unless a table whose `kind`, if given, is a family's name."""
+    if not isinstance(values, dict):
+        raise ConfigError(
+            f"{where} = {values!r} is not allowed: give a table of the role's learner settings, such as "
+            f'[{where}] with kind = "{DEFAULT_KIND}".'
+        )
+    if "kind" in values and not isinstance(values["kind"], str):
+        raise ConfigError(
+            f"{where}.kind = {values['kind']!r} has the wrong type: allowed is one of "
+            f"{', '.join(repr(kind) for kind in LEARNERS)} (the learner family)."
+        )
+    return values
+
+
 def plan_study(raw: dict[str, Any], source: str = "") -> StudyPlan:
     """Check a parsed study config and expand it into runs; raise ConfigError on anything wrong."""
+    check_values(raw)
     unknown = sorted(set(raw) - set(SECTIONS))
     if unknown:
         raise ConfigError(
@@ -145,6 +201,11 @@ def plan_study(raw: dict[str, Any], source: str = "") -> StudyPlan:
             raise ConfigError(f"[{section}] must be a table of settings, not {raw[section]!r}.")
     study_raw = dict(raw.get("study", {}))
     extensions = check_extension_names(study_raw.pop("extensions", []))
+    for name in extensions:
+        if not MODULE_NAME.fullmatch(name):
+            raise ConfigError(
+                f'study.extensions names {name!r}: allowed are module names such as "my_lab.journal".'
+            )
     load_extensions(extensions)  # before the game is looked up: they may register parameters, roles, metrics
     study = STUDY_PARAMS.resolve(study_raw, "study")
     if extensions:  # absent otherwise, so that the ids of studies without extensions do not change
@@ -159,15 +220,23 @@ def plan_study(raw: dict[str, Any], source: str = "") -> StudyPlan:
             f"{', '.join(game.role_names)}."
         )
     base_learners = {
-        role: resolve_learner(learner_raw.get(role, {}), f"learners.{role}") for role in game.role_names
+        role: resolve_learner(
+            learner_table(learner_raw.get(role, {}), f"learners.{role}"), f"learners.{role}"
+        )
+        for role in game.role_names
     }
 
     design = DESIGN_PARAMS.resolve(raw.get("design", {}), "design")
     if "seed" not in raw.get("design", {}):
         design["seed"] = study["seed"] % 2**32
     axes = []
+    swept_kinds = {
+        key.split(".")[1]: [kind for kind in spec if kind in LEARNERS]
+        for key, spec in raw.get("sweep", {}).items()
+        if key.startswith("learners.") and key.endswith(".kind") and isinstance(spec, list)
+    }
     for key, spec in raw.get("sweep", {}).items():
-        target, param = _sweep_target(key, game, base_learners)
+        target, param = _sweep_target(key, game, base_learners, swept_kinds)
         axes.append(parse_axis(key, spec, target, param, design["kind"]))
     if design["kind"] != "grid" and not axes:
         raise ConfigError(f"design.kind = {design['kind']!r} needs at least one swept range in [sweep].")
@@ -213,11 +282,20 @@ def plan_study(raw: dict[str, Any], source: str = "") -> StudyPlan:
         where = f"sweep point {dict(zip(plan.swept, combo, strict=True))}: game"
         point_game = game.params.resolve(game_values, where)
         point_learners = {
-            role: resolve_learner(values, f"learners.{role}") for role, values in learner_values.items()
+            role: resolve_learner(learner_table(values, f"learners.{role}"), f"learners.{role}")
+            for role, values in learner_values.items()
         }
         traits = game.role_traits(point_game)
         for role, (n_agents, n_actions) in game.role_shapes(point_game).items():
-            check_learner(point_learners[role], role, n_agents, n_actions, traits[role], study["rounds"])
+            check_learner(
+                point_learners[role],
+                role,
+                n_agents,
+                n_actions,
+                traits[role],
+                study["rounds"],
+                payoff_model=game.payoffs([point_game], role),
+            )
         for replicate, seed in enumerate(seeds):
             plan.runs.append(
                 Run(
@@ -241,4 +319,9 @@ def load_study(path: str | Path) -> StudyPlan:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(f"study file {str(path)!r} is not valid TOML: {error}.") from None
+    except RecursionError:
+        raise ConfigError(
+            f"study file {str(path)!r} nests lists or tables too deeply to read: allowed are at most "
+            f"{MAX_DEPTH} levels."
+        ) from None
     return plan_study(raw, source=str(path))

@@ -75,8 +75,14 @@ def parse_axis(key: str, spec: Any, target: tuple[str, str, str], param: Param, 
             )
         if not spec:
             raise ConfigError(f"{where} = [] must be a non-empty list of values.")
-        if len({json.dumps(v) for v in spec}) != len(spec):
-            raise ConfigError(f"{where} = {spec!r} lists a value twice: each value once.")
+        typed = [json.dumps(_as_typed(param, v)) for v in spec]
+        if len(set(typed)) != len(typed):
+            again = next(i for i, value in enumerate(typed) if typed.index(value) != i)
+            first = spec[typed.index(typed[again])]
+            raise ConfigError(
+                f"{where} = {spec!r} lists a value twice ({first!r} and {spec[again]!r} are one value of "
+                f"{name}): each value once."
+            )
         return Axis(key, section, role, name, param, values=tuple(spec))
     if not isinstance(spec, dict):
         raise ConfigError(
@@ -102,14 +108,25 @@ def parse_axis(key: str, spec: Any, target: tuple[str, str, str], param: Param, 
                 f"{where} has low and high but no steps: a grid axis needs steps, its number of evenly "
                 "spaced values (a whole number of at least 2), or a list of values instead."
             )
-        if not isinstance(steps, int) or isinstance(steps, bool) or steps < 2:
-            raise ConfigError(f"{where}.steps = {steps!r}: allowed is a whole number of at least 2.")
+        if not isinstance(steps, int) or isinstance(steps, bool) or not 2 <= steps <= MAX_DESIGN_POINTS:
+            raise ConfigError(
+                f"{where}.steps = {steps!r}: allowed is a whole number from 2 to {MAX_DESIGN_POINTS:,}."
+            )
         values = [low + (high - low) * i / (steps - 1) for i in range(steps)]
         cast = [round(float(v)) if param.kind is int else round(v, 12) for v in values]
         if len(set(cast)) != len(cast):
             raise ConfigError(f"{where}: {steps} steps between {low} and {high} repeat integer values.")
         return Axis(key, section, role, name, param, values=tuple(cast))
     return Axis(key, section, role, name, param, low=float(low), high=float(high))
+
+
+def _as_typed(param: Param, value: Any) -> Any:
+    """A listed value as the parameter takes it (2.0 is the integer 2), to tell repeats; a value the
+    parameter refuses is left as written, for planning to refuse with its design point."""
+    try:
+        return param.check("", value)
+    except ConfigError:
+        return value
 
 
 def problem(axes: list[Axis]) -> dict[str, Any]:

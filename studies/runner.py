@@ -39,6 +39,12 @@ DEFAULT_BATCH_WORLDS = 256  # on the CPU
 GPU_BATCH_WORLDS = 1_000_000
 BACKENDS = ("local", "ray")
 BYTES_PER_METRIC_VALUE = 16  # DuckDB's compressed metrics rows, measured on the default study, rounded up
+# What a batch holds in memory per recorded round until it ends: the round's tallies as small tensors and
+# Python objects, whatever its worlds (measured 9 KB for the publication game, 4 KB for the election game,
+# torch 2.13), and per world its numbers; and per recorded metric value, the frames it is copied into.
+BYTES_PER_RECORDED_ROUND = 16 * 1024
+BYTES_PER_WORLD_RECORDED_ROUND = 128
+BYTES_PER_RECORDED_VALUE = 8 * 4  # metric frames are copied about four times on their way out
 # torch's intra-op threads pay only on large tensors; on small ones they cost several times their gain
 # (measured: 3.5x slower with 2 threads on a loaded 2-core machine for 25 worlds x 100 agents).
 THREADED_BATCH_AGENTS = 262_144
@@ -109,32 +115,38 @@ def fit_batch_worlds(
     plan: StudyPlan, runs: list[Run], db: Path, batch_worlds: int, workers: int, device: str = "cpu"
 ) -> int:
     """The batch size to use: as asked, or smaller if the batches in flight would not fit in memory (the
-    rounds' peak in the GPU's, on a GPU; the recorded metrics in the machine's).
+    rounds' peak, the literature included, in the GPU's on a GPU; what every recorded round keeps until
+    the batch ends, in the machine's).
 
-    Refuses, saying what it would need, a study whose single world exceeds memory or whose metrics exceed
-    the free disk space next to the database.
+    Refuses, saying what it would need, a study of which one world does not fit in memory, or whose
+    metrics exceed the free disk space next to the database.
     """
     if not runs:
         return batch_worlds
     peak, agents = max(
         (plan.game.peak_bytes_per_world(r.game), agents_per_world(plan, r)) for r in runs
     )
-    recorded = math.ceil(plan.rounds / plan.record_every) * len(plan.game.metrics)
-    metrics = recorded * 8 * 4  # metric frames are copied about four times on their way out
+    recorded_rounds = math.ceil(plan.rounds / plan.record_every)
+    recorded = recorded_rounds * len(plan.game.metrics)
+    metrics = recorded * BYTES_PER_RECORDED_VALUE + recorded_rounds * BYTES_PER_WORLD_RECORDED_ROUND
+    per_batch = recorded_rounds * BYTES_PER_RECORDED_ROUND
     if device == "cpu":
-        needs = [(peak + metrics, available_memory(), "memory")]
+        needs = [(peak + metrics, per_batch, available_memory(), "memory")]
     else:
-        needs = [(peak, gpu_memory(device), "GPU memory"), (metrics, available_memory(), "memory")]
-    for per_world, free, memory in needs:
+        needs = [
+            (peak, per_batch, gpu_memory(device), "GPU memory"),
+            (metrics, per_batch, available_memory(), "memory"),
+        ]
+    for per_world, fixed, free, memory in needs:
         budget = free * 0.8 / max(workers, 1)
-        if per_world > budget:
+        if fixed + per_world > budget:
             raise ConfigError(
-                f"one world of this study needs about {per_world / 2**30:.1f} GiB of {memory} "
-                f"({agents:,} agents, {recorded:,} recorded values), and "
-                f"{budget / 2**30:.1f} GiB are available per worker: use fewer agents, fewer workers or a "
-                "larger machine."
+                f"one world of this study needs about {(fixed + per_world) / 2**30:.1f} GiB of {memory} "
+                f"({agents:,} agents, {recorded_rounds:,} recorded rounds of {len(plan.game.metrics)} "
+                f"metrics), and {budget / 2**30:.1f} GiB are available per worker: use fewer agents, fewer "
+                "rounds or a larger study.record_every, fewer workers or a larger machine."
             )
-        batch_worlds = min(batch_worlds, int(budget // per_world))
+        batch_worlds = min(batch_worlds, int((budget - fixed) // max(per_world, 1)))
     disk = len(runs) * recorded * BYTES_PER_METRIC_VALUE
     free = shutil.disk_usage(db.parent if db.parent.exists() else Path.cwd()).free
     if disk > free:
@@ -273,6 +285,34 @@ def schedule(
     return Schedule(done, pending, tasks, min(workers, max(len(tasks), 1)), lookup_seconds)
 
 
+class LockWait:
+    """Tells, while the study waits for another process to let go of the database (a reader holding it
+    open), that it waits and for whom: on the progress line, or once in a line of its own without one."""
+
+    def __init__(self, bar: tqdm, db: Path) -> None:
+        self.bar, self.db = bar, db
+        self.shown_at: float | None = None
+
+    def __call__(self, waited: float, holder: str) -> None:
+        if waited < 1 or (self.shown_at is not None and time.monotonic() - self.shown_at < 1):
+            return
+        if self.bar.disable:
+            if self.shown_at is None:
+                print(
+                    f"waiting for the results database {self.db}: {holder} holds it; the study goes on "
+                    "when it closes the file.",
+                    file=sys.stderr,
+                )
+        else:
+            self.bar.set_postfix_str(f"waiting {waited:.0f} s for {self.db.name}: {holder} holds it")
+        self.shown_at = time.monotonic()
+
+    def over(self) -> None:
+        if self.shown_at is not None and not self.bar.disable:
+            self.bar.set_postfix_str("")
+        self.shown_at = None
+
+
 def run_study(
     plan: StudyPlan,
     db: Path,
@@ -282,10 +322,12 @@ def run_study(
     workers: int | None = None,
     backend: str = "local",
     address: str | None = None,
+    planned: Schedule | None = None,
 ) -> RunReport:
-    """Run every run of the plan not yet complete in the store at `db`, then its sensitivity analysis."""
+    """Run every run of the plan not yet complete in the store at `db`, then its sensitivity analysis.
+    `planned`: the study's schedule when the caller has made it (to refuse before saying anything)."""
     begun = time.perf_counter()
-    planned = schedule(plan, db, batch_worlds, device, workers, backend)
+    planned = planned or schedule(plan, db, batch_worlds, device, workers, backend)
     tasks, workers, record_seconds = planned.tasks, planned.workers, planned.lookup_seconds
     bar = tqdm(
         total=sum(task.world_rounds for task in tasks),
@@ -298,12 +340,19 @@ def run_study(
     )
     # The study's record is written on a thread of its own while the first batch simulates, so that
     # DuckDB's work (about 50 ms on a new file) overlaps the simulation; only waiting for it counts.
+    waiting = LockWait(bar, db)  # a reader holding the file makes writes wait, never fail
+
+    def register() -> None:
+        store.register_study(db, plan, waiting)
+        waiting.over()
+
     with ThreadPoolExecutor(max_workers=1) as background, bar:
-        registered = background.submit(store.register_study, db, plan)
+        registered = background.submit(register)
         for shard in execute(tasks, workers, backend, address, bar):
             stored_at = time.perf_counter()
             registered.result()
-            store.ingest(db, shard)
+            store.ingest(db, shard, waiting)
+            waiting.over()
             # A worker's own recording overlaps the other workers' simulation: its share of the wall time.
             record_seconds += time.perf_counter() - stored_at + shard.record_seconds / workers
         stored_at = time.perf_counter()
@@ -320,7 +369,7 @@ def run_study(
     )
     if plan.design["kind"] in sensitivity.METHODS:
         indices = sensitivity.analyze(plan, db)
-        store.write_sensitivity(db, plan.study_id, indices)
+        store.write_sensitivity(db, plan.study_id, indices, waiting)
         report.sensitivity_rows = indices.height
     return report
 

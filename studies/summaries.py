@@ -33,19 +33,37 @@ def t_critical(dof: int) -> float:
 
 
 def study_info(path: Path, study_id: str) -> dict[str, Any]:
+    """The study's row, after refusing swept parameters that are not columns of its runs: they become SQL
+    identifiers, and a shared file could hold anything there."""
     frame = store.query(path, "SELECT * FROM studies WHERE study_id = ?", [study_id])
     if frame.is_empty():
         raise KeyError(f"no study {study_id!r} in {path}")
-    return frame.row(0, named=True)
+    info = frame.row(0, named=True)
+    columns = run_columns(path)
+    strange = [name for name in info["swept_parameters"] or [] if name not in columns]
+    if strange:
+        raise store.StoreError(
+            f"study {study_id!r} in {path} names swept parameters that are not columns of its runs "
+            f"({', '.join(repr(name[:80]) for name in strange)}): the file was not written by this tool or "
+            "was changed since; nothing in it was run."
+        )
+    return info
+
+
+def run_columns(path: Path) -> set[str]:
+    """The columns of the runs table."""
+    columns = store.query(
+        path,
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_name = 'runs' AND table_catalog = current_database()",
+    )
+    return set(columns["column_name"])
 
 
 def code_versions(path: Path, study_id: str) -> pl.DataFrame:
     """The code versions behind a study's stored runs: `code` (commit, and + the fingerprint of uncommitted
     changes), `runs`; most runs first. More than one means its numbers may come from different models."""
-    columns = store.query(
-        path, "SELECT column_name FROM information_schema.columns WHERE table_name = 'runs'"
-    )
-    diff = "code_diff" if "code_diff" in columns["column_name"] else "NULL"  # stores before code_diff
+    diff = "code_diff" if "code_diff" in run_columns(path) else "NULL"  # stores before code_diff
     found = store.query(
         path,
         f"SELECT code_commit, {diff} AS code_diff, count(*) AS runs FROM runs WHERE study_id = ? "
@@ -75,7 +93,7 @@ def metric_names(path: Path, study_id: str) -> list[str]:
 
 def outcome_by_design_point(path: Path, study_id: str, metric: str) -> pl.DataFrame:
     """One row per design point: swept parameter values, runs, mean, sd, ci_low, ci_high, q10, q90."""
-    swept = [f'r."{name}"' for name in study_info(path, study_id)["swept_parameters"]]
+    swept = ["r." + store.quote_identifier(name) for name in study_info(path, study_id)["swept_parameters"]]
     select = ", ".join(["r.design_point", *swept])
     frame = store.query(
         path,
@@ -102,7 +120,10 @@ def time_course(path: Path, study_id: str, metric: str) -> pl.DataFrame:
     """Per design point and step: mean, q10 and q90 across replications, with a readable label."""
     swept = study_info(path, study_id)["swept_parameters"]
     label = (
-        " || ', ' || ".join(f"'{name}=' || CAST(r.\"{name}\" AS VARCHAR)" for name in swept)
+        " || ', ' || ".join(
+            f"{store.quote_literal(name + '=')} || CAST(r.{store.quote_identifier(name)} AS VARCHAR)"
+            for name in swept
+        )
         if swept
         else "'all runs'"
     )

@@ -56,6 +56,7 @@ def test_readme_sql_examples_run_and_return_rows(sql, two_studies):
     sql = sql.replace("publication_sensitivity", "tiny_sobol").replace("publication_bias", "tiny")
     sql = sql.replace("discoveries >= 2", "discoveries >= 0")  # 20 researchers make fewer discoveries
     assert store.query(two_studies, sql).height > 0
+    assert store.user_query(two_studies, sql)[0].height > 0  # as `python -m studies query` runs it, confined
 
 
 def test_the_plain_duckdb_cli_reads_the_store(two_studies):

@@ -88,6 +88,8 @@ def test_queries_are_read_only_and_errors_are_explained(study_file, db, capsys):
     main(["run", str(study_file), "--db", str(db), "--quiet"])
     capsys.readouterr()
     assert main(["query", "DELETE FROM runs", "--db", str(db)]) == 2
+    assert "the query is a DELETE statement, which is not allowed here" in capsys.readouterr().err
+    assert main(["query", "SELECT * FROM no_such_table", "--db", str(db)]) == 2
     assert "the query failed" in capsys.readouterr().err
     assert main(["query", "SELECT count(*) FROM runs", "--db", str(db), "--format", "csv"]) == 0
     assert capsys.readouterr().out.split()[-1] == "4"

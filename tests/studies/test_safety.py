@@ -76,16 +76,26 @@ def test_a_study_too_large_for_the_disk_says_what_it_needs_and_writes_nothing(ti
 
 
 def test_memory_shrinks_batches_before_refusing(tiny_plan, db, monkeypatch):
+    """A batch keeps every recorded round until it ends: per world its numbers, per batch its tallies."""
     metrics = len(tiny_plan.game.metrics)
-    one_world = tiny_plan.game.peak_bytes_per_world(tiny_plan.runs[0].game) + 40 * metrics * 8 * 4
-    monkeypatch.setattr(runner, "available_memory", lambda: int(one_world * 2.6 / 0.8))
+    one_world = (
+        tiny_plan.game.peak_bytes_per_world(tiny_plan.runs[0].game)
+        + 40 * metrics * runner.BYTES_PER_RECORDED_VALUE
+        + 40 * runner.BYTES_PER_WORLD_RECORDED_ROUND
+    )
+    per_batch = 40 * runner.BYTES_PER_RECORDED_ROUND
+    monkeypatch.setattr(runner, "available_memory", lambda: int((per_batch + one_world * 2.6) / 0.8))
     assert runner.fit_batch_worlds(tiny_plan, tiny_plan.runs, db, 256, workers=1) == 2
+    monkeypatch.setattr(runner, "available_memory", lambda: int((per_batch + one_world * 0.9) / 0.8))
+    with pytest.raises(ConfigError, match=f"40 recorded rounds of {metrics} metrics"):
+        runner.fit_batch_worlds(tiny_plan, tiny_plan.runs, db, 256, workers=1)
 
 
 def test_a_gpu_study_runs_in_one_process_with_batches_its_memory_holds(tiny_plan, db, monkeypatch):
     """No GPU is needed to plan for one: the GPU's free memory is the only thing asked of it."""
     peak = tiny_plan.game.peak_bytes_per_world(tiny_plan.runs[0].game)
-    monkeypatch.setattr(runner, "gpu_memory", lambda device: int(peak * 3.5 / 0.8))
+    per_batch = 40 * runner.BYTES_PER_RECORDED_ROUND  # the recorded rounds' tallies, on the GPU too
+    monkeypatch.setattr(runner, "gpu_memory", lambda device: int((per_batch + peak * 3.5) / 0.8))
     monkeypatch.setattr(runner, "AUTO_POOL_AGENT_ROUNDS", 0)  # on the CPU, a pool of every core
     on_cpu = runner.schedule(tiny_plan, db)
     assert on_cpu.workers == min(os.cpu_count(), 4) and {len(t.runs) for t in on_cpu.tasks} <= {1, 2}
