@@ -289,7 +289,7 @@ def _engine(case: Case, params: dict[str, Any], device: str) -> Timed:
     batch = default_batch(case, device)
     cached = compile_cache.holds(case.game, device)  # see cache_kernels
     # In the warm-up.
-    batch.fused = on_kernels(case) and worth_fusing(batch.agents_per_round, STUDY_ROUNDS, device, cached)
+    batch.fused = batch.on_kernels and worth_fusing(batch.agents_per_round, STUDY_ROUNDS, device, cached)
     per_world = batch.agents_per_world
 
     def step() -> None:
@@ -308,8 +308,8 @@ def _engine(case: Case, params: dict[str, Any], device: str) -> Timed:
 
 
 def on_kernels(case: Case) -> bool:
-    """Whether the case's game parameters run on the game's accelerated kernels; elsewhere (parameters the
-    kernels do not implement, as a scenario's may be) on the reference rules, which have none to fuse."""
+    """Whether the case's game parameters run on the game's accelerated kernels (Batch.on_kernels, before a
+    batch is built): elsewhere, as a scenario's may be, on the reference rules, which have none to fuse."""
     spec = get_game(case.game)
     return spec.engine_for(game_params(case)) is not spec.rules
 
