@@ -49,6 +49,17 @@ class Role:
     actions: Callable[[Mapping[str, Any]], int]
     observation: Callable[[Mapping[str, Any]], int] = lambda params: 0
     traits: Callable[[Mapping[str, Any]], tuple[Trait, ...]] = lambda params: ()
+    # The observation's named parts in order, name -> length, where the game names them: what a learner
+    # that reads particular facts (a poll, its own platform) asks for by name (Learner.needs_fields).
+    fields: Callable[[Mapping[str, Any]], dict[str, int]] = lambda params: {}
+
+    def layout(self, params: Mapping[str, Any]) -> dict[str, slice]:
+        """Where each named part of the observation lies, name -> slice of the feature axis."""
+        out, start = {}, 0
+        for name, size in self.fields(params).items():
+            out[name] = slice(start, start + size)
+            start += size
+        return out
 
 
 @dataclass
@@ -269,6 +280,10 @@ class GameSpec:
     def role_shapes(self, params: Mapping[str, Any]) -> dict[str, tuple[int, int]]:
         """(agents, actions) per role for resolved parameters, without building a world."""
         return {role.name: (role.agents(params), role.actions(params)) for role in self.every_role}
+
+    def role_fields(self, params: Mapping[str, Any]) -> dict[str, dict[str, slice]]:
+        """The named parts of each role's observation for resolved parameters (empty where unnamed)."""
+        return {role.name: role.layout(params) for role in self.every_role}
 
     def role_traits(self, params: Mapping[str, Any]) -> dict[str, tuple[Trait, ...]]:
         """The traits of each role for resolved parameters (empty where a role has none)."""

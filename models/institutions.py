@@ -33,9 +33,17 @@ class Institution:
     objective: Callable[[Any], torch.Tensor]  # its payoff per world, (worlds,), from the round's tallies
     switch: str | None = None  # a true/false game parameter: it sets `parameter` only where that is true
     observation: Callable[[Mapping[str, Any]], int] = lambda params: 0
+    fields: Callable[[Mapping[str, Any]], dict[str, int]] = lambda params: {}  # named parts (Role.fields)
 
     def as_role(self) -> Role:
-        return Role(self.role, self.doc, lambda params: 1, lambda params: len(self.choices), self.observation)
+        return Role(
+            self.role,
+            self.doc,
+            lambda params: 1,
+            lambda params: len(self.choices),
+            self.observation,
+            fields=self.fields,
+        )
 
     def acts(self, params: Mapping[str, Any]) -> bool:
         """Whether its actions set the parameter in a batch with these parameters (the switch is shared)."""

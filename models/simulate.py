@@ -126,6 +126,7 @@ def build_batch(
             f"role ({', '.join(roles)}); a part registered in another process is not registered here (see "
             "models/extensions.py)."
         )
+    fields = spec.role_fields(worlds[0])
     with torch.inference_mode():
         engine = spec.build(worlds, seeds, device)
         return Batch(
@@ -141,6 +142,7 @@ def build_batch(
                     engine.rng,
                     traits=[spec.role_traits(world)[role] for world in worlds],
                     payoff_model=spec.payoffs(worlds, role, engine.device),
+                    fields=fields[role],
                 )
                 for role, (n_agents, n_actions) in roles.items()
             },

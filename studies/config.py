@@ -285,7 +285,7 @@ def plan_study(raw: dict[str, Any], source: str = "") -> StudyPlan:
             role: resolve_learner(learner_table(values, f"learners.{role}"), f"learners.{role}")
             for role, values in learner_values.items()
         }
-        traits = game.role_traits(point_game)
+        traits, fields = game.role_traits(point_game), game.role_fields(point_game)
         for role, (n_agents, n_actions) in game.role_shapes(point_game).items():
             check_learner(
                 point_learners[role],
@@ -295,6 +295,7 @@ def plan_study(raw: dict[str, Any], source: str = "") -> StudyPlan:
                 traits[role],
                 study["rounds"],
                 payoff_model=game.payoffs([point_game], role),
+                fields=fields[role],
             )
         for replicate, seed in enumerate(seeds):
             plan.runs.append(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from models.game import PayoffModel, Trait
@@ -71,10 +71,13 @@ def make_learner(
     rng: RandomStreams,
     traits: Sequence[Sequence[Trait]] = (),
     payoff_model: PayoffModel | None = None,
+    fields: dict[str, slice] | None = None,
 ) -> Learner:
     """Build one role's learner for a batch of worlds from a resolved config, shared or one per world;
     `traits` are the role's traits in each world, for a learner that acts on traits; `payoff_model` the
-    role's payoffs as the game states them (None where it states none), for an opponent-aware learner.
+    role's payoffs as the game states them (None where it states none), for an opponent-aware learner;
+    `fields` where the named parts of the role's observation lie (Role.layout), for a learner that reads
+    them.
 
     Numeric parameters (learning rate, temperature, ...) may differ per world; the kind and settings
     that pick code paths (exploration, fixed probabilities) must be shared.
@@ -98,7 +101,20 @@ def make_learner(
     if cls.needs_payoff_model:
         _check_has_payoffs(cls, role, payoff_model)
         extra["payoff_model"] = payoff_model
-    return cls(params, role, n_worlds, n_agents, n_actions, rng, **extra)
+    _check_has_fields(cls, role, fields or {})
+    learner = cls(params, role, n_worlds, n_agents, n_actions, rng, **extra)
+    learner.fields = dict(fields or {})
+    return learner
+
+
+def _check_has_fields(cls: type[Learner], role: str, fields: Mapping[str, Any]) -> None:
+    missing = [name for name in cls.needs_fields if name not in fields]
+    if missing:
+        raise ConfigError(
+            f"learners.{role}.kind = {cls.kind!r} reads the observation's {', '.join(cls.needs_fields)}, and "
+            f"the {role} role's observation has no {', '.join(missing)}: allowed are roles that observe "
+            f"them ({cls.doc or cls.kind})."
+        )
 
 
 def _check_has_traits(cls: type[Learner], role: str, traits: Sequence[Trait]) -> None:
@@ -129,11 +145,13 @@ def check_learner(
     traits: Sequence[Trait] = (),
     rounds: int | None = None,
     payoff_model: PayoffModel | None = None,
+    fields: Mapping[str, Any] | None = None,
 ) -> None:
-    """Refuse a learner config that cannot fit the game's agents, actions, traits and stated payoffs (the
-    role's payoff model, None where the game states none), or a run of `rounds` rounds, before anything
-    runs."""
+    """Refuse a learner config that cannot fit the game's agents, actions, traits, stated payoffs (the
+    role's payoff model, None where the game states none) and named observation parts (`fields`), or a run
+    of `rounds` rounds, before anything runs."""
     cls = LEARNERS[config["kind"]]
+    _check_has_fields(cls, role, fields or {})
     cls.check(config, role, n_agents, n_actions)
     if cls.acts_on == "traits":
         _check_has_traits(cls, role, traits)

@@ -66,6 +66,10 @@ class Learner:
     # True: the learner reasons with the game's stated payoffs (models.game.PayoffModel) and is built with
     # the role's, `payoff_model=`; a game that states none for the role cannot have it (check_learner).
     needs_payoff_model: ClassVar[bool] = False
+    # The named parts of its role's observation (models.game.Role.fields) the learner reads; a role whose
+    # observation lacks one cannot have it (check_learner). `fields` says where each part lies.
+    needs_fields: ClassVar[tuple[str, ...]] = ()
+    fields: dict[str, slice] = {}  # noqa: RUF012 (set per learner by make_learner, never mutated)
 
     def __init__(
         self,
@@ -104,6 +108,10 @@ class Learner:
         both in one pass over its state (TabularQLearner does)."""
         self.learn(experience)
         return self.act(experience.next_observation)
+
+    def field(self, features: torch.Tensor, name: str) -> torch.Tensor:
+        """The named part of an observation, (worlds, agents, size)."""
+        return features[..., self.fields[name]]
 
     def draw(self, round_index: int, purpose: str) -> torch.Tensor:
         """One uniform per agent per world, from this role's stream for `purpose`."""

@@ -15,7 +15,7 @@ import torch
 
 from models.game import Credit
 from models.learners.base import Experience, Learner, Observation
-from models.learners.choice import LOG2E
+from models.learners.choice import LOG2E, greedy
 from models.learners.tabular_kernels import softmax_choice, update_and_choose, value_update
 from models.params import Param, ParamSpace
 from models.reductions import add_at
@@ -62,10 +62,10 @@ class TabularQLearner(Learner):
         t = observation.round_index
         if self.p["exploration"] == "softmax":
             return softmax_choice(self.values, *self._softmax_draws(t))
-        greedy = self.values.argmax(1)
+        best = greedy(self.values.unbind(1))
         explore = self.draw(t, "explore") < self.p["epsilon"].view(-1, 1)
         random_action = (self.draw(t, "act") * self.n_actions).long().clamp(max=self.n_actions - 1)
-        return torch.where(explore, random_action, greedy)
+        return torch.where(explore, random_action, best)
 
     def learn(self, experience: Experience) -> None:
         self._take_credit(experience.credit)

@@ -45,9 +45,10 @@ def test_agents_and_spaces_follow_the_roles():
     assert env.action_space("candidate_0").n == 25
     assert env.action_space("institution_0").n == 6
     assert env.observation_space("voter_0") is env.observation_space("voter_3")
-    assert env.observation_space("voter_0").shape == (13,)
-    assert env.observation_space("candidate_1").shape == (13,)
-    assert env.observation_space("institution_0").shape == (11,)
+    # common part: winner 2 + platforms 16 + shares 8 + turnout 1 + rule 6 = 33
+    assert env.observation_space("voter_0").shape == (33 + 2,)
+    assert env.observation_space("candidate_1").shape == (33 + 2 + 2 + 1 + 2 + 1,)
+    assert env.observation_space("institution_0").shape == (33,)
     strategic = election_v0.parallel_env(n_voters=4, n_candidates=3, strategic_voting=True)
     assert strategic.action_space("voter_0").n == 4
 
@@ -108,11 +109,21 @@ def test_env_rewards_are_the_batched_engines_rewards(params):
     assert env.agents == []
 
 
+def part(observation: np.ndarray, role: str, name: str) -> np.ndarray:
+    """The named part of one agent's observation (the role's fields)."""
+    roles = {role.name: role for role in GAME.every_role}
+    return observation[roles[role].layout({})[name]]
+
+
 def test_observations_lie_in_the_observation_space_and_say_what_happened():
     env = election_v0.parallel_env(n_voters=9, n_candidates=3, dimensions=2, platform_grid=5, max_rounds=6)
     observations, _ = env.reset(seed=1)
-    assert not observations["institution_0"].any()  # nothing has happened before the first election
     game = ElectionRules([env.params], seeds=[1])
+    common = observations["institution_0"]
+    assert not part(common, "institution", "shares").any()  # nothing has happened before the first election
+    assert part(common, "institution", "rule").tolist() == [1, 0, 0, 0, 0, 0]  # plurality
+    # before the first election every party stands at its ideal point
+    np.testing.assert_array_equal(part(common, "institution", "platforms")[:6], game.ideals[0].flatten())
     for round_index in range(6):
         for agent, observation in observations.items():
             assert env.observation_space(agent).contains(observation), (round_index, agent, observation)
@@ -127,22 +138,32 @@ def test_observations_lie_in_the_observation_space_and_say_what_happened():
             },
         ).tallies
         common = observations["institution_0"]
-        np.testing.assert_array_equal(common[:2], t.platforms[0, t.winner[0]].numpy())
-        np.testing.assert_allclose(common[2:5], t.vote_shares[0].numpy(), rtol=1e-6)
-        assert not common[5:10].any()
-        assert common[10] == pytest.approx(t.turnout[0].item())
-        np.testing.assert_array_equal(observations["voter_4"][:11], common)
-        np.testing.assert_array_equal(observations["voter_4"][11:], game.voters[0, 4].numpy())
-        np.testing.assert_array_equal(observations["candidate_2"][11:], game.ideals[0, 2].numpy())
+        winner = t.platforms[0, t.winner[0]]
+        np.testing.assert_array_equal(part(common, "institution", "winner_platform"), winner)
+        np.testing.assert_array_equal(part(common, "institution", "platforms")[:6], t.platforms[0].flatten())
+        assert not part(common, "institution", "platforms")[6:].any()
+        shares = part(common, "institution", "shares")
+        np.testing.assert_allclose(shares[:3], t.vote_shares[0].numpy(), rtol=1e-6)
+        assert not shares[3:].any()
+        assert part(common, "institution", "turnout")[0] == pytest.approx(t.turnout[0].item())
+        voter = observations["voter_4"]
+        np.testing.assert_array_equal(voter[: len(common)], common)  # an exact poll: the shares
+        np.testing.assert_array_equal(part(voter, "voter", "ideal"), game.voters[0, 4].numpy())
+        candidate = observations["candidate_2"]
+        np.testing.assert_array_equal(part(candidate, "candidate", "ideal"), game.ideals[0, 2].numpy())
+        np.testing.assert_array_equal(part(candidate, "candidate", "own_platform"), t.platforms[0, 2].numpy())
+        assert part(candidate, "candidate", "own_share")[0] == pytest.approx(t.vote_shares[0, 2].item())
     assert env.agents == []
 
 
 def test_one_dimension_pads_positions_with_zeros():
     env = election_v0.parallel_env(n_voters=5, n_candidates=2, max_rounds=3)
     observations, _ = env.reset(seed=3)
-    assert observations["voter_0"][12] == 0 and observations["voter_0"][11] != 0
+    ideal = part(observations["voter_0"], "voter", "ideal")
+    assert ideal[1] == 0 and ideal[0] != 0
     observations, *_ = env.step({agent: env.action_space(agent).n - 1 for agent in env.agents})
-    assert observations["candidate_0"][:2].tolist() == [2.0, 0.0]  # both at the top of the grid, extent 2
+    # both at the top of the grid, extent 2
+    assert part(observations["candidate_0"], "candidate", "winner_platform").tolist() == [2.0, 0.0]
 
 
 def test_step_needs_reset_and_refuses_actions_outside_the_space():
@@ -187,4 +208,4 @@ def test_a_given_electorate_must_match_its_size():
         n_voters=3, dimensions=2, voter_distribution="given", voter_positions=[0, 1, 2, 3, 4, 5]
     )
     observations, _ = env.reset(seed=0)
-    assert observations["voter_2"][11:].tolist() == [4.0, 5.0]
+    assert part(observations["voter_2"], "voter", "ideal").tolist() == [4.0, 5.0]

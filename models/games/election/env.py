@@ -7,10 +7,12 @@ of digit_d * platform_grid**d, digit 0 at -platform_extent); the institution pic
 `models.games.election.voting.RULES` order (it matters only with `institution_learns`). The reward is what
 the engine paid that agent that round.
 
-Every observation starts with what everyone saw of the last election (zeros before the first): the
-winner's platform (2 numbers, the second 0 in one dimension), the vote shares (8 numbers, one per
-candidate, 0 past the last) and the turnout. Voters and candidates then see their own ideal point (2
-numbers, padded the same way); the institution sees only the common part. Episodes end by truncation
+Every observation starts with what everyone saw of the last election, padded to 2 dimensions and 8
+candidates (models/games/election/rules.py, COMMON_FIELDS): the winner's platform (2 numbers), every
+candidate's platform (16; before the first election, each candidate's ideal point), the vote shares (8; a
+voter sees the poll), the turnout (1) and the rule in force (6, one-hot). A voter then sees its ideal point
+(2); a candidate its ideal point, its own platform, its vote share, its supporters' centroid and whether
+it has just entered (2 + 2 + 1 + 2 + 1); the institution only the common part. Episodes end by truncation
 after `max_rounds`.
 
     from models.envs import election_v0
@@ -28,7 +30,6 @@ import numpy as np
 from gymnasium import spaces
 
 from models.envs.one_world import OneWorldEnv
-from models.games.election.rules import COMMON, POSITION, SHARES
 
 
 def parallel_env(**params: Any) -> ElectionEnv:
@@ -45,14 +46,19 @@ class ElectionEnv(OneWorldEnv):
     game = "election"
 
     def observation_box(self, role: str, size: int) -> spaces.Box:
-        """The common part lies on the platform grid's extent and in [0, 1]; ideal points are unbounded."""
-        if size < COMMON:  # a role of an institution registered on the game
+        """Platforms lie on the platform space, shares, turnout, the rule and the entry flag in [0, 1];
+        ideal points and supporters' centroids are unbounded."""
+        fields = next(r for r in self.spec.every_role if r.name == role).layout(self.params)
+        if not fields:  # a role of an institution registered on the game
             return super().observation_box(role, size)
-        extent = np.float32(self.params["platform_extent"])
-        low = np.concatenate(
-            [np.full(POSITION, -extent), np.zeros(SHARES + 1), np.full(size - COMMON, -np.inf)]
-        )
-        high = np.concatenate(
-            [np.full(POSITION, extent), np.ones(SHARES + 1), np.full(size - COMMON, np.inf)]
-        )
-        return spaces.Box(low.astype(np.float32), high.astype(np.float32), dtype=np.float32)
+        extent = float(self.params["platform_extent"])
+        bounds = {
+            "winner_platform": extent, "platforms": extent, "own_platform": extent,
+            "shares": 1.0, "turnout": 1.0, "rule": 1.0, "own_share": 1.0, "entered": 1.0,
+        }  # fmt: skip
+        signed = ("winner_platform", "platforms", "own_platform")
+        low, high = np.empty(size, np.float32), np.empty(size, np.float32)
+        for name, where in fields.items():
+            high[where] = bounds.get(name, np.inf)
+            low[where] = -high[where] if name in signed or name not in bounds else 0.0
+        return spaces.Box(low, high, dtype=np.float32)

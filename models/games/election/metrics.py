@@ -41,4 +41,12 @@ ELECTION_METRICS: tuple[Metric, ...] = (
            lambda t: (t.platforms - t.platforms.mean(1, keepdim=True)).norm(dim=-1).mean(-1)),
     Metric("effective_number_of_parties", "1 / sum of squared vote shares (Laakso & Taagepera)",
            lambda t: ratio(torch.ones_like(t.turnout), (t.vote_shares**2).sum(-1))),
+    Metric("sincere_vote_share", "share of those who voted whose ballot puts a sincere favourite first "
+           "(below 1 only with strategic_voting: strategic, or mistaken, votes)", lambda t: t.sincere_share,
+           bounded=True),
+    Metric("platform_eccentricity", "mean distance of the candidates' platforms from the electorate's centre "
+           "(Laver & Sergenti's eccentricity, in voter standard deviations)",
+           lambda t: t.eccentricity),
+    Metric("party_exits", "parties that left this round (exit_threshold; a new one takes each one's place)",
+           lambda t: t.exits),
 )  # fmt: skip

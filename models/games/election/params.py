@@ -35,7 +35,13 @@ ELECTION_PARAMS = ParamSpace(
         ),
         "dimensions": Param(1, "dimensions of the policy space", kind=int, low=1, high=2, per_world=False),
         "voter_distribution": Param(
-            "normal", "how voters' ideal points are drawn", kind=str, choices=("normal", "bimodal", "given")
+            "normal", "how voters' ideal points are drawn", kind=str,
+            choices=("normal", "bimodal", "lognormal", "given"),
+        ),
+        "skew": Param(
+            1.0, "lognormal electorates: sigma of exp(sigma Z), standardised to mean 0 and sd 1 on each "
+            "dimension; larger is more right-skewed (the median voter left of the mean)",
+            low=0, low_open=True, high=3,
         ),
         "polarization": Param(
             1.0, "bimodal electorates: distance of each mode from the centre, in standard deviations",
@@ -55,6 +61,39 @@ ELECTION_PARAMS = ParamSpace(
         "strategic_voting": Param(
             False, "voters choose whom to support (put first on the ballot), not only whether to vote",
             kind=bool,
+        ),
+        "poll": Param(
+            "exact", "what voters learn of the last election before voting: its vote shares ('exact'), a "
+            "survey of poll_sample_size voters drawn from them ('sampled'), or nothing ('none')",
+            kind=str, choices=("exact", "sampled", "none"),
+        ),
+        "poll_sample_size": Param(
+            1000, "respondents of a sampled poll (multinomial sampling error)", kind=int, low=1, high=100_000,
+            per_world=False,
+        ),
+        "credit": Param(
+            "outcome", "what a voter is paid for: the winner's policy utility ('outcome'); that minus the "
+            "utility of the winner had it abstained ('difference', Wolpert & Tumer); or its ballot's "
+            "expected gain given pivot probabilities from the poll ('pivotal', Riker & Ordeshook, Myerson & "
+            "Weber). Voting cost and expressive benefit are paid in every scheme", kind=str,
+            choices=("outcome", "difference", "pivotal"),
+        ),
+        "platform_space": Param(
+            "grid", "where a candidate that chooses a position (Laver's rules, evolution) stands: the "
+            "nearest platform on the grid, or the position itself ('continuous'); grid-choosing learners use "
+            "the grid",
+            kind=str, choices=("grid", "continuous"),
+        ),
+        "exit_threshold": Param(
+            0.0, "party exit and entry (Laver & Sergenti 2011): a candidate whose vote share stays below "
+            "this for exit_after rounds leaves and a new party takes its place (0: parties never leave)",
+            low=0, high=1, high_open=True,
+        ),
+        "exit_after": Param(5, "rounds below exit_threshold after which a party leaves", kind=int, low=1,
+                            high=1_000_000),
+        "entry_position": Param(
+            "voter", "where a new party enters: at a randomly drawn voter's ideal point ('voter') or "
+            "anywhere on the platform space, uniformly ('random')", kind=str, choices=("voter", "random"),
         ),
         "voting_cost": Param(0.0, "cost of voting, in utility units", low=0, high=1e6),
         "expressive_benefit": Param(0.0, "benefit of voting in itself, in utility units", low=0, high=1e6),
