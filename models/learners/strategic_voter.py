@@ -61,15 +61,25 @@ class StrategicVoter(Learner):
     def act(self, observation: Observation) -> torch.Tensor:
         features = observation.features
         n_candidates = self.n_actions - 1
-        shares = self.field(features, "shares")[..., :n_candidates]  # (W, V, C): the poll
-        platforms = self.field(features, "platforms").unflatten(-1, (-1, 2))[..., :n_candidates, :]
-        distance = (platforms - self.field(features, "ideal").unsqueeze(-2)).norm(dim=-1)  # (W, V, C)
-        viable = self._viable(shares, self.field(features, "rule").argmax(-1), n_candidates)
-        choice = distance.masked_fill(~viable, float("inf")).argmin(-1)
+        # The poll, the platforms and the rule are everyone's in a world: read from the first voter's view.
+        common = features[:, :1]
+        shares = self.field(common, "shares")[..., :n_candidates]  # (W, 1, C): the poll
+        platforms = self.field(common, "platforms").unflatten(-1, (-1, 2))[..., :n_candidates, :]
+        viable = self._viable(shares, self.field(common, "rule").argmax(-1), n_candidates)  # (W, 1, C)
+        x, y = self.field(features, "ideal").unbind(-1)  # (W, V) each; padded coordinates are 0
+        distance = [  # squared: the same order, and one pass fewer
+            (x - platforms[:, :, c, 0]) ** 2 + (y - platforms[:, :, c, 1]) ** 2 for c in range(n_candidates)
+        ]
+        best = torch.full_like(distance[0], float("inf"))
+        choice = torch.zeros(distance[0].shape, dtype=torch.long, device=features.device)
+        for c, d in enumerate(distance):  # the nearest viable candidate, the first of equals
+            nearer = (d < best) & viable[..., c]
+            best = torch.where(nearer, d, best)
+            choice = torch.where(nearer, c, choice)
         return choice + 1
 
     def _viable(self, shares: torch.Tensor, rule: torch.Tensor, n_candidates: int) -> torch.Tensor:
-        """(W, V, C) bool: the poll's leaders, as many as the viability setting allows; all before a poll."""
+        """(W, 1, C) bool: the poll's leaders, as many as the viability setting allows; all before a poll."""
         if self.p["viability"] == "fixed":
             count = torch.full_like(rule, self.p["viable"])
         else:

@@ -106,7 +106,7 @@ def test_pivotal_gain_is_the_calculus_of_voting_for_each_kind_of_rule():
             if rule in ("instant_runoff", "condorcet"):
                 points = None
             else:
-                points = ballot_points(rule, ballots[:, v : v + 1])[0, 0]
+                points = torch.stack(ballot_points(rule, ballots[:, v : v + 1]), -1)[0, 0].double()
             expected = 0.0
             for k in range(c):
                 for j in range(k + 1, c):

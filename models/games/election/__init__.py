@@ -21,4 +21,3 @@ GAME = GameSpec(
 )
 
 __all__ = ["ELECTION_PARAMS", "GAME", "ElectionRules"]
-

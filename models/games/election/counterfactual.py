@@ -11,7 +11,8 @@ Every rule's winner is a function of a few integer counts: first-choice parts, t
 head-to-head counts, approvals. Removing a ballot subtracts the ballot's own contribution from its world's
 totals, and the winner is decided on the reduced counts by elect's own arithmetic (the same float64
 scores, the same TIE x tie_break, the same majority test), so ties fall exactly as elect breaks them.
-Ballots that contribute alike get the same winner, so each winner is decided once per world and key:
+Ballots that contribute alike get the same winner, so each winner is decided once per distinct (world,
+key) among the voters, and each voter gathers its own:
 
 - plurality, approval: the key is the ballot's set of favourites (approved candidates), one of 2^C.
 - runoff, borda, condorcet, instant_runoff with at most TYPED candidates: the key is the ballot's type,
@@ -23,11 +24,8 @@ Ballots that contribute alike get the same winner, so each winner is decided onc
   of candidates at a time, on (worlds, voters).
 - instant_runoff with more candidates: each voter has its own standing candidates. Each round, the
   distinct standing sets of each world (usually one, a few where a ballot is pivotal) are counted as elect
-  counts them, the round is decided per (world, standing set) and favourite set among them, and each
-  voter eliminates as its own decides.
-
-elect's Copeland score multiplies by the largest Borda score of *all* worlds, so removing a voter's ballot
-from every world (as the definition does) can change that scale; it is each voter's own, accounted for.
+  counts them, the round is decided per (world, standing set, favourite set among them), and each voter
+  eliminates as its own decides.
 """
 
 from __future__ import annotations
@@ -40,8 +38,8 @@ import torch
 from models.games.election import voting
 from models.games.election.voting import RULES, SPLIT, TIE
 
-TYPED = 4  # up to this many candidates (75 rankings), ballots are grouped by type
-CHUNK_ELEMENTS = 1 << 22  # instant runoff with more candidates: worlds x candidates x (voters + 2^C)
+TYPED = 4  # up to this many candidates (75 rankings; codes below C^C <= 256), ballots are grouped by type
+CHUNK_ELEMENTS = 1 << 21  # instant runoff with more candidates: worlds x candidates x voters per chunk
 
 Compare = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -64,19 +62,22 @@ def winners_without_each(
         return torch.zeros(n_worlds, n_voters, dtype=torch.long, device=utilities.device)
     counting = counting or voting.COUNTING
     ballots = voting.by_candidate(utilities)  # (W, C, V)
-    tie = TIE * tie_break.double()  # (W, C), as elect adds it
+    tie_break = tie_break.double()  # as elect
     voters = turnout.sum(-1, dtype=torch.float64)  # (W,), before elect's clamp
     if rule == "plurality":
-        return _plurality(ballots, turnout, tie)
+        return _plurality(ballots, turnout, tie_break)
     if rule == "approval":
-        return _approval(ballots, turnout, tie)
+        return _approval(ballots, turnout, tie_break)
     if n_candidates <= TYPED:
-        return _by_type(rule, ballots, turnout, tie_break.double(), voters)
+        return _by_type(rule, ballots, turnout, tie_break, voters)
     if rule == "runoff":
-        return _runoff(ballots, turnout, tie_break.double(), voters, counting)
+        return _runoff(ballots, turnout, tie_break, voters, counting)
     if rule == "instant_runoff":
-        return _instant_runoff(ballots, turnout, tie, voters, counting)
-    return _pairwise_rule(rule, ballots, turnout, tie, counting)
+        return _instant_runoff(ballots, turnout, tie_break, voters, counting)
+    return _pairwise_rule(rule, ballots, turnout, tie_break, counting)
+
+
+# ---- helpers ----
 
 
 def _first_best(score: torch.Tensor, dim: int, better: Compare = torch.gt) -> torch.Tensor:
@@ -91,10 +92,32 @@ def _first_best(score: torch.Tensor, dim: int, better: Compare = torch.gt) -> to
     return index
 
 
+def _distinct(keys: torch.Tensor, n_keys: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The distinct values of `keys` (integers below n_keys), ascending (R,), and each key's place among
+    them (keys' shape): by a mark per possible value where they are few enough, else by sorting."""
+    if n_keys > 4 * keys.numel():
+        values, place = torch.unique(keys, sorted=True, return_inverse=True)
+        return values, place
+    present = torch.zeros(n_keys, dtype=torch.bool, device=keys.device)
+    present[keys] = True
+    values = present.nonzero().squeeze(1)
+    place = torch.zeros(n_keys, dtype=torch.int32, device=keys.device)
+    place[values] = torch.arange(len(values), dtype=torch.int32, device=keys.device)
+    return values, place[keys].long()
+
+
+def _rows(keys: torch.Tensor, n_keys: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The distinct (world, key) pairs among the voters' keys (W, V): their worlds and keys (R,), and
+    each voter's row (W, V)."""
+    worlds = torch.arange(keys.shape[0], device=keys.device).unsqueeze(1)
+    values, row = _distinct(worlds * n_keys + keys, keys.shape[0] * n_keys)
+    return values // n_keys, values % n_keys, row
+
+
 def _bits(members: torch.Tensor) -> torch.Tensor:
     """(W, C, V) bool -> (W, V) long: each voter's set of candidates as a bitmask (bit c: candidate c)."""
-    mask = torch.zeros(members.shape[0], members.shape[2], dtype=torch.int32, device=members.device)
-    for c in range(members.shape[1]):
+    mask = torch.zeros(members.shape[0], members.shape[2], dtype=torch.uint8, device=members.device)
+    for c in range(members.shape[1]):  # at most 8 candidates: a byte (3 times faster than int32)
         mask.add_(members[:, c], alpha=1 << c)
     return mask.long()
 
@@ -117,43 +140,50 @@ def _favourites(ballots: torch.Tensor, turnout: torch.Tensor) -> torch.Tensor:
     return _bits(ballots == ballots.amax(1, keepdim=True)).masked_fill_(~turnout, 0)
 
 
-def _tally(keys: torch.Tensor, n_keys: int) -> torch.Tensor:
-    """(W, n_keys) float64: how many voters of each world have each key. Counts times integer tables are
-    exact in float64, so a matrix product turns them into any integer count."""
-    n_worlds = keys.shape[0]
-    rows = torch.arange(n_worlds, device=keys.device).unsqueeze(1)
-    tally = torch.bincount((rows * n_keys + keys).view(-1), minlength=n_worlds * n_keys)
-    return tally.view(n_worlds, n_keys).double()
-
-
 def _first_by_favourites(
     ballots: torch.Tensor, turnout: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Each voter's favourites (W, V), and per world and favourite set, first choices without a ballot
-    with those favourites (W, 2^C, C) float64 as elect divides them, and whether it was a ballot (2^C,)."""
-    n_candidates = ballots.shape[1]
-    favourites = _favourites(ballots, turnout)
-    own = _parts_of_subsets(n_candidates, ballots.device)  # (2^C, C)
-    parts = (_tally(favourites, 1 << n_candidates) @ own.double()).long()  # (W, C), first_choice_parts'
-    first = (parts.unsqueeze(1) - own).double() / SPLIT
-    return favourites, first, torch.arange(1 << n_candidates, device=ballots.device) > 0
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The distinct (world, favourite set) rows: their worlds and favourite sets (R,), each voter's row
+    (W, V), and the first choices without a ballot of the row's favourites (R, C), float64 as elect
+    divides them."""
+    n_worlds, n_candidates, _ = ballots.shape
+    worlds, favourites, row = _rows(_favourites(ballots, turnout), 1 << n_candidates)
+    own = _parts_of_subsets(n_candidates, ballots.device)[favourites]  # (R, C)
+    ballots_per_row = torch.bincount(row.view(-1), minlength=len(worlds))
+    parts = torch.zeros(n_worlds, n_candidates, dtype=torch.long, device=ballots.device)
+    parts.index_add_(0, worlds, ballots_per_row.unsqueeze(1) * own)  # (W, C): first_choice_parts'
+    return worlds, favourites, row, (parts[worlds] - own).double() / SPLIT
 
 
-def _plurality(ballots: torch.Tensor, turnout: torch.Tensor, tie: torch.Tensor) -> torch.Tensor:
-    favourites, first, _ = _first_by_favourites(ballots, turnout)
-    by_key = _first_best(first + tie.unsqueeze(1), -1)  # (W, 2^C): the winner without a ballot of each key
-    return by_key.gather(1, favourites)
+# ---- plurality, approval: by favourite (approved) set ----
+
+
+def _plurality(ballots: torch.Tensor, turnout: torch.Tensor, tie_break: torch.Tensor) -> torch.Tensor:
+    worlds, _, row, first = _first_by_favourites(ballots, turnout)
+    return _first_best(first + TIE * tie_break[worlds], -1)[row]
+
+
+def _approval(ballots: torch.Tensor, turnout: torch.Tensor, tie_break: torch.Tensor) -> torch.Tensor:
+    wide = ballots.double()  # as elect: the mean over candidates in float64, over the whole batch
+    approve = (wide >= wide.mean(1, keepdim=True)) & turnout.unsqueeze(1)  # (W, C, V)
+    approvals = approve.sum(-1)  # (W, C)
+    worlds, approved, row = _rows(_bits(approve), 1 << ballots.shape[1])
+    without = approvals[worlds] - _subsets(ballots.shape[1], ballots.device)[approved].long()  # (R, C)
+    return _first_best(without.double() + TIE * tie_break[worlds], -1)[row]
+
+
+# ---- runoff ----
 
 
 def _finalists(
     first: torch.Tensor, remaining: torch.Tensor, tie_break: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """elect's runoff up to the head-to-head, on counts per world and key (W, K, C): whether a majority
-    decides, its winner, and the finalists a and b, each (W, K)."""
-    scored = first + TIE * tie_break.unsqueeze(1)
-    finalists = scored.topk(2, dim=-1).indices  # (W, K, 2), as elect picks them
+    """elect's runoff up to the head-to-head, per row: first choices (R, C), voters (R,) and tie-break
+    (R, C) -> whether a majority decides, its winner, and the finalists a and b, each (R,)."""
+    scored = first + TIE * tie_break
+    finalists = scored.topk(2, dim=-1).indices  # (R, 2), as elect picks them
     majority = first.amax(-1) > remaining / 2
-    return majority, _first_best(scored, -1), finalists[..., 0], finalists[..., 1]
+    return majority, _first_best(scored, -1), finalists[:, 0], finalists[:, 1]
 
 
 def _runoff_winner(
@@ -162,9 +192,12 @@ def _runoff_winner(
     b_votes: torch.Tensor,
     tie_break: torch.Tensor,
 ) -> torch.Tensor:
-    """elect's runoff winner given _finalists and the head-to-head votes (float64) for a and for b."""
+    """elect's runoff winner per row, given _finalists and the head-to-head votes for a and for b."""
     majority, best, a, b = decided
-    a_wins = (a_votes > b_votes) | ((a_votes == b_votes) & (tie_break.gather(1, a) > tie_break.gather(1, b)))
+    tie_a = tie_break.gather(1, a.unsqueeze(1)).squeeze(1)
+    tie_b = tie_break.gather(1, b.unsqueeze(1)).squeeze(1)
+    a_votes, b_votes = a_votes.double(), b_votes.double()
+    a_wins = (a_votes > b_votes) | ((a_votes == b_votes) & (tie_a > tie_b))
     return torch.where(majority, best, torch.where(a_wins, a, b))
 
 
@@ -176,35 +209,26 @@ def _runoff(
     counting: voting.Counting,
 ) -> torch.Tensor:
     """The winner without a ballot depends on its favourites and, between the two finalists that leaves,
-    on which it prefers: decided per world, favourite set and preference (W, 2^C, 3)."""
-    n_worlds, n_candidates, _ = ballots.shape
-    favourites, first, is_ballot = _first_by_favourites(ballots, turnout)
-    remaining = (voters.unsqueeze(1) - is_ballot.double()).clamp(min=1)  # (W, 2^C)
-    decided = _finalists(first, remaining, tie_break)
+    on which it prefers: decided per (world, favourite set) row and preference, (R, 3)."""
+    worlds, favourites, row, first = _first_by_favourites(ballots, turnout)
+    is_ballot = (favourites > 0).long()
+    tie_break = tie_break[worlds]
+    decided = _finalists(first, (voters[worlds] - is_ballot).clamp(min=1), tie_break)
     a, b = decided[2:]
-    p = counting.pairwise_counts(ballots, turnout.to(torch.int32)).long().view(n_worlds, -1)
-    p_ab, p_ba = p.gather(1, a * n_candidates + b), p.gather(1, b * n_candidates + a)
-    by_key = torch.stack(
+    p = counting.pairwise_counts(ballots, turnout.to(torch.int32)).long()  # (W, C, C)
+    p_ab, p_ba = p[worlds, a, b], p[worlds, b, a]
+    by_row = torch.stack(
         [  # the ballot prefers b, neither, a
-            _runoff_winner(decided, p_ab.double(), (p_ba - is_ballot.long()).double(), tie_break),
-            _runoff_winner(decided, p_ab.double(), p_ba.double(), tie_break),
-            _runoff_winner(decided, (p_ab - is_ballot.long()).double(), p_ba.double(), tie_break),
+            _runoff_winner(decided, p_ab, p_ba - is_ballot, tie_break),
+            _runoff_winner(decided, p_ab, p_ba, tie_break),
+            _runoff_winner(decided, p_ab - is_ballot, p_ba, tie_break),
         ],
         -1,
-    ).view(n_worlds, -1)  # (W, 2^C * 3)
-    u_a = ballots.gather(1, a.gather(1, favourites).unsqueeze(1)).squeeze(1)  # (W, V)
-    u_b = ballots.gather(1, b.gather(1, favourites).unsqueeze(1)).squeeze(1)
+    )
+    u_a = ballots.gather(1, a[row].unsqueeze(1)).squeeze(1)  # (W, V)
+    u_b = ballots.gather(1, b[row].unsqueeze(1)).squeeze(1)
     preference = (u_a > u_b).long() - (u_a < u_b).long()
-    return by_key.gather(1, favourites * 3 + preference + 1)
-
-
-def _approval(ballots: torch.Tensor, turnout: torch.Tensor, tie: torch.Tensor) -> torch.Tensor:
-    wide = ballots.double()  # as elect: the mean over candidates in float64, over the whole batch
-    approve = (wide >= wide.mean(1, keepdim=True)) & turnout.unsqueeze(1)  # (W, C, V)
-    approvals = approve.sum(-1)  # (W, C)
-    without = approvals.unsqueeze(1) - _subsets(ballots.shape[1], ballots.device).long()
-    by_key = _first_best(without.double() + tie.unsqueeze(1), -1)  # (W, 2^C)
-    return by_key.gather(1, _bits(approve))
+    return by_row.view(-1)[row * 3 + preference + 1]
 
 
 # ---- few candidates: ballots grouped by type ----
@@ -237,89 +261,77 @@ def _types(n_candidates: int, device: torch.device) -> tuple[torch.Tensor, torch
 def _ballot_types(ballots: torch.Tensor, turnout: torch.Tensor, type_of: torch.Tensor) -> torch.Tensor:
     """(W, V) long: each ballot's type (see _types), the abstainer's for a voter who did not vote."""
     n_candidates = ballots.shape[1]
-    code = torch.zeros(ballots.shape[0], ballots.shape[2], dtype=torch.int32, device=ballots.device)
-    for i in range(n_candidates):
+    code = torch.zeros(ballots.shape[0], ballots.shape[2], dtype=torch.uint8, device=ballots.device)
+    for i in range(n_candidates):  # codes below C^C <= 256: a byte
         for j in range(i + 1, n_candidates):
             code.add_(ballots[:, i] > ballots[:, j], alpha=n_candidates**i)
             code.add_(ballots[:, i] < ballots[:, j], alpha=n_candidates**j)
-    return type_of[code.masked_fill_(~turnout, n_candidates**n_candidates)]
+    return type_of[code.long().masked_fill_(~turnout, n_candidates**n_candidates)]
 
 
 def _by_type(
     rule: str, ballots: torch.Tensor, turnout: torch.Tensor, tie_break: torch.Tensor, voters: torch.Tensor
 ) -> torch.Tensor:
-    """runoff, instant_runoff, borda, condorcet with few candidates: decided once per world and ballot
-    type (W, K), from how many ballots of each type each world has."""
+    """runoff, instant_runoff, borda, condorcet with few candidates: decided once per distinct (world,
+    ballot type) row, from how many ballots of each type each world has."""
     n_worlds, n_candidates, _ = ballots.shape
     below, parts, type_of = _types(n_candidates, ballots.device)
     n_types = len(below)  # the rankings and the abstainer
     types = _ballot_types(ballots, turnout, type_of)  # (W, V)
-    tally = _tally(types, n_types)  # (W, K)
-    tie = TIE * tie_break.unsqueeze(1)  # (W, 1, C), as elect adds it
-    is_ballot = torch.arange(n_types, device=ballots.device) < n_types - 1
-    remaining = (voters.unsqueeze(1) - is_ballot.double()).clamp(min=1)  # (W, K)
+    worlds, kinds, row = _rows(types, n_types)
+    rows = torch.arange(n_worlds, device=ballots.device).unsqueeze(1)
+    tally = torch.bincount((rows * n_types + types).view(-1), minlength=n_worlds * n_types)
+    tally = tally.view(n_worlds, n_types).double()  # (W, K); integer counts x tables exact in float64
+    remaining = (voters[worlds] - (kinds < n_types - 1).double()).clamp(min=1)  # (R,)
+    tie_break = tie_break[worlds]  # (R, C)
     if rule == "instant_runoff":
         totals = (tally @ parts.view(n_types, -1).double()).long().view(n_worlds, -1, n_candidates)
-        return _instant_runoff_by_type(totals, parts, tie, remaining).gather(1, types)
+        return _instant_runoff_by_type(totals, parts, worlds, kinds, TIE * tie_break, remaining)[row]
     prefers = below.unsqueeze(2) > below.unsqueeze(1)  # (K, C, C)
     p = (tally @ prefers.view(n_types, -1).double()).long().view(n_worlds, n_candidates, n_candidates)
     if rule == "runoff":
         own = parts[:, -1]  # (K, C): first choices with every candidate standing
-        first = ((tally @ own.double()).long().unsqueeze(1) - own).double() / SPLIT  # (W, K, C)
+        first = ((tally @ own.double()).long()[worlds] - own[kinds]).double() / SPLIT  # (R, C)
         decided = _finalists(first, remaining, tie_break)
         a, b = decided[2:]
-        pairs = prefers.view(n_types, -1)
-        kinds = torch.arange(n_types, device=ballots.device)
-        p = p.view(n_worlds, -1)
-        a_votes = p.gather(1, a * n_candidates + b) - pairs[kinds, a * n_candidates + b].long()
-        b_votes = p.gather(1, b * n_candidates + a) - pairs[kinds, b * n_candidates + a].long()
-        return _runoff_winner(decided, a_votes.double(), b_votes.double(), tie_break).gather(1, types)
+        a_votes = p[worlds, a, b] - prefers[kinds, a, b].long()
+        b_votes = p[worlds, b, a] - prefers[kinds, b, a].long()
+        return _runoff_winner(decided, a_votes, b_votes, tie_break)[row]
     borda = p.sum(-1)  # (W, C)
-    without = borda.unsqueeze(1) - below  # (W, K, C): Borda scores without a ballot of each type
+    without = borda[worlds] - below[kinds]  # (R, C): Borda scores without the row's ballot
     if rule == "borda":
-        return _first_best(without.double() + tie, -1).gather(1, types)
+        return _first_best(without.double() + TIE * tie_break, -1)[row]
     # Without a ballot whose margin for i over j is m (-1, 0 or 1), i beats j where margin - m > 0: the
     # sign depends on the margin only between -2 and 2, so it fits in int8.
-    margin = (p - p.transpose(1, 2)).clamp(-2, 2).to(torch.int8).unsqueeze(1)  # (W, 1, C, C)
+    margin = (p - p.transpose(1, 2)).clamp(-2, 2).to(torch.int8)  # (W, C, C)
     own = (below.unsqueeze(2) - below.unsqueeze(1)).sign().to(torch.int8)  # (K, C, C): the ballot's margins
-    # 2 x (wins + ties / 2) = C - 1 + the sum of the signs of the margins; float32, as elect's Copeland
-    copeland = (n_candidates - 1 + (margin - own).sign().sum(-1, dtype=torch.int32)) * 0.5
-    # elect's scale, (largest Borda score of all worlds + 1), a 0-dim float64 the float32 product casts
-    # to float32: without voter v's ballot in every world, the largest is v's own, at most C - 1 below the
-    # actual one. Decide every type for each shortfall that occurs, then take v's.
-    largest = borda.amax()
-    shortfall = largest - without.amax(-1).gather(1, types).amax(0)  # (V,)
-    occurring = shortfall.unique().tolist()
-    by_shortfall = torch.stack(
-        [
-            _first_best(copeland * (largest - short + 1).double().float() * 2 + without.double() + tie, -1)
-            for short in occurring
-        ],
-        -1,
-    )  # (W, K, occurring)
-    which = torch.zeros(n_candidates, dtype=torch.long, device=ballots.device)
-    which[occurring] = torch.arange(len(occurring), device=ballots.device)
-    return by_shortfall.view(n_worlds, -1).gather(1, types * len(occurring) + which[shortfall])
+    # 2 x (wins + ties / 2) = C - 1 + the sum of the signs of the margins
+    copeland = (n_candidates - 1 + (margin[worlds] - own[kinds]).sign().sum(-1, dtype=torch.int32)) * 0.5
+    # elect's order: Copeland first, Borda among equals, in steps larger than the row's Borda scores
+    scale = (without.amax(-1, keepdim=True) + 1) * 2
+    return _first_best(copeland.double() * scale + without.double() + TIE * tie_break, -1)[row]
 
 
 def _instant_runoff_by_type(
-    totals: torch.Tensor, parts: torch.Tensor, tie: torch.Tensor, remaining: torch.Tensor
+    totals: torch.Tensor,
+    parts: torch.Tensor,
+    worlds: torch.Tensor,
+    kinds: torch.Tensor,
+    tie: torch.Tensor,
+    remaining: torch.Tensor,
 ) -> torch.Tensor:
-    """elect's instant runoff for every world and ballot type at once, (W, K): the count without the
-    ballot is the world's total for the standing set less the ballot's own parts for it."""
-    n_worlds, n_types = remaining.shape
+    """elect's instant runoff for every (world, ballot type) row at once, (R,): the count without the
+    ballot is the world's total for the standing set (totals (W, 2^C, C)) less the ballot's own parts."""
     n_candidates = totals.shape[-1]
     candidates = torch.arange(n_candidates, device=totals.device)
-    kinds = torch.arange(n_types, device=totals.device)
-    standing = torch.full((n_worlds, n_types), (1 << n_candidates) - 1, device=totals.device)
-    decided = torch.zeros(n_worlds, n_types, dtype=torch.bool, device=totals.device)
+    standing = torch.full_like(worlds, (1 << n_candidates) - 1)  # (R,) bitmasks
+    decided = torch.zeros_like(worlds, dtype=torch.bool)
 
-    def counts() -> torch.Tensor:  # (W, K, C)
-        world = totals.gather(1, standing.unsqueeze(-1).expand(-1, -1, n_candidates))
-        return (world - parts[kinds, standing]).double() / SPLIT
+    def counts() -> torch.Tensor:  # (R, C)
+        return (totals[worlds, standing] - parts[kinds, standing]).double() / SPLIT
 
     def members() -> torch.Tensor:
-        return (standing.unsqueeze(-1) >> candidates) & 1 == 1
+        return (standing.unsqueeze(1) >> candidates) & 1 == 1
 
     for _ in range(n_candidates - 1):
         current = counts()
@@ -333,7 +345,11 @@ def _instant_runoff_by_type(
 
 
 def _pairwise_rule(
-    rule: str, ballots: torch.Tensor, turnout: torch.Tensor, tie: torch.Tensor, counting: voting.Counting
+    rule: str,
+    ballots: torch.Tensor,
+    turnout: torch.Tensor,
+    tie_break: torch.Tensor,
+    counting: voting.Counting,
 ) -> torch.Tensor:
     """Borda and Copeland: each voter's ranking taken off the head-to-head counts, a pair at a time."""
     n_candidates = ballots.shape[1]
@@ -353,38 +369,37 @@ def _pairwise_rule(
                 signs[i], signs[j] = signs[i] + sign, signs[j] - sign
     borda = p.sum(-1)  # (W, C)
     without = [borda[:, c : c + 1] - below[c] for c in range(n_candidates)]  # (W, V) each
+    tie = TIE * tie_break.unsqueeze(-1)  # (W, C, 1)
     if rule == "borda":
-        return _first_best(torch.stack([w.double() for w in without], 1) + tie.unsqueeze(-1), 1)
-    # Copeland: 2 x (wins + ties / 2) = C - 1 + the sum of the signs of the margins; float32, as elect's.
-    # elect scales it by (largest Borda score of all worlds + 1), which without voter v in every world is
-    # v's own (a 0-dim float64 the float32 product casts to float32).
-    largest = functools.reduce(torch.maximum, [w.amax(0) for w in without])  # (V,)
-    scale = (largest.double() + 1).float()
+        return _first_best(torch.stack([w.double() for w in without], 1) + tie, 1)
+    # Copeland: 2 x (wins + ties / 2) = C - 1 + the sum of the signs of the margins; elect's order,
+    # Copeland first and Borda among equals, in steps larger than each (world, voter)'s Borda scores
+    scale = (functools.reduce(torch.maximum, without).double() + 1) * 2  # (W, V)
     score = torch.stack(
         [
-            (n_candidates - 1 + signs[c]) * 0.5 * scale * 2 + without[c].double() + tie[:, c : c + 1]
+            ((n_candidates - 1 + signs[c]) * 0.5).double() * scale + without[c].double()
             for c in range(n_candidates)
         ],
         1,
     )
-    return _first_best(score, 1)
+    return _first_best(score + tie, 1)
 
 
 def _instant_runoff(
     ballots: torch.Tensor,
     turnout: torch.Tensor,
-    tie: torch.Tensor,
+    tie_break: torch.Tensor,
     voters: torch.Tensor,
     counting: voting.Counting,
 ) -> torch.Tensor:
     n_worlds, n_candidates, n_voters = ballots.shape
-    chunk = max(1, CHUNK_ELEMENTS // (n_candidates * (n_voters + (1 << n_candidates))))
+    chunk = max(1, CHUNK_ELEMENTS // (n_candidates * n_voters))
     return torch.cat(
         [
             _instant_runoff_chunk(
                 ballots[start : start + chunk],
                 turnout[start : start + chunk],
-                tie[start : start + chunk],
+                tie_break[start : start + chunk],
                 voters[start : start + chunk],
                 counting,
             )
@@ -396,68 +411,59 @@ def _instant_runoff(
 def _instant_runoff_chunk(
     ballots: torch.Tensor,
     turnout: torch.Tensor,
-    tie: torch.Tensor,
+    tie_break: torch.Tensor,
     voters: torch.Tensor,
     counting: voting.Counting,
 ) -> torch.Tensor:
     """elect's instant runoff with each voter's ballot removed: every voter has its own standing set and
     decided flag. A round's counts without a ballot are its world's counts for its standing set less the
-    ballot's own first choice among them (its favourites, one of 2^C sets), so each round is decided once
-    per distinct (world, standing set) and favourite set, and each voter gathers its own."""
+    ballot's own first choice among them (its favourites), so each round is decided once per distinct
+    (world, standing set, favourite set) row, and each voter gathers its own."""
     n_worlds, n_candidates, n_voters = ballots.shape
+    n_sets = 1 << n_candidates
     votes = turnout.to(torch.int32)
     own = _parts_of_subsets(n_candidates, ballots.device)  # (2^C, C); favourites 0: an abstainer
-    is_ballot = torch.arange(1 << n_candidates, device=ballots.device) > 0
-    standing = torch.full((n_worlds, n_voters), (1 << n_candidates) - 1, device=ballots.device)  # bitmasks
+    standing = torch.full((n_worlds, n_voters), n_sets - 1, device=ballots.device)  # bitmasks
     decided = torch.zeros(n_worlds, n_voters, dtype=torch.bool, device=ballots.device)
     live = ballots.clone()  # each voter's ballot with its eliminated candidates at -inf, as elect masks it
 
-    def round_tables() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Counts per (world, standing set) pair and favourite set (pairs, 2^C, C) float64 as elect divides
-        them, the pairs' standing candidates (pairs, 1, C), their worlds, and each voter's row."""
-        totals, members, worlds, pair = _standing_sets(ballots, votes, standing, counting)
-        counts = (totals.unsqueeze(1) - own).double() / SPLIT
-        favourites = _favourites(live, turnout)  # (W, V)
-        return counts, members.unsqueeze(1), worlds, pair * (1 << n_candidates) + favourites
+    def round_rows() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Per row: counts without the ballot (R, C) float64 as elect divides them, standing candidates
+        (R, C), tie-break x TIE (R, C) and remaining voters (R,); each voter's row (W, V)."""
+        totals, members, set_worlds, pair = _standing_sets(ballots, votes, standing, counting)
+        values, row = _distinct(pair * n_sets + _favourites(live, turnout), len(set_worlds) * n_sets)
+        pairs, favourites = values // n_sets, values % n_sets
+        worlds = set_worlds[pairs]
+        counts = (totals[pairs] - own[favourites]).double() / SPLIT
+        remaining = (voters[worlds] - (favourites > 0).double()).clamp(min=1)
+        return counts, members[pairs], TIE * tie_break[worlds], remaining, row
 
     for _ in range(n_candidates - 1):
-        counts, members, worlds, row = round_tables()
-        remaining = (voters[worlds].unsqueeze(1) - is_ballot.double()).clamp(min=1)  # (pairs, 2^C)
-        majority = counts.amax(-1) > remaining / 2
-        weakest = _first_best(
-            (counts - tie[worlds].unsqueeze(1)).masked_fill(~members, float("inf")), -1, torch.lt
-        )
-        decided |= majority.view(-1)[row]
-        weakest = weakest.view(-1)[row].unsqueeze(1)  # (W, 1, V)
-        out = torch.where(decided.unsqueeze(1), live.gather(1, weakest), float("-inf"))
-        live.scatter_(1, weakest, out)
+        counts, members, tie, remaining, row = round_rows()
+        decided |= (counts.amax(-1) > remaining / 2)[row]
+        weakest = _first_best((counts - tie).masked_fill(~members, float("inf")), -1, torch.lt)
+        weakest = weakest[row].unsqueeze(1)  # (W, 1, V)
+        live.scatter_(1, weakest, torch.where(decided.unsqueeze(1), live.gather(1, weakest), float("-inf")))
         standing = torch.where(decided, standing, standing & ~(1 << weakest.squeeze(1)))
-    counts, members, worlds, row = round_tables()
-    by_row = _first_best(counts.masked_fill(~members, -1) + tie[worlds].unsqueeze(1), -1)
-    return by_row.view(-1)[row]
+    counts, members, tie, _, row = round_rows()
+    return _first_best(counts.masked_fill(~members, -1) + tie, -1)[row]
 
 
 def _standing_sets(
     ballots: torch.Tensor, votes: torch.Tensor, standing: torch.Tensor, counting: voting.Counting
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """The distinct (world, standing set) pairs among the voters' standing sets (`standing`, (W, V)
-    bitmasks), each counted once as elect counts (first_choice_parts, in batches of W): totals (pairs, C),
-    the standing candidates (pairs, C), the pairs' worlds (pairs,) and each voter's pair (W, V)."""
+    bitmasks), each counted as elect counts (first_choice_parts): totals (S, C), the standing candidates
+    (S, C), the pairs' worlds (S,) and each voter's pair (W, V)."""
     n_worlds, n_candidates, _ = ballots.shape
-    present = torch.zeros(n_worlds, 1 << n_candidates, dtype=torch.bool, device=ballots.device)
-    present.scatter_(1, standing, True)
-    worlds, sets = present.nonzero(as_tuple=True)  # sorted by world
+    worlds, sets, pair = _rows(standing, 1 << n_candidates)  # sorted by world
     members = (sets.unsqueeze(1) >> torch.arange(n_candidates, device=ballots.device)) & 1 == 1
     first = torch.ones_like(worlds, dtype=torch.bool)  # each world's first pair: the worlds in order
     first[1:] = worlds[1:] != worlds[:-1]
     totals = torch.empty(len(worlds), n_candidates, dtype=torch.long, device=ballots.device)
     totals[first] = counting.first_choice_parts(ballots, votes, members[first])
-    others = (~first).nonzero().squeeze(1)  # a few, where a ballot is pivotal: their worlds' copies
+    others = (~first).nonzero().squeeze(1)  # a few, where a ballot is pivotal: copies of their worlds
     for start in range(0, len(others), n_worlds):
-        pairs = others[start : start + n_worlds]
-        totals[pairs] = counting.first_choice_parts(
-            ballots[worlds[pairs]], votes[worlds[pairs]], members[pairs]
-        )
-    index = torch.zeros(n_worlds, 1 << n_candidates, dtype=torch.long, device=ballots.device)
-    index[worlds, sets] = torch.arange(len(worlds), device=ballots.device)
-    return totals, members, worlds, index.gather(1, standing)
+        at = others[start : start + n_worlds]
+        totals[at] = counting.first_choice_parts(ballots[worlds[at]], votes[worlds[at]], members[at])
+    return totals, members, worlds, pair

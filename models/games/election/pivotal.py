@@ -60,36 +60,52 @@ def pivot_probabilities(poll: torch.Tensor, n_voters: int, sample: int | None) -
     return torch.where((log_p > -230) & off_diagonal, torch.exp(log_p), 0.0)
 
 
-def ballot_points(rule: str, ballots: torch.Tensor) -> torch.Tensor:
-    """What a ballot gives each candidate under a scoring rule, (worlds, voters, C), from ballots as
-    utilities (higher first): plurality's first choice (split among tied favourites, as the count does),
-    approval's approvals (at least the ballot's mean, Merrill's threshold), Borda's candidates ranked
-    below."""
+def ballot_points(rule: str, ballots: torch.Tensor) -> list[torch.Tensor]:
+    """What a ballot gives each candidate under a scoring rule, one (worlds, voters) tensor per candidate,
+    from ballots as utilities (higher first): plurality's first choice (split among tied favourites, as the
+    count does), approval's approvals (at least the ballot's mean, Merrill's threshold), Borda's candidates
+    ranked below."""
     kind = SCORED[rule]
+    columns = ballots.unbind(-1)
     if kind == "first":
-        favourite = (ballots == ballots.amax(-1, keepdim=True)).double()
-        return favourite / favourite.sum(-1, keepdim=True)
+        top = ballots.amax(-1)
+        favourite = [(column == top).float() for column in columns]
+        tied = sum(favourite[1:], favourite[0])
+        return [chosen / tied for chosen in favourite]
     if kind == "approval":
-        wide = ballots.double()
-        return (wide >= wide.mean(-1, keepdim=True)).double()
-    return (ballots.unsqueeze(-1) > ballots.unsqueeze(-2)).sum(-1).double()
+        mean = ballots.double().mean(-1)
+        return [(column.double() >= mean).float() for column in columns]
+    below = [[(column > other).float() for other in columns] for column in columns]
+    return [sum(row[1:], row[0]) for row in below]
 
 
 def pivotal_gain(
     rule: str, pivots: torch.Tensor, ballots: torch.Tensor, utility: torch.Tensor, turnout: torch.Tensor
 ) -> torch.Tensor:
     """Each voter's expected gain from its ballot, (worlds, voters), zero for those who did not vote:
-    pivots (worlds, C, C), ballots and policy utilities (worlds, voters, C), turnout (worlds, voters)."""
-    u = utility.double()
+    pivots (worlds, C, C), ballots and policy utilities (worlds, voters, C), turnout (worlds, voters).
+
+    A sum over the pairs of candidates of (worlds, voters) passes in float32: a (worlds, voters, C, C)
+    table in float64 would cost sixteen times the memory traffic. Pivot probabilities below 1e-30 count
+    as 0 (float32 has no room for them but as slow subnormals)."""
+    p = torch.where(pivots < 1e-30, 0.0, pivots).float()
+    u = utility.unbind(-1)
     if rule in SCORED:
-        # sum_{k<j} p_kj (b_k - b_j)(u_k - u_j) = sum_k b_k g_k with g_k = u_k sum_j p_kj - sum_j p_kj u_j
-        g = u * pivots.sum(-1).unsqueeze(1) - u @ pivots
-        gain = (ballot_points(rule, ballots) * g).sum(-1)
+        points = ballot_points(rule, ballots)
+
+        def effect(k: int, j: int) -> torch.Tensor:
+            return points[k] - points[j]
     elif rule in HEAD_TO_HEAD:
-        prefers = torch.sign(ballots.unsqueeze(-1) - ballots.unsqueeze(-2)).double()  # (W, V, C, C)
-        gain = 0.5 * (pivots.unsqueeze(1) * prefers * (u.unsqueeze(-1) - u.unsqueeze(-2))).sum((-2, -1))
+        b = ballots.unbind(-1)
+
+        def effect(k: int, j: int) -> torch.Tensor:
+            return torch.sign(b[k] - b[j])
     else:
         allowed = ", ".join([*SCORED, *HEAD_TO_HEAD])
         raise ValueError(f"rule {rule!r} has no pivotal credit: allowed are {allowed}")
+    gain = torch.zeros_like(u[0])
+    for k in range(len(u)):
+        for j in range(k + 1, len(u)):
+            gain += p[:, k, j].unsqueeze(1) * effect(k, j) * (u[k] - u[j])
     gain = gain * turnout
-    return torch.where(gain.abs() < 1e-30, 0.0, gain).float()  # no float32 subnormals (10x slower)
+    return torch.where(gain.abs() < 1e-30, 0.0, gain)  # no float32 subnormals (10x slower)

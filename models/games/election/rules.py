@@ -292,7 +292,8 @@ class ElectionRules(BatchOfWorlds):
         sincere = torch.ones_like(turnout)
         if p["strategic_voting"]:  # a supported candidate goes first on the ballot, the rest stay sincere
             chosen = (vote - 1).clamp(min=0)
-            first = torch.nn.functional.one_hot(chosen, n_candidates).bool() & (vote > 0).unsqueeze(-1)
+            candidates = torch.arange(n_candidates, device=self.device)
+            first = (chosen.unsqueeze(-1) == candidates) & (vote > 0).unsqueeze(-1)
             top = perceived.amax(-1, keepdim=True)
             sincere = (vote == 0) | (perceived.gather(-1, chosen.unsqueeze(-1)).squeeze(-1) == top[..., 0])
             perceived = torch.where(first, top + 1, perceived)

@@ -182,7 +182,10 @@ def elect(
         p = head_to_head()
         copeland = (p > p.transpose(1, 2)).sum(-1) + 0.5 * ((p == p.transpose(1, 2)).sum(-1) - 1)
         borda = p.sum(-1)
-        winner = _best(copeland * (borda.amax() + 1) * 2 + borda, tie_break)
+        # Copeland first, Borda among equals: each world's Copeland score in steps larger than its Borda
+        # scores, in float64, where every such score is exact.
+        scale = (borda.amax(-1, keepdim=True) + 1) * 2
+        winner = _best(copeland.double() * scale + borda, tie_break)
     else:
         raise ValueError(f"rule {rule!r} is not one of {', '.join(RULES)}")
     return Outcome(winner=winner, vote_shares=shares)

@@ -3,8 +3,9 @@
 Agents are `researcher_0` ... `researcher_{n-1}`. An action is an index into `action_names(params)`:
 novel study at each level of method, then replication at each (see actions.py). The reward is what the
 researcher received that round: payoffs of its published studies minus penalties for its refuted findings.
-Each observation holds the agent's last reward and last penalty and the world's last replication rate
-(0 before any replication), so a learner sees what a researcher would. Episodes end by truncation after
+Each observation holds the agent's last reward and last penalty and its world's last replication rate (0
+before any replication) and publication rate (published studies over studies), so a learner sees what a
+researcher would. Episodes end by truncation after
 `max_rounds`.
 
     from models.envs import publication_v0

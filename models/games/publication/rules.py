@@ -48,17 +48,19 @@ from models.games.publication.params import PUBLICATION_PARAMS
 from models.games.publication.tallies import PublicationTallies
 from models.reductions import world_sum
 
+# A researcher observes what it received last round and the penalty among it, and its field's last round:
+# the share of replications that confirmed (0 before any replication) and the share of studies published.
+RESEARCHER_FIELDS = {"received": 1, "penalty": 1, "replication_rate": 1, "publication_rate": 1}
+
 RESEARCHER = Role(
     "researcher",
     "chooses a novel study or a replication, at a rigor level; paid per published study",
     agents=lambda p: p["n_researchers"],
     actions=action_count,
-    observation=lambda p: OBSERVATION_SIZE,
+    observation=lambda p: len(RESEARCHER_FIELDS),
     traits=researcher_traits,
+    fields=lambda p: RESEARCHER_FIELDS,
 )
-# A researcher observes what it received last round, the penalty among it, and its world's last
-# replication rate (0 before any replication).
-OBSERVATION_SIZE = 3
 
 
 def peak_bytes_per_world(params: dict[str, Any]) -> int:
@@ -102,19 +104,25 @@ class PublicationRules(BatchOfWorlds):
         self._last: tuple[torch.Tensor, Credit, PublicationTallies] | None = None
 
     def observe(self, role: str) -> torch.Tensor:
-        """Each researcher's observation, (worlds, researchers, 3): what it received last round, the
-        penalty among it, and its world's replication rate last round (zeros before the first round).
-        Another role (an institution registered on the game) observes nothing: (worlds, 1, 0)."""
+        """Each researcher's observation, (worlds, researchers, 4), as RESEARCHER_FIELDS: what it received
+        last round, the penalty among it, and its world's replication and publication rates last round
+        (zeros before the first round). Another role (an institution registered on the game) observes
+        nothing: (worlds, 1, 0)."""
         if role != "researcher":
             return torch.zeros(self.n_worlds, 1, 0, device=self.device)
         shape = (self.n_worlds, self.n_researchers)
         if self._last is None:
-            return torch.zeros(*shape, OBSERVATION_SIZE, device=self.device)
+            return torch.zeros(*shape, len(RESEARCHER_FIELDS), device=self.device)
         received, credit, tallies = self._last
         penalty = credit.per_agent(self.n_researchers)
-        studies = tallies.replication_studies
-        rate = torch.where(studies > 0, tallies.replication_successes / studies.clamp(min=1), 0.0)
-        return torch.stack([received, penalty, rate.float().view(-1, 1).expand(shape)], -1)
+        replications = tallies.replication_studies
+        studies = replications + tallies.novel_studies
+        replicated = torch.where(
+            replications > 0, tallies.replication_successes / replications.clamp(min=1), 0.0
+        )
+        published = torch.where(studies > 0, tallies.publications / studies.clamp(min=1), 0.0)
+        field = [rate.float().view(-1, 1).expand(shape) for rate in (replicated, published)]
+        return torch.stack([received, penalty, *field], -1)
 
     def _remember(self, received: torch.Tensor, credit: Credit, tallies: Any) -> Observations:
         """Keep what the next observation is made of and return the round's observations, made on demand.
