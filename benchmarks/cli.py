@@ -25,6 +25,13 @@ def add_command(sub: argparse._SubParsersAction, db: argparse.ArgumentParser) ->
     bench.add_argument("--quick", action="store_true", help="small sizes only: a smoke test of the suite")
     bench.add_argument("--game", action="append", choices=suite.GAMES, help="only this game")
     bench.add_argument(
+        "--scenario",
+        action="append",
+        choices=list(suite.SCENARIOS),
+        metavar="NAME",
+        help=f"only this named scenario (repeatable): {', '.join(suite.SCENARIOS)}",
+    )
+    bench.add_argument(
         "--threads", type=int, default=None, help="torch threads for the engine (default: every core)"
     )
     bench.add_argument("--device", default="cpu", help="cpu or cuda")
@@ -38,7 +45,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     db = store.database_path(args.db)
     store.check_database(db)
     device = resolve_device(args.device)
-    cases = suite.plan(quick=args.quick, games=tuple(args.game or suite.GAMES), device=device)
+    if args.scenario:
+        cases = [case for name in args.scenario for case in suite.scenario_cases(name, args.quick, device)]
+    else:
+        cases = suite.plan(quick=args.quick, games=tuple(args.game or suite.GAMES), device=device)
     shared = suite.provenance(code_version())
     print(f"{shared['bench_id']}: {len(cases)} cases, each in a fresh process, into {db}", file=sys.stderr)
 
@@ -62,7 +72,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             device=device,
             on_group=lambda group: bar.set_postfix_str(suite.group_label(group)),
         )
-    if not args.quick and suite.MESA_GAME in (args.game or suite.GAMES):
+    if not args.quick and not args.scenario and suite.MESA_GAME in (args.game or suite.GAMES):
         record(suite.median_study_overhead(suite.DEFAULT_STUDY))
     frame = pl.DataFrame(rows, infer_schema_length=None)
     print_frame(

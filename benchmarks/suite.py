@@ -39,6 +39,7 @@ import studies
 from benchmarks.pettingzoo_loop import build
 from models.games import GAMES as REGISTERED
 from models.games import get_game
+from models.games.election.voting import RULES
 from models.learners import resolve_learner
 from models.metrics import compute
 from models.simulate import Batch, build_batch
@@ -121,6 +122,36 @@ SCENARIOS = {
             ("actor_critic", "advantage actor-critics (shared networks)", {"kind": "actor_critic"}, 1e7),
         )
     },
+    # Credit that reaches one vote, under every voting rule: the Duverger set-up (four candidates, strategic
+    # voting, an exact poll), the default learners, voters paid the difference or the pivotal reward.
+    **{
+        f"credit_{credit}_{rule}": Scenario(
+            "election",
+            f"{rule}, four candidates, strategic voters paid the {credit} reward",
+            {"rule": rule, "credit": credit, "n_candidates": 4, "strategic_voting": True},
+            {},
+            worlds=(100, 1_000),
+            rates={"engine": 2e7},
+        )
+        for credit in ("difference", "pivotal")
+        for rule in RULES
+    },
+    "laver_hunters": Scenario(
+        "election",
+        "five parties following Laver's hunter rule in a continuous 2-D space",
+        {"n_candidates": 5, "dimensions": 2, "platform_space": "continuous"},
+        {"candidate": {"kind": "hunter"}},
+        worlds=(100, 1_000),
+        rates={"engine": 3e7},
+    ),
+    "strategic_voters": Scenario(
+        "election",
+        "plurality, four candidates, voters who best-respond to an exact poll (Cox 1997)",
+        {"n_candidates": 4, "strategic_voting": True},
+        {"voter": {"kind": "strategic_voter"}},
+        worlds=(100, 1_000),
+        rates={"engine": 5e7},
+    ),
 }
 
 

@@ -182,12 +182,57 @@ def natural_selection_figures(db: Path, out: Path) -> list[Path]:
     return [path]
 
 
+CREDITS = (("outcome", "outcome (the winner's utility)"), ("difference", "difference (Wolpert & Tumer)"),
+           ("pivotal", "pivotal (calculus of voting)"))  # fmt: skip
+
+
+def duverger_figures(db: Path, out: Path) -> list[Path]:
+    """The effective number of parties each rule leaves: learning voters under each credit scheme (bars,
+    95% intervals over seeds) and best-responding voters (black marks), with and without a poll."""
+    study_id = latest_study(db, "duverger")
+    frame = summaries.outcome_by_design_point(db, study_id, "effective_number_of_parties")
+    rules = list(dict.fromkeys(frame["rule"]))
+    polls = (("exact", "with a poll of the last election"), ("none", "without a poll"))
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.2), constrained_layout=True, sharey=True)
+    width = 0.27
+    for ax, (poll, title) in zip(axes, polls, strict=True):
+        here = frame.filter(pl.col("poll") == poll)
+        for index, (credit, label) in enumerate(CREDITS):
+            part = here.filter((pl.col("voter_kind") == "q_learning") & (pl.col("credit") == credit))
+            part = part.sort(pl.col("rule").replace_strict(rules, list(range(len(rules)))))
+            x = [rules.index(rule) + (index - 1) * width for rule in part["rule"]]
+            error = [part["mean"] - part["ci_low"], part["ci_high"] - part["mean"]]
+            ax.bar(x, part["mean"], width, yerr=error, capsize=2, label=f"learning voters, {label} credit")
+        best = here.filter((pl.col("voter_kind") == "strategic_voter") & (pl.col("credit") == "outcome"))
+        ax.scatter(
+            [rules.index(rule) for rule in best["rule"]],
+            best["mean"],
+            marker="_",
+            s=900,
+            color="black",
+            zorder=3,
+            label="voters who best-respond to the poll (Cox 1997)",
+        )
+        ax.axhline(2, color="grey", linestyle=":", linewidth=1)
+        ax.set_xticks(range(len(rules)), [rule.replace("_", " ") for rule in rules])
+        ax.set_title(f"Four parties, 101 voters, {title}", fontsize=10)
+        ax.grid(alpha=0.3, axis="y")
+    axes[0].set_ylabel("Effective number of parties (Laakso & Taagepera)")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=2, fontsize=9)
+    path = out / "duverger.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return [path]
+
+
 # The studies with REPORT.md figures, each with the function that draws them.
 FIGURES = {
     "publication_bias": publication_bias_figures,
     "publication_sensitivity": publication_sensitivity_figures,
     "election_rules": election_rules_figures,
     "natural_selection_of_bad_science": natural_selection_figures,
+    "duverger": duverger_figures,
 }
 
 

@@ -304,3 +304,29 @@ def test_the_bench_compiles_once_the_kernels_of_the_games_that_fuse_only_cached(
     assert compiled[2:] == ["election"]
     suite.cache_kernels(suite.plan(quick=True))  # at most 10,000 agents a round: eager, cached or not
     assert compiled[3:] == []
+
+
+def test_bench_runs_only_the_named_scenarios(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`bench --scenario NAME` measures that scenario's cases alone, stored under its name; an unknown name
+    is refused by the argument parser."""
+    measured: list[suite.Case] = []
+
+    class Measured(Exception):
+        """Stops the command once it has handed over its cases."""
+
+    def run(cases, record, threads=None, device="cpu", on_group=None):
+        measured.extend(cases)
+        raise Measured
+
+    monkeypatch.setattr(suite, "run", run)
+    monkeypatch.setattr(suite, "cache_kernels", lambda cases, device="cpu", on_game=None: [])
+    db = tmp_path / "bench.duckdb"
+    argv = ["bench", "--quick", "--quiet", "--db", str(db), "--scenario", "credit_pivotal_borda"]
+    with pytest.raises(Measured):
+        main([*argv, "--scenario", "laver_hunters"])
+    assert {c.scenario for c in measured} == {"credit_pivotal_borda", "laver_hunters"}
+    assert {c.method for c in measured} == {"engine", "pettingzoo_loop"}
+    params = suite.game_params(measured[0])
+    assert params["credit"] == "pivotal" and params["rule"] == "borda" and params["strategic_voting"]
+    with pytest.raises(SystemExit):
+        main(["bench", "--quick", "--db", str(db), "--scenario", "no_such_scenario"])
