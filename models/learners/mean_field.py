@@ -33,7 +33,7 @@ import torch
 
 from models.game import Credit
 from models.learners.base import Experience, Learner, Observation
-from models.learners.choice import LOG2E, softmax_draw
+from models.learners.choice import LOG2E, greedy, softmax_draw
 from models.networks import NETWORK_PARAMS, build_network, check_network
 from models.params import Param, ParamSpace
 from models.reductions import add_at
@@ -84,18 +84,20 @@ class MeanFieldQ(Learner):
         (a uniform in [0, 1) added to integer counts never reorders unequal ones)."""
         counts = self.network.counts(actions, self.n_actions).float()
         ties = self.rng.uniform(round_index, f"{self.role}/mean_field/tie", (self.n_agents, self.n_actions))
-        return (counts + ties).argmax(-1)
+        return greedy((counts + ties).unbind(-1))
 
     def learn(self, experience: Experience) -> None:
         mean_action = self.modal_action(experience.round_index, experience.actions)
         self._take_credit(experience.credit)
+        # Flat indices into the table: four broadcast index tensors cost several times more.
         n_worlds, n_agents = experience.actions.shape
-        worlds = torch.arange(n_worlds, device=self.values.device).unsqueeze(1)
-        agents = torch.arange(n_agents, device=self.values.device)
-        index = (worlds, agents, mean_action, experience.actions.long())
-        value = self.values[index]
+        n_actions = self.n_actions
+        rows = torch.arange(n_worlds * n_agents, device=self.values.device).view(n_worlds, n_agents)
+        index = (rows * n_actions + mean_action) * n_actions + experience.actions.long()
+        table = self.values.view(-1)
+        value = table[index]
         rate = self.p["learning_rate"].view(-1, 1)
-        self.values[index] = value + rate * (experience.payoffs - value)
+        table[index] = value + rate * (experience.payoffs - value)
         self.mean_action = mean_action
 
     def _take_credit(self, credit: Credit | None) -> None:
