@@ -33,7 +33,9 @@ import torch
 
 from models.game import Credit
 from models.learners.base import Experience, Learner, Observation
-from models.learners.choice import LOG2E, greedy, softmax_draw
+from models.learners.choice import LOG2E
+from models.learners.mean_field_kernels import modal_action
+from models.learners.tabular_kernels import softmax_choice
 from models.networks import NETWORK_PARAMS, build_network, check_network
 from models.params import Param, ParamSpace
 from models.reductions import add_at
@@ -77,14 +79,14 @@ class MeanFieldQ(Learner):
         values = self.values.gather(2, bins).squeeze(2)  # (worlds, agents, actions)
         key, offsets = self.rng.counters(t, f"{self.role}/act", self.n_agents)
         scale = LOG2E / self.p["temperature"].view(-1, 1)
-        return softmax_draw(values.unbind(-1), scale, key, offsets).long()
+        return softmax_choice(values.transpose(1, 2), scale, key, offsets).long()  # action-major
 
     def modal_action(self, round_index: int, actions: torch.Tensor) -> torch.Tensor:
         """Each agent's neighbours' most played action, (worlds, agents); ties broken uniformly at random
         (a uniform in [0, 1) added to integer counts never reorders unequal ones)."""
         counts = self.network.counts(actions, self.n_actions).float()
-        ties = self.rng.uniform(round_index, f"{self.role}/mean_field/tie", (self.n_agents, self.n_actions))
-        return greedy((counts + ties).unbind(-1))
+        n = self.n_agents * self.n_actions
+        return modal_action(counts, *self.rng.counters(round_index, f"{self.role}/mean_field/tie", n))
 
     def learn(self, experience: Experience) -> None:
         mean_action = self.modal_action(experience.round_index, experience.actions)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import tiny_config
+from helpers import needs_cpp_compiler, tiny_config
 
 from models.game import Credit
 from models.learners import LEARNERS, Experience, Observation, make_learner, resolve_learner
@@ -151,3 +151,28 @@ def test_bad_mean_field_configs_are_refused_in_one_line_when_planned(researcher,
     assert "\n" not in str(error.value)
     for fragment in fragments:
         assert fragment in str(error.value)
+
+
+@needs_cpp_compiler
+def test_a_fused_mean_field_batch_gives_the_eager_numbers_bit_for_bit():
+    """The learner's kernels (its modal action and its softmax draw) compiled or eager: the same values
+    and the same game, round by round, on a complete graph and a ring."""
+    from models.games import get_game
+    from models.simulate import build_batch
+
+    worlds = [get_game("publication").params.resolve({"n_researchers": 37})] * 3
+    for network in ({}, {"network": "ring", "degree": 4}):
+        config = resolve_learner({"kind": "mean_field_q", **network}, "learners.researcher")
+        runs = []
+        for fused in (False, True):
+            batch = build_batch("publication", worlds, {"researcher": config}, [5, 6, 7])
+            batch.fused = fused
+            with torch.inference_mode():
+                tallies = [vars(batch.round().tallies) for _ in range(25)]
+            runs.append((tallies, batch.learners["researcher"].values.clone()))
+        (eager, eager_values), (fused, fused_values) = runs
+        assert torch.equal(eager_values, fused_values)
+        for a, b in zip(eager, fused, strict=True):
+            for name, value in a.items():
+                if isinstance(value, torch.Tensor):
+                    assert torch.equal(value.nan_to_num(-1.5), b[name].nan_to_num(-1.5)), name
