@@ -52,6 +52,9 @@ class Role:
     # The observation's named parts in order, name -> length, where the game names them: what a learner
     # that reads particular facts (a poll, its own platform) asks for by name (Learner.needs_fields).
     fields: Callable[[Mapping[str, Any]], dict[str, int]] = lambda params: {}
+    # An institution whose actions change nothing unless a game parameter lets them (journals, a funder):
+    # a batch gives it the default learner where none is named, as a study does.
+    optional: bool = False
 
     def layout(self, params: Mapping[str, Any]) -> dict[str, slice]:
         """Where each named part of the observation lies, name -> slice of the feature axis."""
@@ -239,6 +242,10 @@ class Game(Protocol):
         """Each agent's observation of the current state, (worlds, agents, size)."""
         ...
 
+    # Optional: births(role, newborn), told after a round which agents of a role a learner replaced by new
+    # ones ((worlds, agents) bool; the evolution learner's offspring), for a game that keeps something per
+    # agent (a lab's funds and track record) that a newcomer should not inherit.
+
 
 @dataclass(frozen=True)
 class GameSpec:
@@ -267,6 +274,8 @@ class GameSpec:
     # (worlds' resolved parameters, role, device) -> the role's PayoffModel, or None where the game states
     # none for the role: what opponent-aware learners (Learner.needs_payoff_model) reason with
     payoff_model: Callable[[Sequence[Mapping[str, Any]], str, Any], PayoffModel | None] | None = None
+    # Refuses (a one-line reason) resolved parameters that cannot work in a run of this many rounds
+    rounds_fit: Callable[[Mapping[str, Any], int], str | None] = lambda params, rounds: None
 
     @property
     def every_role(self) -> tuple[Role, ...]:

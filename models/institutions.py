@@ -43,6 +43,7 @@ class Institution:
             lambda params: len(self.choices),
             self.observation,
             fields=self.fields,
+            optional=True,
         )
 
     def acts(self, params: Mapping[str, Any]) -> bool:

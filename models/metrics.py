@@ -45,3 +45,19 @@ def compute_rounds(metrics: tuple[Metric, ...], rounds: list[Any]) -> torch.Tens
         if isinstance(getattr(first, f.name), torch.Tensor)
     }
     return compute(metrics, replace(first, **joined)).view(len(rounds), -1, len(metrics))
+
+
+def gini(values: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """The Gini coefficient of each row's non-negative values, (worlds, n) -> (worlds,), over the entries
+    where `weights` (a bool mask) is true; NaN for a row with no entries or a zero total."""
+    values = values.double()
+    mask = torch.ones_like(values, dtype=torch.bool) if weights is None else weights
+    # Masked-out entries sort to the front as -1 and are skipped by giving them rank 0 weight.
+    keyed = torch.where(mask, values, -1.0).sort(1).values
+    n = mask.sum(1, keepdim=True).double()
+    valid = keyed >= 0
+    rank = valid.double().cumsum(1)  # 1..n over the valid entries, in ascending order
+    total = torch.where(valid, keyed, 0.0).sum(1, keepdim=True)
+    weighted = torch.where(valid, (2 * rank - n - 1) * keyed, 0.0).sum(1, keepdim=True)
+    out = weighted / (n * total)
+    return torch.where((n > 0) & (total > 0), out, torch.nan).squeeze(1).float()

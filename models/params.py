@@ -33,6 +33,9 @@ class Param:
     choices: tuple[Any, ...] | None = None
     per_world: bool = True  # may differ between worlds of one batch (shape parameters may not)
     same_as: str | None = None  # a shorthand's part: unless given, it takes that parameter's value
+    # A named choice that worlds of one batch may differ in: the batch holds it as (worlds,) int64 indices
+    # into `choices` where its worlds differ (the rules then read it per world), else as the name.
+    indexed: bool = False
 
     @property
     def varies_per_world(self) -> bool:
@@ -162,6 +165,9 @@ def batch_values(
         column = [config[key] for config in configs]
         if param.varies_per_world:
             values[key] = torch.tensor(column, dtype=torch.float32, device=device).view(-1, 1, 1)
+        elif param.indexed and any(value != column[0] for value in column):
+            indices = [param.choices.index(value) for value in column]
+            values[key] = torch.tensor(indices, dtype=torch.int64, device=device)
         elif any(value != column[0] for value in column):
             raise ConfigError(
                 f"{where}.{key} differs between worlds of one batch ({column[0]!r}, ...): it sets shapes or "

@@ -9,6 +9,7 @@ the metric time series, shape (recorded rounds, worlds, metrics). Studies, tests
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +21,7 @@ from models.biases import pay_biases
 from models.game import Game, GameSpec, RoundResult
 from models.games import get_game
 from models.institutions import apply_institutions, pay_institutions
-from models.learners import Experience, Learner, Observation, make_learner
+from models.learners import Experience, Learner, Observation, make_learner, resolve_learner
 from models.memory import keep_freed_memory
 from models.metrics import compute_rounds
 from models.params import ConfigError
@@ -74,6 +75,31 @@ class Batch:
         that the game's cache entry would stand for."""
         return type(self.engine) is not self.spec.rules
 
+    def _eager_if_optional(
+        self, role: str, call: Callable[[Any], torch.Tensor], argument: Any
+    ) -> torch.Tensor:
+        """A learner's call, eager for an optional role (an institution, one agent or a few per world):
+        compiling its kernels for its shapes would cost seconds and save nothing."""
+        if role in self.optional_roles:
+            with speed.fusing(False):
+                return call(argument)
+        return call(argument)
+
+    def _found_newcomers(self) -> None:
+        """Tell a game that keeps something per agent (models.game: an engine's optional `births`) which
+        agents were just replaced by new ones (an evolving lab's offspring), so that it starts them afresh."""
+        births = getattr(self.engine, "births", None)
+        if births is None:
+            return
+        for role, learner in self.learners.items():
+            newborn = learner.births()
+            if newborn is not None:
+                births(role, newborn)
+
+    @functools.cached_property
+    def optional_roles(self) -> frozenset[str]:
+        return frozenset(role.name for role in self.spec.every_role if role.optional)
+
     def round(self) -> RoundResult:
         """One round of every world: every role acts, the game steps, every role learns.
 
@@ -83,21 +109,25 @@ class Batch:
         engine, t = self.engine, self.engine.round_index
         with torch.inference_mode(), speed.fusing(self.fused):
             actions = self.next_actions or {
-                role: learner.act(observation(engine, role, t)) for role, learner in self.learners.items()
+                role: self._eager_if_optional(role, learner.act, observation(engine, role, t))
+                for role, learner in self.learners.items()
             }
             result = play_round(self.spec, engine, actions)
             self.next_actions = {
-                role: learner.learn_and_act(
+                role: self._eager_if_optional(
+                    role,
+                    learner.learn_and_act,
                     Experience(
                         t,
                         actions[role],
                         result.payoffs[role],
                         result.credit.get(role),
                         Observation(t + 1, lambda role=role: result.observations[role]),
-                    )
+                    ),
                 )
                 for role, learner in self.learners.items()
             }
+            self._found_newcomers()
         if self.fused and not self.kept:  # every kernel of a round is compiled by its end
             speed.keep_compiled(self.game, engine.device)
             self.kept = True
@@ -119,6 +149,14 @@ def build_batch(
     keep_freed_memory()
     spec = get_game(game)
     roles = spec.role_shapes(worlds[0])
+    learners = {
+        **{
+            role.name: resolve_learner({}, f"learners.{role.name}")
+            for role in spec.every_role
+            if role.optional
+        },
+        **learners,
+    }
     missing = sorted(set(roles) - set(learners))
     if missing:
         raise ConfigError(

@@ -285,6 +285,9 @@ def plan_study(raw: dict[str, Any], source: str = "") -> StudyPlan:
             role: resolve_learner(learner_table(values, f"learners.{role}"), f"learners.{role}")
             for role, values in learner_values.items()
         }
+        unfit = game.rounds_fit(point_game, study["rounds"])
+        if unfit:
+            raise ConfigError(f"{where}.{unfit}.")
         traits, fields = game.role_traits(point_game), game.role_fields(point_game)
         for role, (n_agents, n_actions) in game.role_shapes(point_game).items():
             check_learner(

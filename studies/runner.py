@@ -72,7 +72,9 @@ def _batch_key(plan: StudyPlan, run: Run) -> str:
     """What worlds of one batch must share: shape parameters and the settings that pick code paths."""
 
     def shared(space: ParamSpace, values: dict[str, Any]) -> dict[str, Any]:
-        return {key: values[key] for key, p in space.params.items() if not p.varies_per_world}
+        return {
+            key: values[key] for key, p in space.params.items() if not (p.varies_per_world or p.indexed)
+        }
 
     learners = {
         role: {"kind": c["kind"], **shared(LEARNERS[c["kind"]].params, c)} for role, c in run.learners.items()

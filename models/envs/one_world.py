@@ -79,9 +79,19 @@ class OneWorldEnv(ParallelEnv):
         return self._observations(self._game.observe), {agent: {} for agent in self.agents}
 
     def _engine_actions(self, actions: dict[str, int]) -> dict[str, torch.Tensor]:
+        """The agents' actions as the engine's tensors. An institution whose actions change nothing unless a
+        parameter lets them (Role.optional) may be left out: it plays its first action."""
         chosen = {}
+        optional = {role.name for role in self.spec.every_role if role.optional}
         for role, (_, n_actions) in self.role_shapes.items():
-            picked = np.array([int(actions[agent]) for agent in self._of(role)], dtype=np.int64)
+            default = 0 if role in optional else None
+            picked = np.array(
+                [
+                    int(actions[agent] if default is None else actions.get(agent, default))
+                    for agent in self._of(role)
+                ],
+                dtype=np.int64,
+            )
             if ((picked < 0) | (picked >= n_actions)).any():
                 raise ValueError(f"{role} actions {picked.tolist()} must lie in 0 .. {n_actions - 1}")
             chosen[role] = torch.from_numpy(picked).view(1, -1)

@@ -103,6 +103,11 @@ class Learner:
         """Update from a played round."""
         raise NotImplementedError
 
+    def births(self) -> torch.Tensor | None:
+        """Which agents the last learn replaced by new ones, (worlds, agents) bool, or None: a game that
+        keeps something per agent (a lab's funds) gives the newcomer a fresh start (Batch.round)."""
+        return None
+
     def learn_and_act(self, experience: Experience) -> torch.Tensor:
         """learn, then act on the next observation: the same numbers in one call, so that a learner can do
         both in one pass over its state (TabularQLearner does)."""

@@ -123,6 +123,7 @@ class Evolution(Learner):
         self.age = torch.zeros(shape, dtype=torch.int64, device=device)
         self.earned = torch.zeros(shape, device=device)
         self.born = torch.zeros(shape, dtype=torch.int64, device=device)
+        self._births: torch.Tensor | None = None
 
     def act(self, observation: Observation) -> torch.Tensor:
         return self.values
@@ -138,6 +139,7 @@ class Evolution(Learner):
                 amount = torch.where(credit.round >= self.born.view(-1)[charged], amount, 0.0)
             add_at(self.earned.view(-1), charged, amount)
         self.age += 1
+        self._births = None
         if (t + 1) % self.p["generation_period"] == 0:
             if self.p["dynamics"] == "death_birth":
                 self._death_and_birth(t)
@@ -170,6 +172,7 @@ class Evolution(Learner):
         self.age[rows, dead] = 0
         self.earned[rows, dead] = 0.0
         self.born[rows, dead] = t + 1
+        self._births = self.born == t + 1
 
     def _wright_fisher(self, t: int) -> None:
         fitness = self.earned.clamp(min=0).double()
@@ -183,6 +186,10 @@ class Evolution(Learner):
         self.age.zero_()
         self.earned.zero_()
         self.born.fill_(t + 1)
+        self._births = torch.ones_like(self.age, dtype=torch.bool)
+
+    def births(self) -> torch.Tensor | None:
+        return self._births
 
     def _mutate(self, values: torch.Tensor, t: int, purpose: str) -> torch.Tensor:
         """values (W, k, traits) after mutation: each trait that may mutate does with probability

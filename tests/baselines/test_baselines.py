@@ -129,7 +129,7 @@ def test_mesa_learning_reaches_the_engine_long_run(game):
 @pytest.mark.parametrize(
     ("game", "params", "agents"),
     [
-        ("publication", {"n_researchers": 30}, 30),
+        ("publication", {"n_researchers": 30}, 30 + 1 + 1),  # researchers, the journal, the funder
         ("election", {"n_voters": 40, "n_candidates": 3, "rule": "instant_runoff"}, 40 + 3 + 1),
     ],
 )

@@ -151,8 +151,9 @@ def test_a_scenario_plays_the_same_game_in_the_engine_and_the_loop() -> None:
     assert suite.learner_configs(engine, params)["researcher"]["kind"] == "evolution"
     assert not suite.on_kernels(engine)  # the reference rules: nothing to fuse
     env, learners = build(loop.game, suite.game_values(loop), 10, seed=0)
-    assert env.params == params and len(learners) == 1_000
-    assert {learner.n_actions for learner in learners.values()} == {len(action_names(params))}
+    assert env.params == params and len(learners) == 1_000 + 2  # and the journal and the funder
+    researchers = [learner for name, learner in learners.items() if name.startswith("researcher_")]
+    assert {learner.n_actions for learner in researchers} == {len(action_names(params))}
 
     default = suite.Case("publication", "engine", 1_000, 10)
     assert default.scenario is None and default.label == "publication engine 1000 agents x 10 worlds"

@@ -1,6 +1,6 @@
 """Each part a user adds to the lab is a file of its own plus one registration line (README, "Extending the
-lab"): a learner family (imitation_learner.py), a reward bias (citation_bias.py), an institution
-(journal.py) and a metric (replication_share.py), each registered by one call in its test and then played
+lab"): a learner family (imitation_learner.py), a reward bias (novelty_bonus.py), an institution
+(editor.py) and a metric (replication_share.py), each registered by one call in its test and then played
 end to end: resolved and refused by study configs, played by the loop, and doing what it says, checked
 against numbers worked out by hand.
 
@@ -21,9 +21,9 @@ import pytest
 import torch
 from pettingzoo.test import parallel_api_test
 
-from extensions.citation_bias import CITATION_BIAS
+from extensions.editor import EDITOR
 from extensions.imitation_learner import CopyTheBest
-from extensions.journal import JOURNAL
+from extensions.novelty_bonus import NOVELTY_BONUS
 from extensions.replication_share import REPLICATION_SHARE, replication_share
 from models.envs import publication_v0
 from models.games import GAMES, register_bias, register_institution, register_metric
@@ -164,35 +164,35 @@ def test_copying_the_best_leaves_every_world_playing_its_best_agents_action():
 
 
 # ---------------------------------------------------------------------------------------------------------
-# A reward bias: citations favour novelty (citation_bias.py)
+# A reward bias: a bonus for novelty (novelty_bonus.py)
 
 
 def test_a_reward_bias_is_one_line_and_a_parameter_of_the_game_off_by_default():
-    with pytest.raises(ConfigError, match="citation_bias"):
-        plan_study({"study": {"name": "bias"}, "game": {"citation_bias": 1.0}})
+    with pytest.raises(ConfigError, match="novelty_bonus"):
+        plan_study({"study": {"name": "bias"}, "game": {"novelty_bonus": 1.0}})
     worlds = publication_worlds(6, n_researchers=20)
     before = simulate("publication", worlds, {"researcher": Q_LEARNING}, list(range(6)), rounds=40)
 
-    register_bias("publication", CITATION_BIAS)
+    register_bias("publication", NOVELTY_BONUS)
 
-    param = GAMES["publication"].params.params["citation_bias"]
-    assert param.default == 0 and GAMES["publication"].params.defaults()["citation_bias"] == 0
+    param = GAMES["publication"].params.params["novelty_bonus"]
+    assert param.default == 0 and GAMES["publication"].params.defaults()["novelty_bonus"] == 0
     off = publication_worlds(6, n_researchers=20)
-    assert off[0]["citation_bias"] == 0
+    assert off[0]["novelty_bonus"] == 0
     after = simulate("publication", off, {"researcher": Q_LEARNING}, list(range(6)), rounds=40)
     assert_same(after, before)  # off, it changes nothing
 
-    plan = plan_study({"study": {"name": "bias", "replications": 1}, "sweep": {"citation_bias": [0.0, 2.0]}})
-    assert [run.game["citation_bias"] for run in plan.runs] == [0.0, 2.0]
-    with pytest.raises(ConfigError, match=r"game\.citation_bias = -1"):
-        plan_study({"study": {"name": "bias"}, "game": {"citation_bias": -1}})
+    plan = plan_study({"study": {"name": "bias", "replications": 1}, "sweep": {"novelty_bonus": [0.0, 2.0]}})
+    assert [run.game["novelty_bonus"] for run in plan.runs] == [0.0, 2.0]
+    with pytest.raises(ConfigError, match=r"game\.novelty_bonus = -1"):
+        plan_study({"study": {"name": "bias"}, "game": {"novelty_bonus": -1}})
 
 
 def test_a_reward_bias_pays_its_strength_for_each_novel_study_on_top_of_the_game():
-    register_bias("publication", CITATION_BIAS)
+    register_bias("publication", NOVELTY_BONUS)
     spec, n_researchers = GAMES["publication"], 30
     strengths = [0.0, 1.5, 3.0]
-    biased = [spec.params.resolve({"n_researchers": n_researchers, "citation_bias": s}) for s in strengths]
+    biased = [spec.params.resolve({"n_researchers": n_researchers, "novelty_bonus": s}) for s in strengths]
     plain = [spec.params.resolve({"n_researchers": n_researchers})] * 3
     seeds = [5, 6, 7]
     games = spec.build(biased, seeds), spec.build(plain, seeds)
@@ -211,11 +211,11 @@ def test_a_reward_bias_pays_its_strength_for_each_novel_study_on_top_of_the_game
         )
 
 
-def test_a_citation_bias_makes_learners_choose_novel_studies_more():
-    register_bias("publication", CITATION_BIAS)
+def test_a_novelty_bonus_makes_learners_choose_novel_studies_more():
+    register_bias("publication", NOVELTY_BONUS)
     n_worlds, spec = 24, GAMES["publication"]
     # One batch: worlds without the bias, and the same seeds with it (a per-world parameter).
-    worlds = [spec.params.resolve({"n_researchers": 20, "citation_bias": s}) for s in (0.0, 1.0)]
+    worlds = [spec.params.resolve({"n_researchers": 20, "novelty_bonus": s}) for s in (0.0, 1.0)]
     worlds = [worlds[0]] * n_worlds + [worlds[1]] * n_worlds
     seeds = list(range(n_worlds)) * 2
     series = simulate("publication", worlds, {"researcher": Q_LEARNING}, seeds, rounds=150)
@@ -227,27 +227,27 @@ def test_a_citation_bias_makes_learners_choose_novel_studies_more():
 
 
 # ---------------------------------------------------------------------------------------------------------
-# An institution: a journal that sets publish_null_prob (journal.py)
+# An institution: an editor who sets publish_null_prob (editor.py)
 
 
 def test_an_institution_is_one_line_then_a_role_of_the_game_and_its_env():
-    assert "journal" not in GAMES["publication"].role_names
+    assert "editor" not in GAMES["publication"].role_names
 
-    register_institution("publication", JOURNAL)
+    register_institution("publication", EDITOR)
 
     spec = GAMES["publication"]
-    assert spec.role_names == ("researcher", "journal")
-    assert spec.role_shapes(spec.params.resolve({"n_researchers": 7}))["journal"] == (1, 3)
+    assert spec.role_names == ("researcher", "journal", "funder", "editor")
+    assert spec.role_shapes(spec.params.resolve({"n_researchers": 7}))["editor"] == (1, 3)
     plan = plan_study(
         {
-            "study": {"name": "journal", "replications": 1},
-            "learners": {"journal": {"kind": "fixed_actions", "actions": [2]}},
+            "study": {"name": "editor", "replications": 1},
+            "learners": {"editor": {"kind": "fixed_actions", "actions": [2]}},
         }
     )
-    assert plan.runs[0].learners["journal"] == {"kind": "fixed_actions", "actions": [2]}
-    with pytest.raises(ConfigError, match=r"learners\.journal\.actions"):
+    assert plan.runs[0].learners["editor"] == {"kind": "fixed_actions", "actions": [2]}
+    with pytest.raises(ConfigError, match=r"learners\.editor\.actions"):
         plan_study(
-            {"study": {"name": "journal"}, "learners": {"journal": {"kind": "fixed_actions", "actions": [3]}}}
+            {"study": {"name": "editor"}, "learners": {"editor": {"kind": "fixed_actions", "actions": [3]}}}
         )
 
     env = publication_v0.parallel_env(n_researchers=4, max_rounds=4, publish_null_prob=0.5)
@@ -257,33 +257,35 @@ def test_an_institution_is_one_line_then_a_role_of_the_game_and_its_env():
         "researcher_2",
         "researcher_3",
         "journal_0",
+        "funder_0",
+        "editor_0",
     ]
-    assert env.action_space("journal_0").n == 3 and env.observation_space("journal_0").shape == (0,)
+    assert env.action_space("editor_0").n == 3 and env.observation_space("editor_0").shape == (0,)
     env.reset(seed=3)
     novel = {f"researcher_{i}": 0 for i in range(4)}  # novel studies at rigor 0: every one gets done
     for _ in range(2):
-        # The journal publishes every null result: every study is published, paying 1 if positive and 0.5
-        # if null, and the journal is paid 4 publications / 4 researchers.
-        _, rewards, *_ = env.step({**novel, "journal_0": 2})
-        assert {rewards[agent] for agent in novel} <= {1.0, 0.5} and rewards["journal_0"] == 1.0
-        # No null result published: a researcher is paid 1 (positive) or nothing; the journal the share paid.
-        _, rewards, *_ = env.step({**novel, "journal_0": 0})
+        # The editor has every null result: every study is published, paying 1 if positive and 0.5
+        # if null, and the editor is paid 4 publications / 4 researchers.
+        _, rewards, *_ = env.step({**novel, "journal_0": 0, "funder_0": 0, "editor_0": 2})
+        assert {rewards[agent] for agent in novel} <= {1.0, 0.5} and rewards["editor_0"] == 1.0
+        # No null result published: a researcher is paid 1 (positive) or nothing; the editor the share paid.
+        _, rewards, *_ = env.step({**novel, "journal_0": 0, "funder_0": 0, "editor_0": 0})
         assert {rewards[agent] for agent in novel} <= {1.0, 0.0}
-        assert rewards["journal_0"] == sum(rewards[agent] for agent in novel) / 4
+        assert rewards["editor_0"] == sum(rewards[agent] for agent in novel) / 4
     parallel_api_test(publication_v0.parallel_env(n_researchers=3, max_rounds=5), num_cycles=10)
 
 
 def test_an_institutions_choice_sets_its_parameter_in_every_round():
     """Researchers all run novel studies at rigor 0, so every study gets done and comes out positive with
     probability base_rate x power + (1 - base_rate) x hacked_alpha = 0.35; a null one is published with the
-    journal's publish_null_prob, whatever the study's own value (0.5 here): 0.35 + 0.65 x choice studies
+    editor's publish_null_prob, whatever the study's own value (0.5 here): 0.35 + 0.65 x choice studies
     published per researcher."""
-    register_institution("publication", JOURNAL)
+    register_institution("publication", EDITOR)
     n_worlds, n_researchers, rounds = 16, 25, 40
     worlds = publication_worlds(n_worlds, n_researchers=n_researchers, publish_null_prob=0.5)
     researchers = {"kind": "fixed_actions", "actions": [0] * n_researchers}
-    for choice, publish_null_prob in enumerate(JOURNAL.choices):
-        learners = {"researcher": researchers, "journal": {"kind": "fixed_actions", "actions": [choice]}}
+    for choice, publish_null_prob in enumerate(EDITOR.choices):
+        learners = {"researcher": researchers, "editor": {"kind": "fixed_actions", "actions": [choice]}}
         series = simulate("publication", worlds, learners, list(range(n_worlds)), rounds)
         published = column(series, "publications_per_researcher")
         expected = 0.35 + 0.65 * publish_null_prob
@@ -295,25 +297,25 @@ def test_an_institutions_choice_sets_its_parameter_in_every_round():
 
 
 def test_an_institution_is_paid_its_objective_and_a_learning_one_finds_its_best_choice():
-    register_institution("publication", JOURNAL)
+    register_institution("publication", EDITOR)
     n_worlds, n_researchers = 64, 10
     worlds = publication_worlds(n_worlds, n_researchers=n_researchers)
-    journal = resolve_learner({"exploration": "epsilon_greedy", "initial_value": 2.0}, "learners.journal")
+    journal = resolve_learner({"exploration": "epsilon_greedy", "initial_value": 2.0}, "learners.editor")
     researchers = {"kind": "fixed_actions", "actions": [0] * n_researchers}
     batch = build_batch(
-        "publication", worlds, {"researcher": researchers, "journal": journal}, list(range(64))
+        "publication", worlds, {"researcher": researchers, "editor": journal}, list(range(64))
     )
     chosen = []
     for _ in range(200):
         result = batch.round()
-        pay = result.payoffs["journal"]
+        pay = result.payoffs["editor"]
         assert pay.shape == (n_worlds, 1)
         assert torch.equal(pay.view(-1), result.tallies.publications / n_researchers)
         chosen.append(batch.engine.p["publish_null_prob"].view(-1).clone())
     # Its pages fill most when it publishes every null result: it learns to, but for its exploration
     # (epsilon 0.05: a random choice one round in 20).
     late = torch.stack(chosen[-20:])
-    assert set(late.unique().tolist()) <= set(JOURNAL.choices)
+    assert set(late.unique().tolist()) <= set(EDITOR.choices)
     assert (late == 1.0).float().mean() > 0.9
 
 
@@ -350,8 +352,8 @@ def test_a_metric_is_one_line_then_a_column_of_simulate_computed_from_the_tallie
 
 def test_a_study_runs_all_four_and_stores_the_new_metric(tmp_path: Path):
     register_learner(CopyTheBest)
-    register_bias("publication", CITATION_BIAS)
-    register_institution("publication", JOURNAL)
+    register_bias("publication", NOVELTY_BONUS)
+    register_institution("publication", EDITOR)
     register_metric("publication", REPLICATION_SHARE)
     plan = plan_study(
         {
@@ -359,9 +361,9 @@ def test_a_study_runs_all_four_and_stores_the_new_metric(tmp_path: Path):
             "game": {"n_researchers": 10},
             "learners": {
                 "researcher": {"kind": "copy_the_best", "imitation_rate": 0.3},
-                "journal": {"kind": "fixed_actions", "actions": [2]},
+                "editor": {"kind": "fixed_actions", "actions": [2]},
             },
-            "sweep": {"citation_bias": [0.0, 1.0]},
+            "sweep": {"novelty_bonus": [0.0, 1.0]},
         }
     )
     assert "replication_share" in [m.name for m in plan.game.metrics]
@@ -371,10 +373,10 @@ def test_a_study_runs_all_four_and_stores_the_new_metric(tmp_path: Path):
 
     stored = store.query(
         db,
-        "SELECT r.run_id, r.citation_bias, r.researcher_imitation_rate, m.step, m.value FROM metrics m "
+        "SELECT r.run_id, r.novelty_bonus, r.researcher_imitation_rate, m.step, m.value FROM metrics m "
         "JOIN runs r USING (run_id) WHERE m.metric = 'replication_share' ORDER BY r.run_id, m.step",
     )
-    assert stored["citation_bias"].unique().sort().to_list() == [0.0, 1.0]
+    assert stored["novelty_bonus"].unique().sort().to_list() == [0.0, 1.0]
     assert stored["researcher_imitation_rate"].unique().to_list() == [0.3]
     series = simulate(
         "publication",

@@ -180,7 +180,13 @@ class PublicationKernels(PublicationRules):
             **self._literature_tallies(),
         )
         observations = self._remember(received, credit, tallies)
-        return RoundResult({"researcher": payoff}, {"researcher": credit}, observations, tallies)
+        # One journal following the game's policy (the kernels' parameters): paid the studies it published.
+        published = publications.float().view(-1, 1)
+        submitted = done.float().view(-1, 1)
+        acceptance = torch.where(submitted > 0, published / submitted.clamp(min=1), 0.0)
+        self._journals_last = (acceptance, torch.zeros_like(acceptance))
+        payoffs = {"researcher": payoff, "journal": published}
+        return RoundResult(payoffs, {"researcher": credit}, observations, tallies)
 
     def _literature_tallies(self) -> dict[str, torch.Tensor]:
         """What the literature believes (beliefs.py), counted by class: each filled place's truth and

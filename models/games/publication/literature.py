@@ -3,9 +3,9 @@ columns, (worlds, places) each.
 
 A place holds one finding: its hypothesis (numbered per world in order of publication), whether it is true,
 its author, the action that produced it, whether it is still open (it can be replicated again), the
-published results of its replications, positive and negative, how many replications it had, and the round it
-was published in. The places form a ring: when it is full,
-a new finding takes the place of the oldest.
+published results of its replications, positive and negative, how many replications it had, the round it
+was published in, the citations it has received and the journal that published it. The places form a ring:
+when it is full, a new finding takes the place of the oldest.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ class Literature:
     published_negative: torch.Tensor  # int32: published replications that failed to
     replications: torch.Tensor  # int32: replications done, published or not
     published_round: torch.Tensor  # int64: the round it was published in
+    citations: torch.Tensor  # int32: citations it has received (citations.py)
+    journal: torch.Tensor  # int64: the journal that published it (journals.py)
 
     @classmethod
     def empty(cls, worlds: int, places: int, device: torch.device) -> Literature:
@@ -42,6 +44,8 @@ class Literature:
             published_negative=zeros(torch.int32),
             replications=zeros(torch.int32),
             published_round=zeros(torch.int64),
+            citations=zeros(torch.int32),
+            journal=zeros(torch.int64),
         )
 
     def columns(self) -> dict[str, torch.Tensor]:

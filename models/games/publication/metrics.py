@@ -3,6 +3,8 @@ Nissen et al. 2016 for canonization)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from models.games.publication.tallies import PublicationTallies
@@ -11,6 +13,36 @@ from models.metrics import Metric, ratio
 
 def _fdr(t: PublicationTallies) -> torch.Tensor:
     return ratio(t.published_false_positives, t.published_novel_positives)
+
+
+def _institution(name: str) -> Callable[[PublicationTallies], torch.Tensor]:
+    """An institution's tally as a metric: NaN in worlds whose round has no such institution."""
+
+    def value(t: PublicationTallies) -> torch.Tensor:
+        tally = getattr(t, name)
+        return torch.full_like(t.publications, torch.nan, dtype=torch.float64) if tally is None else tally
+
+    return value
+
+
+Count = Callable[[PublicationTallies], torch.Tensor]
+
+
+def _per_fund(count: Count) -> Count:
+    """A count per unit of funds spent on studies this round: NaN without funding or spending."""
+
+    def value(t: PublicationTallies) -> torch.Tensor:
+        if t.funds_spent is None:
+            return _institution("funds_spent")(t)
+        return ratio(count(t), t.funds_spent)
+
+    return value
+
+
+def _false_citations(t: PublicationTallies) -> torch.Tensor:
+    if t.citations_made is None:
+        return _institution("citations_made")(t)
+    return ratio(t.citations_to_false, t.citations_made)
 
 
 PUBLICATION_METRICS: tuple[Metric, ...] = (
@@ -90,6 +122,52 @@ PUBLICATION_METRICS: tuple[Metric, ...] = (
         "share of the literature's true hypotheses held as facts (posterior above the canonization "
         "threshold)",
         lambda t: ratio(t.true_canonized, t.literature_true),
+        bounded=True,
+    ),
+    Metric(
+        "journal_acceptance_rate",
+        "share of the studies submitted to journals (every study done) that were published",
+        lambda t: ratio(t.publications, t.novel_studies + t.replication_studies),
+        bounded=True,
+    ),
+    Metric(
+        "citation_gini",
+        "Gini coefficient of the citations the literature's findings have received (citations on)",
+        _institution("citation_gini"),
+        bounded=True,
+    ),
+    Metric(
+        "false_citation_share",
+        "share of this round's citations that went to false findings (citations on)",
+        _false_citations,
+        bounded=True,
+    ),
+    Metric(
+        "failed_citation_ratio",
+        "mean citations of findings with a published failed replication over those of findings whose "
+        "replications confirmed them (above 1: non-replicable findings cited more)",
+        _institution("failed_citation_ratio"),
+    ),
+    Metric(
+        "funds_gini",
+        "Gini coefficient of the labs' funds (funding on: study_cost > 0)",
+        _institution("funds_gini"),
+        bounded=True,
+    ),
+    Metric(
+        "true_discoveries_per_fund",
+        "true new findings published per unit of funds spent on studies this round (funding on)",
+        _per_fund(lambda t: t.published_novel_positives - t.published_false_positives),
+    ),
+    Metric(
+        "false_discoveries_per_fund",
+        "false new findings published per unit of funds spent on studies this round (funding on)",
+        _per_fund(lambda t: t.published_false_positives),
+    ),
+    Metric(
+        "high_fpr_funds_share",
+        "share of the funds held by labs whose false positive rate is above the median lab's (funding on)",
+        _institution("high_fpr_funds_share"),
         bounded=True,
     ),
 )

@@ -7,6 +7,10 @@ from typing import Any
 
 from models.params import Param, ParamSpace
 
+# How a funder picks the labs it funds (funding.py): by publications, by citations, by lottery, by lottery
+# among labs above a publication threshold, or a share by publications and the rest by lottery.
+FUNDING_RULES = ("publications", "impact", "lottery", "modified_lottery", "mixed")
+
 
 def _hacked_alpha_not_below_alpha(p: dict[str, Any]) -> str | None:
     if p["hacked_alpha"] < p["alpha"]:
@@ -33,6 +37,36 @@ def _effort_model_fits(p: dict[str, Any]) -> str | None:
         return (
             f"effort_productivity = {p['effort_productivity']:g} with max_effort = {p['max_effort']:g} makes "
             "h = 1 - eta log10(e) negative: allowed is eta * log10(max_effort) <= 1"
+        )
+    return None
+
+
+def _institutions_fit(p: dict[str, Any]) -> str | None:
+    """Refuse institution settings that cannot be met: more citations than findings to cite, more grants
+    than labs (a threshold no lab can reach in the run: publication_rounds_fit)."""
+    places = p["literature_size"] or p["n_researchers"]
+    if p["citations_per_paper"] > places:
+        return (
+            f"citations_per_paper = {p['citations_per_paper']} is larger than the literature can hold "
+            f"({places} findings): allowed is 0 to {places}"
+        )
+    if p["grants_per_period"] > p["n_researchers"]:
+        return (
+            f"grants_per_period = {p['grants_per_period']} is more than the {p['n_researchers']} labs: "
+            f"allowed is 1 to {p['n_researchers']}"
+        )
+    return None
+
+
+def publication_rounds_fit(p: dict[str, Any], rounds: int) -> str | None:
+    """Refuse a modified lottery's publication threshold that no lab can reach in a run of `rounds` rounds
+    (a lab publishes at most studies_per_round a round)."""
+    reachable = p["studies_per_round"] * rounds
+    lottery = p["funding_rule"] == "modified_lottery" or p["funder_acts"]
+    if p["study_cost"] > 0 and lottery and p["funding_threshold"] > reachable:
+        return (
+            f"funding_threshold = {p['funding_threshold']:g} publications is more than a lab can publish in "
+            f"the run ({p['studies_per_round']} a round x {rounds} rounds): allowed is 0 to {reachable}"
         )
     return None
 
@@ -220,6 +254,132 @@ PUBLICATION_PARAMS = ParamSpace(
             high=1_000_000,
             per_world=False,
         ),
+        # Institutions (journals.py, citations.py, funding.py). Their defaults leave the game as it was: one
+        # journal following the publication probabilities above, no review, no citations, no funding.
+        "n_journals": Param(
+            1,
+            "journals per world; each study is submitted to one, drawn uniformly",
+            kind=int,
+            low=1,
+            high=64,
+            per_world=False,
+        ),
+        "journals_act": Param(
+            False,
+            "whether the journals' actions set their policies (false: every journal follows the publication "
+            "probabilities above)",
+            kind=bool,
+            per_world=False,
+        ),
+        "journal_levels": Param(
+            3,
+            "levels of each policy a journal chooses among: its probability of publishing a negative "
+            "result and its novelty preference, each evenly from 0 to 1",
+            kind=int,
+            low=2,
+            high=8,
+            per_world=False,
+        ),
+        "novelty_preference": Param(
+            0.0,
+            "nu: a journal publishes a replication with (1 - nu) times its cR+ or cR- (1: replications "
+            "never published)",
+            low=0,
+            high=1,
+        ),
+        "review_detection": Param(
+            0.0,
+            "d: probability that peer review detects a false positive, which the journal then rejects",
+            low=0,
+            high=1,
+        ),
+        "review_cost": Param(
+            0.0,
+            "reviewer effort: what reviewing one positive submission costs its journal (with review)",
+            low=0,
+            high=1e6,
+        ),
+        "citations_per_paper": Param(
+            0,
+            "findings each published study cites, drawn from the literature (0: no citations)",
+            kind=int,
+            low=0,
+            high=100,
+            per_world=False,
+        ),
+        "citation_bias": Param(
+            0.0,
+            "preferential attachment: a finding is cited in proportion to 1 + citation_bias x its citations "
+            "so far (0: uniformly among the findings)",
+            low=0,
+            high=1e3,
+        ),
+        "citation_reward": Param(
+            0.0, "payoff to a finding's author for each citation of it", low=0, high=1e6
+        ),
+        "study_cost": Param(
+            0.0,
+            "funds a lab spends to start a study (0: no funding system, labs never run out)",
+            low=0,
+            high=1e6,
+        ),
+        "initial_funds": Param(10.0, "funds each lab starts with (where study_cost > 0)", low=0, high=1e9),
+        "grant_budget": Param(
+            0.0,
+            "funds the funder gives out every funding_period rounds, per world, in equal grants",
+            low=0,
+            high=1e9,
+        ),
+        "grants_per_period": Param(
+            1,
+            "grants the budget is split into each funding period",
+            kind=int,
+            low=1,
+            high=10_000_000,
+            per_world=False,
+        ),
+        "funding_period": Param(
+            1, "rounds between funding decisions", kind=int, low=1, high=1_000_000, per_world=False
+        ),
+        "funding_rule": Param(
+            "publications",
+            "how the funder picks the labs it funds: publications (most published since founding), "
+            "impact (most cited), lottery, modified_lottery (lottery among labs with at least "
+            "funding_threshold publications and alpha at most funding_alpha_cap), mixed (mixed_share of the "
+            "grants by publications, the rest by lottery)",
+            kind=str,
+            choices=FUNDING_RULES,
+            indexed=True,
+        ),
+        "funder_acts": Param(
+            False,
+            "whether the funder's action sets the funding rule (false: the funding_rule above)",
+            kind=bool,
+            per_world=False,
+        ),
+        "funding_threshold": Param(
+            1.0,
+            "publications since its founding that make a lab eligible for the modified lottery",
+            low=0,
+            high=1e7,
+        ),
+        "funding_alpha_cap": Param(
+            1.0,
+            "A: the highest false positive rate a lab may have to enter the modified lottery (Smaldino, "
+            "Turner & Contreras Kallens 2019; 1: no screen)",
+            low=0,
+            high=1,
+        ),
+        "mixed_share": Param(
+            0.5, "share of the grants given by publications under the mixed rule", low=0, high=1
+        ),
+        "replication_set_aside": Param(
+            0.0,
+            "share of the grants reserved for labs that replicated since the last decision, by lottery among "
+            "them",
+            low=0,
+            high=1,
+        ),
         "canonization_threshold": Param(
             0.95,
             "the literature's belief above which a hypothesis counts as an accepted fact (canonized)",
@@ -229,6 +389,6 @@ PUBLICATION_PARAMS = ParamSpace(
             high_open=True,
         ),
     },
-    checks=(_hacked_alpha_not_below_alpha, _effort_model_fits),
+    checks=(_hacked_alpha_not_below_alpha, _effort_model_fits, _institutions_fit),
     presets={"smaldino_mcelreath_2016": SMALDINO_MCELREATH_2016},
 )

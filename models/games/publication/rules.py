@@ -42,11 +42,15 @@ import torch
 from models.game import BatchOfWorlds, Credit, Observations, Role, RoundResult
 from models.games.publication.actions import action_count, decode, method_levels
 from models.games.publication.beliefs import LiteratureTallies, literature_tallies
+from models.games.publication.citations import Citations, count_citations, draw_citations
+from models.games.publication.funding import FUNDER_FIELDS, Funds, funding_on, rule_indices
+from models.games.publication.journals import JOURNAL, JournalPolicies, per_journal, submitted_to
 from models.games.publication.literature import Literature
 from models.games.publication.methods import ioannidis_positive, methods_of, researcher_traits
 from models.games.publication.params import PUBLICATION_PARAMS
 from models.games.publication.tallies import PublicationTallies
-from models.reductions import world_sum
+from models.metrics import gini
+from models.reductions import add_at, world_sum
 
 # A researcher observes what it received last round and the penalty among it, and its field's last round:
 # the share of replications that confirmed (0 before any replication) and the share of studies published.
@@ -83,7 +87,7 @@ class PublicationRules(BatchOfWorlds):
     """A batch of worlds of the publication game, stepped by the rules (see the module docstring)."""
 
     params = PUBLICATION_PARAMS
-    own_roles = (RESEARCHER,)
+    own_roles = (RESEARCHER, JOURNAL)
 
     def __init__(
         self, worlds: list[dict[str, Any]], seeds: list[int], device: torch.device | str = "cpu"
@@ -94,6 +98,9 @@ class PublicationRules(BatchOfWorlds):
         self.levels = method_levels(self.p)
         self.slots = self.p["studies_per_round"]
         self.literature_size = self.p["literature_size"] or self.n_researchers
+        self.n_journals = self.p["n_journals"]
+        self.citing = self.p["citations_per_paper"]
+        self.reviewing = bool((self.p["review_detection"] > 0).any())
         self.reset()
 
     def reset(self) -> None:
@@ -102,24 +109,47 @@ class PublicationRules(BatchOfWorlds):
         self.findings_published = torch.zeros(self.n_worlds, dtype=torch.int64, device=self.device)
         self.round_index = 0
         self._last: tuple[torch.Tensor, Credit, PublicationTallies] | None = None
+        # Each journal's last round, (worlds, journals): its acceptance rate and its findings' citations.
+        self._journals_last: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.funds = (
+            Funds.start(self.p, self.n_worlds, self.n_researchers, self.device)
+            if (funding_on(self.p))
+            else None
+        )
+
+    def births(self, role: str, newborn: torch.Tensor) -> None:
+        """A new lab in a place (an evolving lab's offspring) starts with initial_funds and no track record,
+        as in Smaldino, Turner & Contreras Kallens (2019)."""
+        if role == "researcher" and self.funds is not None:
+            self.funds.found(newborn.to(self.device), self._world("initial_funds"))
 
     def observe(self, role: str) -> torch.Tensor:
-        """Each researcher's observation, (worlds, researchers, 4), as RESEARCHER_FIELDS: what it received
-        last round, the penalty among it, and its world's replication and publication rates last round
-        (zeros before the first round). Another role (an institution registered on the game) observes
-        nothing: (worlds, 1, 0)."""
-        if role != "researcher":
+        """Each agent's observation, (worlds, agents, size), zeros before the first round. A researcher's,
+        as RESEARCHER_FIELDS: what it received last round, the penalty among it, and its world's replication
+        and publication rates last round; a journal's, JOURNAL_FIELDS; the funder's, FUNDER_FIELDS. Another
+        role (an institution registered on the game) observes nothing: (worlds, 1, 0)."""
+        sizes = {"researcher": len(RESEARCHER_FIELDS), "journal": 3, "funder": len(FUNDER_FIELDS)}
+        agents = {"researcher": self.n_researchers, "journal": self.n_journals, "funder": 1}
+        if role not in sizes:
             return torch.zeros(self.n_worlds, 1, 0, device=self.device)
-        shape = (self.n_worlds, self.n_researchers)
+        shape = (self.n_worlds, agents[role])
         if self._last is None:
-            return torch.zeros(*shape, len(RESEARCHER_FIELDS), device=self.device)
+            return torch.zeros(*shape, sizes[role], device=self.device)
         received, credit, tallies = self._last
-        penalty = credit.per_agent(self.n_researchers)
         replications = tallies.replication_studies
         studies = replications + tallies.novel_studies
         replicated = torch.where(
             replications > 0, tallies.replication_successes / replications.clamp(min=1), 0.0
-        )
+        ).float()
+        if role == "journal":
+            acceptance, citations = self._journals_last
+            return torch.stack([acceptance, citations, replicated.view(-1, 1).expand(shape)], -1)
+        if role == "funder":
+            new = tallies.published_novel_positives
+            fdr = torch.where(new > 0, tallies.published_false_positives / new.clamp(min=1), 0.0).float()
+            funds = torch.zeros_like(fdr) if tallies.funds_gini is None else tallies.funds_gini.nan_to_num()
+            return torch.stack([fdr, replicated, funds], -1).view(self.n_worlds, 1, -1)
+        penalty = credit.per_agent(self.n_researchers)
         published = torch.where(studies > 0, tallies.publications / studies.clamp(min=1), 0.0)
         field = [rate.float().view(-1, 1).expand(shape) for rate in (replicated, published)]
         return torch.stack([received, penalty, *field], -1)
@@ -155,17 +185,28 @@ class PublicationRules(BatchOfWorlds):
         # 2. Chance. Per slot, one uniform decides whether the study gets done, one its hypothesis (a novel
         # one's truth, or which finding a replication draws), one its result, and for a lab that replicates
         # with a probability, one whether it does; and this round's order.
+        # Where there are several journals, one picks the journal a study is submitted to; where journals
+        # review, one decides whether review detects a false positive.
         draws = {"complete": (n_slots,), "hypothesis": (n_slots,), "result": (n_slots,)}
         if traits:
             draws["kind"] = (n_slots,)
-        uniforms = self.rng.uniforms(self.round_index, draws)
-        completion, hypothesis, result = uniforms[:3]
+        if self.n_journals > 1:
+            draws["journal"] = (n_slots,)
+        if self.reviewing:
+            draws["review"] = (n_slots,)
+        uniforms = dict(zip(draws, self.rng.uniforms(self.round_index, draws), strict=True))
+        completion, hypothesis, result = uniforms["complete"], uniforms["hypothesis"], uniforms["result"]
         position = self._round_order(n_slots)
-        replicate = uniforms[3] < per_slot(methods.replicate) if traits else per_slot(methods.replicate)
+        replicate = uniforms["kind"] < per_slot(methods.replicate) if traits else per_slot(methods.replicate)
+        journal = submitted_to(uniforms["journal"], self.n_journals) if self.n_journals > 1 else None
         slot_action = torch.zeros_like(replicate, dtype=torch.long) if traits else per_slot(action)
 
-        # 3. Productivity: a slot is finished with its researcher's probability (1 - rigor_cost r, or h(e)).
+        # 3. Productivity: a slot is finished with its researcher's probability (1 - rigor_cost r, or h(e)),
+        # and under a funding system (funding.py) only if its lab's funds cover it.
         completes = completion < per_slot(methods.finish)
+        if self.funds is not None:
+            affordable = self.funds.affordable(self._world("study_cost"), self.slots)
+            completes &= affordable
 
         # 4. Replications compete for open findings. A replicator's completed slot draws a finding uniformly
         # from its world's literature; the first claim in this round's order of a finding that is still
@@ -186,15 +227,28 @@ class PublicationRules(BatchOfWorlds):
         # Given a positive result u / p is uniform, given a negative one (u - p) / (1 - p) is: a positive
         # result is published if u < c+ p, a negative one if u < p + c- (1 - p), with the journals' c+ and
         # c- for novel results or for replications.
+        # The c's are those of the journal the study is submitted to (journals.py), and peer review rejects a
+        # false positive it detects (with the journal's probability d).
         p_positive = torch.where(true, per_slot(methods.power), per_slot(methods.alpha))
         p_positive = ioannidis_positive(p_positive, per_slot(methods.qrp))
         positive = done & (result < p_positive)
-        c_positive = self._for_kind(
-            replicate, "publish_novel_positive_prob", "publish_replication_positive_prob"
+        policies = JournalPolicies.of(self.p, actions.get("journal"))
+        c_positive = torch.where(
+            replicate,
+            policies.per_slot("replication_positive", journal),
+            policies.per_slot("novel_positive", journal),
         )
-        c_negative = self._for_kind(replicate, "publish_novel_null_prob", "publish_replication_null_prob")
+        c_negative = torch.where(
+            replicate,
+            policies.per_slot("replication_negative", journal),
+            policies.per_slot("novel_negative", journal),
+        )
+        accepted = result < c_positive * p_positive
+        if self.reviewing:
+            detected = positive & ~true & (uniforms["review"] < policies.per_slot("detection", journal))
+            accepted &= ~detected
         published = done & torch.where(
-            positive, result < c_positive * p_positive, result < p_positive + c_negative * (1 - p_positive)
+            positive, accepted, result < p_positive + c_negative * (1 - p_positive)
         )
 
         # 7. Pay per published study, the literal sum of its rewards: novelty_reward (V_N) if novel and
@@ -211,10 +265,22 @@ class PublicationRules(BatchOfWorlds):
         # 8. A published replication is credited to the finding's author for the action that produced it:
         # a failure charges failed_replication_penalty (-V_O-), a confirmation pays confirmed_reward (V_O+).
         # One entry per published replication, in (world, slot) order.
+        # Citations (citations.py): each published study cites findings of the literature as it stood, and
+        # each citation pays the finding's author citation_reward, credited as a replication's outcome is.
         refutes = replicated & published & ~positive
         confirms = replicated & published & positive
         credit = self._credit(before, drawn, refutes, confirms)
+        citations = None
+        if self.citing:
+            citations = draw_citations(
+                self.rng, self.round_index, before, published, self.citing, self._world("citation_bias")
+            )
+            credit = self._with_citation_credit(credit, before, citations)
         received = payoff + credit.per_agent(self.n_researchers)
+        journal_pay = self._journals_round(journal, done, published, positive, before, citations)
+        institutions = self._institutions_round(
+            before, citations, methods, affordable if self.funds is not None else None, published, replicated
+        )
 
         # 9. The literature. The replicated findings count their replication (and close once they have had
         # replications_per_finding), the published replications are recorded, then the new findings, the
@@ -222,8 +288,10 @@ class PublicationRules(BatchOfWorlds):
         # last literature_size of them kept.
         new = published & positive & ~replicate
         n_new = new.sum(1, dtype=torch.int32)
-        replicated_literature = self._publish(before, replicated, drawn, confirms, refutes)
-        self.literature = self._add_findings(replicated_literature, new, n_new, position, true, slot_action)
+        replicated_literature = self._publish(before, replicated, drawn, confirms, refutes, citations)
+        self.literature = self._add_findings(
+            replicated_literature, new, n_new, position, true, slot_action, journal
+        )
         self.findings_published = self.findings_published + n_new
         self.round_index += 1
 
@@ -262,13 +330,12 @@ class PublicationRules(BatchOfWorlds):
             believed_correctly=literature.believed_correctly,
             false_canonized=literature.false_canonized,
             true_canonized=literature.true_canonized,
+            **institutions,
+            **self._citation_tallies(),
         )
         observations = self._remember(received, credit, tallies)
-        return RoundResult({"researcher": payoff}, {"researcher": credit}, observations, tallies)
-
-    def _for_kind(self, replicate: torch.Tensor, novel: str, replication: str) -> torch.Tensor:
-        """A per-world parameter for novel studies or for replications, per slot."""
-        return torch.where(replicate, self._world(replication), self._world(novel))
+        payoffs = {"researcher": payoff, "journal": journal_pay}
+        return RoundResult(payoffs, {"researcher": credit}, observations, tallies)
 
     def _credit(
         self, before: Literature, drawn: torch.Tensor, refutes: torch.Tensor, confirms: torch.Tensor
@@ -296,6 +363,117 @@ class PublicationRules(BatchOfWorlds):
             amount=amount,
             round=flat(before.published_round, place),
         )
+
+    def _with_citation_credit(self, credit: Credit, before: Literature, citations: Citations) -> Credit:
+        """The round's credit with one entry per citation, citation_reward to the cited finding's author for
+        the action that produced it (where some world pays for citations)."""
+        if not bool((self.p["citation_reward"] != 0).any()):
+            return credit
+        place = citations.place
+        return Credit(
+            worlds=self.n_worlds,
+            world=torch.cat([credit.world, citations.world]),
+            agent=torch.cat([credit.agent, flat(before.author, place)]),
+            action=torch.cat([credit.action, flat(before.action, place)]),
+            amount=torch.cat([credit.amount, flat(self.p["citation_reward"], citations.world)]),
+            round=torch.cat([credit.round, flat(before.published_round, place)]),
+        )
+
+    def _journals_round(
+        self,
+        journal: torch.Tensor | None,
+        done: torch.Tensor,
+        published: torch.Tensor,
+        positive: torch.Tensor,
+        before: Literature,
+        citations: Citations | None,
+    ) -> torch.Tensor:
+        """Each journal's pay this round, (worlds, journals): the studies it published plus the citations its
+        findings received, less review_cost per positive submission reviewed; and what it observes next."""
+        published_by = per_journal(published, journal, self.n_journals)
+        submitted = per_journal(done, journal, self.n_journals)
+        cited = torch.zeros_like(published_by)
+        if citations is not None:
+            place = citations.world * self.n_journals + flat(before.journal, citations.place)
+            add_at(cited.view(-1), place, torch.ones_like(place, dtype=torch.float32))
+        pay = published_by + cited
+        if self.reviewing:
+            pay = pay - self._world("review_cost") * per_journal(done & positive, journal, self.n_journals)
+        acceptance = torch.where(submitted > 0, published_by / submitted.clamp(min=1), 0.0)
+        self._journals_last = (acceptance, cited)
+        return pay
+
+    def _institutions_round(
+        self,
+        before: Literature,
+        citations: Citations | None,
+        methods: Any,
+        affordable: torch.Tensor | None,
+        published: torch.Tensor,
+        replicated: torch.Tensor,
+    ) -> dict[str, torch.Tensor]:
+        """The funders' and the citations' part of the round: each lab pays for the studies it started and
+        counts what it did, the funder decides at the end of each funding period (funding.py); and their
+        tallies (before the literature changes)."""
+        out: dict[str, torch.Tensor] = {}
+        cited_per_lab = None
+        if citations is not None:
+            false = ~flat(before.true, citations.place)
+            out["citations_made"] = self._per_world(citations.world)
+            out["citations_to_false"] = self._per_world(citations.world[false])
+            cited_per_lab = torch.zeros(
+                self.n_worlds * self.n_researchers, dtype=torch.int32, device=self.device
+            )
+            authors = citations.world * self.n_researchers + flat(before.author, citations.place)
+            cited_per_lab.index_add_(0, authors, torch.ones_like(authors, dtype=torch.int32))
+            cited_per_lab = cited_per_lab.view(self.n_worlds, self.n_researchers)
+        if self.funds is None:
+            return out
+
+        def per_lab(flags: torch.Tensor) -> torch.Tensor:
+            return flags.view(self.n_worlds, self.n_researchers, self.slots).sum(-1)
+
+        cost = self._world("study_cost")
+        started = per_lab(affordable)
+        out["funds_spent"] = (cost * started.sum(1, keepdim=True)).view(-1).float()
+        self.funds.record(cost, started, per_lab(published), per_lab(replicated), cited_per_lab)
+        if (self.round_index + 1) % self.p["funding_period"] == 0:
+            rule = rule_indices(self.p, self.n_worlds, self.device)
+            alpha = methods.alpha.expand(self.n_worlds, self.n_researchers)
+            self.funds.decide(self.p, rule, self.rng, self.round_index, alpha)
+        held = self.funds.held
+        out["funds_gini"] = gini(held)
+        alpha = methods.alpha.expand(self.n_worlds, self.n_researchers)
+        above = alpha > alpha.median(1, keepdim=True).values
+        total = held.double().sum(1)
+        high = torch.where(above, held, 0.0).double().sum(1)
+        out["high_fpr_funds_share"] = torch.where(
+            total > 0, high / total.clamp(min=1e-300), torch.nan
+        ).float()
+        return out
+
+    def _per_world(self, world: torch.Tensor) -> torch.Tensor:
+        """How many entries each world has, (worlds,) int32."""
+        return world.bincount(minlength=self.n_worlds).int()
+
+    def _citation_tallies(self) -> dict[str, torch.Tensor]:
+        """The literature's citation inequality and the citation ratio of its findings that failed to
+        replicate to those that were confirmed, at the round's end (where studies cite)."""
+        if not self.citing:
+            return {}
+        literature = self.literature
+        filled = literature.hypothesis >= 0
+        citations = literature.citations.double()
+        failed = filled & (literature.published_negative > 0)
+        confirmed = filled & (literature.published_positive > 0) & (literature.published_negative == 0)
+
+        def mean(mask: torch.Tensor) -> torch.Tensor:
+            n = mask.sum(1).double()
+            return torch.where(n > 0, torch.where(mask, citations, 0.0).sum(1) / n.clamp(min=1), torch.nan)
+
+        failed_mean, confirmed_mean = mean(failed), mean(confirmed)
+        ratio = torch.where(confirmed_mean > 0, failed_mean / confirmed_mean.clamp(min=1e-300), torch.nan)
+        return {"citation_gini": gini(citations, filled), "failed_citation_ratio": ratio.float()}
 
     def literature_tallies(self) -> LiteratureTallies:
         """What the literature believes at the end of the round (beliefs.py), counted by class: the filled
@@ -358,6 +536,7 @@ class PublicationRules(BatchOfWorlds):
         drawn: torch.Tensor,
         confirms: torch.Tensor,
         refutes: torch.Tensor,
+        citations: Citations | None = None,
     ) -> Literature:
         """The literature after this round's replications: each replicated finding counts one more
         replication and closes once it has had replications_per_finding (0: never), and each published
@@ -376,6 +555,10 @@ class PublicationRules(BatchOfWorlds):
             published_negative=before.published_negative.scatter_add_(1, drawn, refutes.int()),
             replications=replications,
             published_round=before.published_round,
+            citations=before.citations
+            if citations is None
+            else before.citations.add_(count_citations(before, citations)),
+            journal=before.journal,
         )
 
     def _add_findings(
@@ -386,6 +569,7 @@ class PublicationRules(BatchOfWorlds):
         position: torch.Tensor,
         true: torch.Tensor,
         slot_action: torch.Tensor,
+        journal: torch.Tensor | None = None,
     ) -> Literature:
         """`literature` with this round's new findings (flagged by `new`, (worlds, slots)) in its ring.
 
@@ -413,6 +597,8 @@ class PublicationRules(BatchOfWorlds):
             "published_negative": 0,
             "replications": 0,
             "published_round": self.round_index,
+            "citations": 0,
+            "journal": 0 if journal is None else flat(journal, entry),
         }
         place = world * self.literature_size + hypothesis % self.literature_size
 

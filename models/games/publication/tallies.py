@@ -31,3 +31,14 @@ class PublicationTallies:
     believed_correctly: torch.Tensor
     false_canonized: torch.Tensor
     true_canonized: torch.Tensor
+    # The institutions' (journals.py, citations.py, funding.py), (worlds,) each; None where the round has
+    # none of them (no citations, no funding), and their metrics are then undefined.
+    citations_made: torch.Tensor | None = None  # int32: citations the round's published studies made
+    citations_to_false: torch.Tensor | None = None  # int32: of them, to findings that are false
+    citation_gini: torch.Tensor | None = None  # float32: inequality of the literature's citation counts
+    # float32: mean citations of the literature's findings with a published failed replication over those of
+    # the findings whose published replications all confirmed them
+    failed_citation_ratio: torch.Tensor | None = None
+    funds_gini: torch.Tensor | None = None  # float32: inequality of the labs' funds
+    funds_spent: torch.Tensor | None = None  # float32: what the labs paid for the studies they started
+    high_fpr_funds_share: torch.Tensor | None = None  # float32: funds held by labs above the median alpha

@@ -1,10 +1,10 @@
-"""An institution, as a user adds one: a journal that sets its own publication policy.
+"""An institution, as a user adds one: an editor who sets the journals' publication policy.
 
-One journal per world picks, each round, the probability that it publishes a null result
+One editor per world picks, each round, the probability that it publishes a null result
 (`publish_null_prob`: 0, 0.5 or 1), and is paid by the pages it fills: the studies it published per
 researcher that round.
 
-Registered with one line: `models.games.register_institution("publication", JOURNAL)`.
+Registered with one line: `models.games.register_institution("publication", EDITOR)`.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ def pages_filled(tallies: PublicationTallies) -> torch.Tensor:
     return tallies.publications / tallies.researchers
 
 
-JOURNAL = Institution(
-    role="journal",
-    doc="a journal: picks how often it publishes null results, paid by the studies it publishes",
+EDITOR = Institution(
+    role="editor",
+    doc="an editor: picks how often the journals publish null results, paid by the studies it publishes",
     parameter="publish_null_prob",
     choices=(0.0, 0.5, 1.0),
     objective=pages_filled,

@@ -1,10 +1,10 @@
-"""A reward bias, as a user adds one: citations favour novelty.
+"""A reward bias, as a user adds one: a bonus for novelty.
 
 Novel studies draw more citations than replications, and citations pay: each researcher who chose a novel
-study this round, whatever came of it, gets `citation_bias` x 1 on top of the game's payoff. Its strength is
+study this round, whatever came of it, gets `novelty_bonus` x 1 on top of the game's payoff. Its strength is
 a new parameter of the publication game, 0 (off) by default.
 
-Registered with one line: `models.games.register_bias("publication", CITATION_BIAS)`.
+Registered with one line: `models.games.register_bias("publication", NOVELTY_BONUS)`.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ def novel_studies(actions: Mapping[str, torch.Tensor], result: RoundResult, game
     return (~replicates(actions["researcher"], game.p["rigor_levels"])).float()
 
 
-CITATION_BIAS = RewardBias(
-    parameter="citation_bias",
+NOVELTY_BONUS = RewardBias(
+    parameter="novelty_bonus",
     param=Param(0.0, "pay per novel study chosen, for the citations novelty draws", low=0, high=1e6),
     role="researcher",
     bonus=novel_studies,

@@ -1,0 +1,61 @@
+"""Citations: each published study cites earlier findings, and a citation pays the finding's author.
+
+Every study published in a round cites `citations_per_paper` findings of its world's literature as it stood
+at the round's start (its published novel positives: negative results and replications are never cited, the
+field's preference for positive and novel findings at its extreme). Each citation picks a finding with
+probability proportional to 1 + b c, where c is the citations the finding has received so far and b the
+`citation_bias`: b = 0 cites uniformly, b > 0 is preferential attachment (Price 1976), the already-cited
+drawing more. Citations are drawn with replacement and are blind to a finding's truth and replication record,
+so any citation advantage of findings that later fail to replicate (Serra-Garcia & Gneezy 2021) must come from
+who publishes them and when, not from the citers. Each citation pays its finding's author `citation_reward`,
+as delayed credit for the action that produced the finding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from models.games.publication.literature import Literature
+from models.random import RandomStreams
+
+
+@dataclass
+class Citations:
+    """A round's citations, one entry per citation made, as flat (world, place) indices into the
+    literature, in (world, citing slot, k) order."""
+
+    world: torch.Tensor  # (citations,) int64
+    place: torch.Tensor  # (citations,) int64: world * places + place
+
+
+def draw_citations(
+    rng: RandomStreams,
+    round_index: int,
+    literature: Literature,
+    citing: torch.Tensor,
+    per_paper: int,
+    bias: torch.Tensor,
+) -> Citations:
+    """The citations of the round's published studies (`citing`, (worlds, slots) bool), `per_paper` each,
+    from `literature` at the round's start, with preferential attachment `bias`, (worlds, 1)."""
+    places = literature.hypothesis.shape[1]
+    filled = literature.hypothesis >= 0
+    weight = torch.where(filled, 1 + bias * literature.citations.float(), 0.0).double()
+    cdf = weight.cumsum(1)
+    total = cdf[:, -1:]
+    uniform = rng.uniform(round_index, "citation", (citing.shape[1] * per_paper,)).double()
+    # The first place whose cumulative weight exceeds u x total: drawn in proportion to the weights.
+    place = torch.searchsorted(cdf, uniform * total, right=True).clamp(max=places - 1)
+    made = citing.repeat_interleave(per_paper, 1) & (total > 0)
+    entry = made.view(-1).nonzero().squeeze(1)
+    world = entry // made.shape[1]
+    return Citations(world=world, place=world * places + place.view(-1).index_select(0, entry))
+
+
+def count_citations(literature: Literature, citations: Citations) -> torch.Tensor:
+    """Each place's citations this round, (worlds, places) int32."""
+    counts = torch.zeros(literature.citations.numel(), dtype=torch.int32, device=citations.place.device)
+    counts.index_add_(0, citations.place, torch.ones_like(citations.place, dtype=torch.int32))
+    return counts.view_as(literature.citations)
