@@ -226,6 +226,57 @@ def duverger_figures(db: Path, out: Path) -> list[Path]:
     return [path]
 
 
+JOURNAL_POLICIES = (
+    (0.0, 0.0, "negatives unpublished, no review"),
+    (0.5, 0.0, "half of negatives published"),
+    (0.0, 0.5, "review catches half of false positives"),
+    (0.5, 0.5, "both"),
+)
+FUNDING_OUTCOMES = (
+    ("false_discovery_rate", "False discovery rate"),
+    ("false_discoveries_per_fund", "False discoveries per unit of funding"),
+    ("true_discoveries_per_fund", "True discoveries per unit of funding"),
+)
+
+
+def funding_rules_figures(db: Path, out: Path) -> list[Path]:
+    """Each funding rule under each journal policy, for evolving labs (top) and learning labs (bottom):
+    the false discovery rate and the true and false discoveries per unit of funding over the last tenth of
+    the run (bars: mean over seeds, 95% intervals)."""
+    study_id = latest_study(db, "funding_rules")
+    kinds = (("evolution", "evolving labs"), ("q_learning", "learning labs (q_learning)"))
+    fig, axes = plt.subplots(
+        len(kinds), len(FUNDING_OUTCOMES), figsize=(16, 7.5), constrained_layout=True, sharex=True
+    )
+    width = 0.2
+    for column, (metric, title) in enumerate(FUNDING_OUTCOMES):
+        frame = summaries.outcome_by_design_point(db, study_id, metric)
+        rules = list(dict.fromkeys(frame["funding_rule"]))
+        for row, (kind, who) in enumerate(kinds):
+            ax = axes[row][column]
+            for index, (negatives, review, label) in enumerate(JOURNAL_POLICIES):
+                part = frame.filter(
+                    (pl.col("researcher_kind") == kind)
+                    & (pl.col("publish_null_prob") == negatives)
+                    & (pl.col("review_detection") == review)
+                ).sort(pl.col("funding_rule").replace_strict(rules, list(range(len(rules)))))
+                x = [rules.index(rule) + (index - 1.5) * width for rule in part["funding_rule"]]
+                # Intervals clipped to what the metric can be: a rate in [0, 1], a count per fund >= 0.
+                top = 1.0 if metric == "false_discovery_rate" else float("inf")
+                low = (part["mean"] - part["ci_low"].clip(0.0, top)).fill_null(0)
+                high = (part["ci_high"].clip(0.0, top) - part["mean"]).fill_null(0)
+                ax.bar(x, part["mean"], width, yerr=[low, high], capsize=2, label=label)
+            ax.set_title(f"{title}: {who}", fontsize=10)
+            ax.set_xticks(range(len(rules)), [rule.replace("_", " ") for rule in rules])
+            ax.grid(alpha=0.3, axis="y")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, [f"journals: {label}" for label in labels], loc="outside lower center", ncol=4)
+    path = out / "funding_rules.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return [path]
+
+
 # The studies with REPORT.md figures, each with the function that draws them.
 FIGURES = {
     "publication_bias": publication_bias_figures,
@@ -233,6 +284,7 @@ FIGURES = {
     "election_rules": election_rules_figures,
     "natural_selection_of_bad_science": natural_selection_figures,
     "duverger": duverger_figures,
+    "funding_rules": funding_rules_figures,
 }
 
 

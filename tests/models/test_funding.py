@@ -132,6 +132,14 @@ def test_a_mixed_rule_gives_its_share_by_publications_and_the_rest_by_lottery():
     assert lottery_winners == {0, 1, 2, 5, 6, 7, 9}
 
 
+def test_a_mixed_rule_with_one_grant_gives_it_by_publications_with_probability_mixed_share():
+    """One grant, mixed_share 0.25: the most published lab (8) gets it with probability 0.25 + 0.75 / 10 =
+    0.325 (by merit, or by the lottery); over 2,000 seeds within 4 standard errors."""
+    one_grant = {"grants_per_period": 1, "grant_budget": 10.0, "mixed_share": 0.25}
+    wins = sum(granted("mixed", funds(PUBLISHED), seed=s, **one_grant)[8] > 0 for s in range(2_000))
+    assert abs(wins / 2_000 - 0.325) < 4 * math.sqrt(0.325 * 0.675 / 2_000)
+
+
 def test_a_replication_set_aside_goes_to_labs_that_replicated():
     replicated = [0, 0, 1, 0, 0, 0, 2, 0, 0, 0]
     given = granted("publications", funds(PUBLISHED, replications=replicated), replication_set_aside=2 / 3)

@@ -15,7 +15,8 @@ since its founding (STCK's "publications since birth"):
 - modified_lottery: labs drawn uniformly among those with at least `funding_threshold` publications and a
   false positive rate at most `funding_alpha_cap` (STCK's rigour screen, the funder seeing alpha; grants
   nobody qualifies for are not given);
-- mixed: `mixed_share` of the grants by publications, the rest by lottery among the others.
+- mixed: `mixed_share` of the grants by publications, the rest by lottery among the others (a fraction of a
+  grant rounded up with that probability: one grant goes by publications with probability mixed_share).
 
 A share `replication_set_aside` of the grants is first given by lottery among the labs that replicated since
 the last decision (grants without such a lab are not given). Ties are broken at random; a lab gets at most
@@ -139,6 +140,12 @@ def _best(score: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
     return (_ranks(score) < count) & (score >= 0)
 
 
+def _rounded_at_random(x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """x rounded up with probability its fraction (by the uniform u, (worlds, 1)), else down."""
+    whole = torch.floor(x)
+    return whole + (u < x - whole).to(x.dtype)
+
+
 def grants(
     p: Mapping[str, Any],
     rule: torch.Tensor,
@@ -152,8 +159,9 @@ def grants(
     n_grants = p["grants_per_period"]
     size = p["grant_budget"].view(-1, 1) / n_grants
     # Uniforms for the set-aside lottery, the merit ties and the main lottery.
-    aside_draw, tie, lottery = rng.uniforms(
-        round_index, {"grant_aside": (n_labs,), "grant_tie": (n_labs,), "grant_lottery": (n_labs,)}
+    aside_draw, tie, lottery, mix = rng.uniforms(
+        round_index,
+        {"grant_aside": (n_labs,), "grant_tie": (n_labs,), "grant_lottery": (n_labs,), "grant_mix": (1,)},
     )
     rule = rule.view(-1, 1)
 
@@ -167,7 +175,7 @@ def grants(
     n_merit = torch.where(
         (rule == PUBLICATIONS) | (rule == IMPACT),
         n_main,
-        torch.where(rule == MIXED, torch.round(n_main * p["mixed_share"].view(-1, 1)), 0.0),
+        torch.where(rule == MIXED, _rounded_at_random(n_main * p["mixed_share"].view(-1, 1), mix), 0.0),
     )
     by_merit = _best(torch.where(aside, -1.0, merit), n_merit)
 
