@@ -99,6 +99,31 @@ SCENARIOS = {
         {"researcher": {"kind": "evolution"}},
         rates={"engine": 8e6},  # the reference rules, eager: the kernels do not implement the effort model
     ),
+    "institutions": Scenario(
+        "publication",
+        "Smaldino, Turner & Contreras Kallens' (2019) world with every institution on: evolving labs in the "
+        "effort model, three journals with peer review, citations with preferential attachment and citation "
+        "credit, funds with a mixed funding rule and a replication set-aside",
+        {
+            "study_model": "effort",
+            "effort": 20.0,
+            "effort_productivity": 0.0,
+            "replication_rate": 0.1,
+            "n_journals": 3,
+            "review_detection": 0.5,
+            "citations_per_paper": 2,
+            "citation_bias": 1.0,
+            "citation_reward": 0.1,
+            "study_cost": 1.0,
+            "initial_funds": 10.0,
+            "grant_budget": 1_000.0,
+            "grants_per_period": 100,
+            "funding_rule": "mixed",
+            "replication_set_aside": 0.1,
+        },
+        {"researcher": {"kind": "evolution"}},
+        rates={"engine": 1e7},  # the reference rules: the kernels do not implement the institutions
+    ),
     # Each learner family in the publication game at its defaults, at 1,000 researchers x 1,000 worlds.
     **{
         f"learner_{name}": Scenario(

@@ -128,16 +128,13 @@ class Funds:
         self.replications.zero_()
 
 
-def _ranks(score: torch.Tensor) -> torch.Tensor:
-    """Each entry's rank within its row, 0 for the highest score."""
-    order = score.argsort(dim=1, descending=True, stable=True)
-    rank = torch.empty_like(order)
-    return rank.scatter_(1, order, torch.arange(score.shape[1], device=score.device).expand_as(order))
-
-
-def _best(score: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
-    """The `count` (worlds, 1) highest-scoring entries of each row among those with a score >= 0."""
-    return (_ranks(score) < count) & (score >= 0)
+def _best(score: torch.Tensor, count: torch.Tensor, most: int) -> torch.Tensor:
+    """The `count` (worlds, 1; at most `most`) highest-scoring entries of each row among those with a
+    score >= 0. Scores that may tie carry a random fraction, so the order among them is the draw's."""
+    top = score.topk(min(most, score.shape[1]), dim=1, sorted=True).indices
+    within = torch.arange(top.shape[1], device=score.device) < count
+    chosen = torch.zeros_like(score, dtype=torch.bool).scatter_(1, top, within.expand_as(top))
+    return chosen & (score >= 0)
 
 
 def _rounded_at_random(x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
@@ -167,7 +164,7 @@ def grants(
 
     # The set-aside: by lottery among the labs that replicated.
     n_aside = torch.round(p["replication_set_aside"].view(-1, 1) * n_grants)
-    aside = _best(torch.where(funds.replications > 0, aside_draw.double(), -1.0), n_aside)
+    aside = _best(torch.where(funds.replications > 0, aside_draw.double(), -1.0), n_aside, n_grants)
     n_main = n_grants - n_aside
 
     # Merit: the most published (or cited) labs, ties at random.
@@ -177,7 +174,7 @@ def grants(
         n_main,
         torch.where(rule == MIXED, _rounded_at_random(n_main * p["mixed_share"].view(-1, 1), mix), 0.0),
     )
-    by_merit = _best(torch.where(aside, -1.0, merit), n_merit)
+    by_merit = _best(torch.where(aside, -1.0, merit), n_merit, n_grants)
 
     # Lottery among the eligible labs not yet funded: every lab, or under the modified lottery those with at
     # least funding_threshold publications and a false positive rate at most funding_alpha_cap.
@@ -185,7 +182,8 @@ def grants(
     if alpha is not None:
         qualified &= alpha <= p["funding_alpha_cap"].view(-1, 1)
     eligible = (rule != MODIFIED_LOTTERY) | qualified
-    by_lot = _best(torch.where(eligible & ~aside & ~by_merit, lottery.double(), -1.0), n_main - n_merit)
+    lots = torch.where(eligible & ~aside & ~by_merit, lottery.double(), -1.0)
+    by_lot = _best(lots, n_main - n_merit, n_grants)
     return size * (aside | by_merit | by_lot).float()
 
 
