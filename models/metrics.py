@@ -50,10 +50,10 @@ def compute_rounds(metrics: tuple[Metric, ...], rounds: list[Any]) -> torch.Tens
 def gini(values: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
     """The Gini coefficient of each row's non-negative values, (worlds, n) -> (worlds,), over the entries
     where `weights` (a bool mask) is true; NaN for a row with no entries or a zero total."""
-    values = values.double()
     mask = torch.ones_like(values, dtype=torch.bool) if weights is None else weights
-    # Masked-out entries sort to the front as -1 and are skipped by giving them rank 0 weight.
-    keyed = torch.where(mask, values, -1.0).sort(1).values
+    # Masked-out entries sort to the front as -1 and are skipped by giving them rank 0 weight. The sort in
+    # float32 (counts and funds), the sums in float64.
+    keyed = torch.where(mask, values.float(), -1.0).sort(1).values.double()
     n = mask.sum(1, keepdim=True).double()
     valid = keyed >= 0
     rank = valid.double().cumsum(1)  # 1..n over the valid entries, in ascending order

@@ -40,18 +40,24 @@ def draw_citations(
 ) -> Citations:
     """The citations of the round's published studies (`citing`, (worlds, slots) bool), `per_paper` each,
     from `literature` at the round's start, with preferential attachment `bias`, (worlds, 1)."""
-    places = literature.hypothesis.shape[1]
+    n_worlds, places = literature.hypothesis.shape
     filled = literature.hypothesis >= 0
     weight = torch.where(filled, 1 + bias * literature.citations.float(), 0.0).double()
-    cdf = weight.cumsum(1)
-    total = cdf[:, -1:]
+    # One cumulative sum over every world's places in turn: world w's span starts where w - 1's ends.
+    cdf = weight.view(-1).cumsum(0)
+    end = cdf.view(n_worlds, places)[:, -1]
+    start = torch.cat([end.new_zeros(1), end[:-1]])
+    total = end - start
     uniform = rng.uniform(round_index, "citation", (citing.shape[1] * per_paper,)).double()
-    # The first place whose cumulative weight exceeds u x total: drawn in proportion to the weights.
-    place = torch.searchsorted(cdf, uniform * total, right=True).clamp(max=places - 1)
-    made = citing.repeat_interleave(per_paper, 1) & (total > 0)
+    made = citing.repeat_interleave(per_paper, 1) & (total > 0).view(-1, 1)
     entry = made.view(-1).nonzero().squeeze(1)
     world = entry // made.shape[1]
-    return Citations(world=world, place=world * places + place.view(-1).index_select(0, entry))
+    # The first place whose cumulative weight exceeds start + u x total: drawn in proportion to the weights,
+    # searched for the citations made only.
+    target = start[world] + uniform.view(-1).index_select(0, entry) * total[world]
+    place = torch.searchsorted(cdf, target, right=True)
+    place = torch.minimum(place, (world + 1) * places - 1)  # u x total rounding up to the span's end
+    return Citations(world=world, place=place)
 
 
 def count_citations(literature: Literature, citations: Citations) -> torch.Tensor:
