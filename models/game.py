@@ -283,6 +283,11 @@ class GameSpec:
         return self.roles + tuple(institution.as_role() for institution in self.institutions)
 
     @property
+    def optional_roles(self) -> frozenset[str]:
+        """The roles a study need not name a learner for (Role.optional): they get the default one."""
+        return frozenset(role.name for role in self.every_role if role.optional)
+
+    @property
     def role_names(self) -> tuple[str, ...]:
         return tuple(role.name for role in self.every_role)
 

@@ -9,8 +9,8 @@ the metric time series, shape (recorded rounds, worlds, metrics). Studies, tests
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,10 +80,8 @@ class Batch:
     ) -> torch.Tensor:
         """A learner's call, eager for an optional role (an institution, one agent or a few per world):
         compiling its kernels for its shapes would cost seconds and save nothing."""
-        if role in self.optional_roles:
-            with speed.fusing(False):
-                return call(argument)
-        return call(argument)
+        with speed.fusing(False) if role in self.spec.optional_roles else nullcontext():
+            return call(argument)
 
     def _found_newcomers(self) -> None:
         """Tell a game that keeps something per agent (models.game: an engine's optional `births`) which
@@ -95,10 +93,6 @@ class Batch:
             newborn = learner.births()
             if newborn is not None:
                 births(role, newborn)
-
-    @functools.cached_property
-    def optional_roles(self) -> frozenset[str]:
-        return frozenset(role.name for role in self.spec.every_role if role.optional)
 
     def round(self) -> RoundResult:
         """One round of every world: every role acts, the game steps, every role learns.
@@ -150,11 +144,7 @@ def build_batch(
     spec = get_game(game)
     roles = spec.role_shapes(worlds[0])
     learners = {
-        **{
-            role.name: resolve_learner({}, f"learners.{role.name}")
-            for role in spec.every_role
-            if role.optional
-        },
+        **{role: resolve_learner({}, f"learners.{role}") for role in spec.optional_roles},
         **learners,
     }
     missing = sorted(set(roles) - set(learners))

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 import torch
 
+from models.learners import resolve_learner
+
 # torch.compile's CPU code generator builds C++; without a compiler the kernels run eagerly (models.speed).
 needs_cpp_compiler = pytest.mark.skipif(
     not any(shutil.which(name) for name in ("g++", "c++", "clang++")),
@@ -46,3 +48,8 @@ def run_python(script: str, *args: str) -> dict:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def learner(kind: str, **values: Any) -> dict[str, Any]:
+    """A resolved learner config of this kind, as a study's [learners.role] table gives it."""
+    return resolve_learner({"kind": kind, **values}, "learners.test")

@@ -82,9 +82,8 @@ class OneWorldEnv(ParallelEnv):
         """The agents' actions as the engine's tensors. An institution whose actions change nothing unless a
         parameter lets them (Role.optional) may be left out: it plays its first action."""
         chosen = {}
-        optional = {role.name for role in self.spec.every_role if role.optional}
         for role, (_, n_actions) in self.role_shapes.items():
-            default = 0 if role in optional else None
+            default = 0 if role in self.spec.optional_roles else None
             picked = np.array(
                 [
                     int(actions[agent] if default is None else actions.get(agent, default))

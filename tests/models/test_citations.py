@@ -5,19 +5,15 @@ from __future__ import annotations
 import math
 
 import torch
+from helpers import learner
 
 from models.games import get_game
 from models.games.publication.citations import count_citations, draw_citations
 from models.games.publication.literature import Literature
 from models.games.publication.params import PUBLICATION_PARAMS
-from models.learners import resolve_learner
 from models.metrics import gini
 from models.random import RandomStreams, world_keys
 from models.simulate import build_batch, play, simulate
-
-
-def learner(kind: str, **values: object) -> dict:
-    return resolve_learner({"kind": kind, **values}, "learners.test")
 
 
 def literature_with(citations: list[int], places: int) -> Literature:

@@ -7,21 +7,17 @@ import math
 
 import pytest
 import torch
+from helpers import learner
 
 from models.games import get_game
 from models.games.publication.funding import FUNDER, Funds, grants, net_discoveries
 from models.games.publication.params import FUNDING_RULES, PUBLICATION_PARAMS
-from models.learners import resolve_learner
 from models.params import ConfigError
 from models.random import RandomStreams, world_keys
 from models.simulate import build_batch, play
 from studies.config import plan_study
 
 N_LABS = 10
-
-
-def learner(kind: str, **values: object) -> dict:
-    return resolve_learner({"kind": kind, **values}, "learners.test")
 
 
 def funds(publications: list[int], replications: list[int] | None = None, citations: list[int] | None = None):

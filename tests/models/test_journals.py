@@ -7,20 +7,16 @@ import math
 
 import pytest
 import torch
+from helpers import learner
 from pettingzoo.test import parallel_api_test
 
 from models.envs import publication_v0
 from models.games import get_game
 from models.games.publication.params import PUBLICATION_PARAMS
-from models.learners import resolve_learner
 from models.simulate import play
 
 SPEC = get_game("publication")
 NOVEL_AT_RIGOR_0 = 0  # the first action: a novel study at rigor 0 (alpha = hacked_alpha, always finished)
-
-
-def learner(kind: str, **values: object) -> dict:
-    return resolve_learner({"kind": kind, **values}, "learners.test")
 
 
 def worlds(n: int, **values: object) -> list[dict]:

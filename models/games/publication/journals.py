@@ -40,16 +40,6 @@ JOURNAL = Role(
 )
 
 
-def journal_policy_names(params: Mapping[str, Any]) -> list[str]:
-    """A journal's actions in order: (negative-result publication, novelty preference) pairs."""
-    levels = params["journal_levels"]
-    return [
-        f"publish negatives {i / (levels - 1):g}, novelty preference {j / (levels - 1):g}"
-        for i in range(levels)
-        for j in range(levels)
-    ]
-
-
 @dataclass
 class JournalPolicies:
     """Each journal's policy, (worlds, journals) each, or (worlds, 1) where every journal of a world has the
@@ -90,10 +80,6 @@ class JournalPolicies:
             negative * keep,
             world("review_detection").expand(shape),
         )
-
-    @property
-    def per_journal(self) -> bool:
-        return self.novel_positive.shape[1] > 1
 
     def per_slot(self, name: str, journal: torch.Tensor | None) -> torch.Tensor:
         """A policy as each study slot's journal holds it, (worlds, slots), or (worlds, 1) where the

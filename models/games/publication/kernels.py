@@ -180,12 +180,10 @@ class PublicationKernels(PublicationRules):
             **self._literature_tallies(),
         )
         observations = self._remember(received, credit, tallies)
-        # One journal following the game's policy (the kernels' parameters): paid the studies it published.
+        # One journal following the game's policy (the kernels' parameters), no citations.
         published = publications.float().view(-1, 1)
-        submitted = done.float().view(-1, 1)
-        acceptance = torch.where(submitted > 0, published / submitted.clamp(min=1), 0.0)
-        self._journals_last = (acceptance, torch.zeros_like(acceptance))
-        payoffs = {"researcher": payoff, "journal": published}
+        journal_pay = self._journals_outcome(published, done.float().view(-1, 1), torch.zeros_like(published))
+        payoffs = {"researcher": payoff, "journal": journal_pay}
         return RoundResult(payoffs, {"researcher": credit}, observations, tallies)
 
     def _literature_tallies(self) -> dict[str, torch.Tensor]:

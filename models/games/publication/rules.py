@@ -113,7 +113,7 @@ class PublicationRules(BatchOfWorlds):
         self._journals_last: tuple[torch.Tensor, torch.Tensor] | None = None
         self.funds = (
             Funds.start(self.p, self.n_worlds, self.n_researchers, self.device)
-            if (funding_on(self.p))
+            if funding_on(self.p)
             else None
         )
 
@@ -396,12 +396,19 @@ class PublicationRules(BatchOfWorlds):
         if citations is not None:
             place = citations.world * self.n_journals + flat(before.journal, citations.place)
             add_at(cited.view(-1), place, torch.ones_like(place, dtype=torch.float32))
-        pay = published_by + cited
+        pay = self._journals_outcome(published_by, submitted, cited)
         if self.reviewing:
             pay = pay - self._world("review_cost") * per_journal(done & positive, journal, self.n_journals)
+        return pay
+
+    def _journals_outcome(
+        self, published_by: torch.Tensor, submitted: torch.Tensor, cited: torch.Tensor
+    ) -> torch.Tensor:
+        """Keep what each journal observes next (its acceptance rate and its findings' citations) and
+        return its pay before reviewing costs: what it published plus those citations, (worlds, journals)."""
         acceptance = torch.where(submitted > 0, published_by / submitted.clamp(min=1), 0.0)
         self._journals_last = (acceptance, cited)
-        return pay
+        return published_by + cited
 
     def _institutions_round(
         self,
@@ -421,12 +428,9 @@ class PublicationRules(BatchOfWorlds):
             false = ~flat(before.true, citations.place)
             out["citations_made"] = self._per_world(citations.world)
             out["citations_to_false"] = self._per_world(citations.world[false])
-            cited_per_lab = torch.zeros(
-                self.n_worlds * self.n_researchers, dtype=torch.int32, device=self.device
-            )
             authors = citations.world * self.n_researchers + flat(before.author, citations.place)
-            cited_per_lab.index_add_(0, authors, torch.ones_like(authors, dtype=torch.int32))
-            cited_per_lab = cited_per_lab.view(self.n_worlds, self.n_researchers)
+            n_labs = self.n_worlds * self.n_researchers
+            cited_per_lab = authors.bincount(minlength=n_labs).int().view(self.n_worlds, self.n_researchers)
         if self.funds is None:
             return out
 
@@ -437,13 +441,12 @@ class PublicationRules(BatchOfWorlds):
         started = per_lab(affordable)
         out["funds_spent"] = (cost * started.sum(1, keepdim=True)).view(-1).float()
         self.funds.record(cost, started, per_lab(published), per_lab(replicated), cited_per_lab)
+        alpha = methods.alpha.expand(self.n_worlds, self.n_researchers)
         if (self.round_index + 1) % self.p["funding_period"] == 0:
             rule = rule_indices(self.p, self.n_worlds, self.device)
-            alpha = methods.alpha.expand(self.n_worlds, self.n_researchers)
             self.funds.decide(self.p, rule, self.rng, self.round_index, alpha)
         held = self.funds.held
         out["funds_gini"] = gini(held)
-        alpha = methods.alpha.expand(self.n_worlds, self.n_researchers)
         above = alpha > alpha.median(1, keepdim=True).values
         total = held.double().sum(1)
         high = torch.where(above, held, 0.0).double().sum(1)
