@@ -21,6 +21,7 @@ from studies.config import plan_study
 from studies.runner import run_study
 
 APP = Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py"
+PAGES = ["Playground", "Study", "Agents", "Compare", "SQL"]  # Benchmarks after them, with bench rows
 SWEEP = {"publish_null_prob": [0.0, 1.0]}
 RANGES = {
     "publish_null_prob": {"low": 0.0, "high": 1.0},
@@ -138,7 +139,7 @@ def sidebar_text(at: AppTest) -> str:
 
 def test_shows_the_latest_study_with_its_outcome(monkeypatch: pytest.MonkeyPatch, results: Path) -> None:
     at = start(monkeypatch, results)
-    assert listed_pages(at) == ["Studies"]  # no bench rows: no benchmarks page
+    assert listed_pages(at) == PAGES  # no bench rows: no benchmarks page
     studies = at.selectbox(key="study")
     assert len(studies.options) == 3
     assert studies.options[0].startswith("tiny · 4/4 runs")
@@ -273,7 +274,7 @@ def test_without_a_database_explains_how_to_run_a_study(
     assert all(f"**{name}**: {spec.doc}" in text for name, spec in GAMES.items())  # the registry's games
     assert not at.error
     assert not at.get("vega_lite_chart")
-    assert listed_pages(at) == ["Studies"]
+    assert listed_pages(at) == PAGES
 
 
 @pytest.mark.parametrize("contents", ["empty file", "schema only"])
@@ -288,7 +289,7 @@ def test_a_database_without_studies_explains_how_to_run_one(
     at = start(monkeypatch, db)
     assert "studies run" in page_text(at)
     assert not at.error
-    assert listed_pages(at) == ["Studies"]
+    assert listed_pages(at) == PAGES
 
 
 def test_an_unreadable_file_shows_an_error_not_a_trace(
@@ -303,7 +304,7 @@ def test_an_unreadable_file_shows_an_error_not_a_trace(
 
 def load_app_module(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     monkeypatch.syspath_prepend(str(APP.parent))  # as `streamlit run` does, for its sibling modules
-    spec = importlib.util.spec_from_file_location("streamlit_app", APP)
+    spec = importlib.util.spec_from_file_location("study_page", APP.parent / "study_page.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)  # defines the functions; main() runs only as __main__

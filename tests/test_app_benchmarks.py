@@ -18,7 +18,19 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 from streamlit.testing.v1 import AppTest
-from test_app import APP, SWEEP, chart_data, charts, listed_pages, open_page, page_text, start, table, tiny
+from test_app import (
+    APP,
+    PAGES,
+    SWEEP,
+    chart_data,
+    charts,
+    listed_pages,
+    open_page,
+    page_text,
+    start,
+    table,
+    tiny,
+)
 
 from benchmarks import suite
 from studies import store
@@ -158,7 +170,7 @@ def test_benchmarks_alone_replace_the_no_study_message(
     monkeypatch: pytest.MonkeyPatch, bench_only: Path
 ) -> None:
     at = start(monkeypatch, bench_only)
-    assert listed_pages(at) == ["Studies", "Benchmarks"]
+    assert listed_pages(at) == [*PAGES, "Benchmarks"]
     assert at.main.title[0].value == "Benchmarks"  # opened by default: there is no study to show
     assert "studies run" not in page_text(at)
     bench = at.selectbox(key="bench")
@@ -174,7 +186,7 @@ def test_benchmarks_alone_replace_the_no_study_message(
     assert f"`{NEW}`" in sidebar
     assert "uncommitted changes" in sidebar
 
-    open_page(at, "Studies")  # still listed: it says how to run a study
+    open_page(at, "Study")  # still listed: it says how to run a study
     assert "holds no study yet" in page_text(at)
     assert "studies run" in page_text(at)
     assert not [s for s in at.selectbox if s.key == "bench"]
@@ -293,7 +305,7 @@ def test_an_older_bench_run(monkeypatch: pytest.MonkeyPatch, bench_only: Path) -
 
 def test_studies_and_benchmarks_are_two_pages(monkeypatch: pytest.MonkeyPatch, with_benchmarks: Path) -> None:
     at = start(monkeypatch, with_benchmarks)
-    assert listed_pages(at) == ["Studies", "Benchmarks"]
+    assert listed_pages(at) == [*PAGES, "Benchmarks"]
     assert at.main.title[0].value == "tiny"  # the studies page opens by default, as before
     assert at.selectbox(key="study").value
     assert len(charts(at)) == 2
@@ -303,7 +315,7 @@ def test_studies_and_benchmarks_are_two_pages(monkeypatch: pytest.MonkeyPatch, w
     assert not [s for s in at.selectbox if s.key == "study"]
     assert speedups(at)["a_over_b"].to_list() == [10.0, 10.0]
 
-    open_page(at, "Studies")
+    open_page(at, "Study")
     assert at.selectbox(key="study").value
     assert len(charts(at)) == 2
 
@@ -314,11 +326,11 @@ def test_the_benchmarks_page_appears_with_the_first_bench_rows(
     db = tmp_path / "results.duckdb"
     shutil.copy(one_study, db)
     at = start(monkeypatch, db)
-    assert listed_pages(at) == ["Studies"]
+    assert listed_pages(at) == PAGES
     write_rows(db)  # `python -m studies bench` into the same file while the explorer is open
     at.run()
     assert not at.exception, at.exception
-    assert listed_pages(at) == ["Studies", "Benchmarks"]
+    assert listed_pages(at) == [*PAGES, "Benchmarks"]
     assert at.main.title[0].value == "tiny"  # the reader stays on the studies page
     open_page(at, "Benchmarks")
     assert at.selectbox(key="bench").value == NEW
@@ -330,13 +342,13 @@ def test_a_store_older_than_benchmarks_keeps_the_studies_view(
     tables = store.query(older_file, "SELECT table_name FROM information_schema.tables")["table_name"]
     assert "benchmarks" not in tables.to_list()
     at = start(monkeypatch, older_file)
-    assert listed_pages(at) == ["Studies"]
+    assert listed_pages(at) == PAGES
     assert at.selectbox(key="study").options == ["tiny · 4/4 runs"]
     assert len(charts(at)) == 2
     assert "Benchmarks" not in page_text(at)
 
     empty = start(monkeypatch, one_study)  # the table exists but holds no row: the same
-    assert listed_pages(empty) == ["Studies"]
+    assert listed_pages(empty) == PAGES
 
 
 def test_the_rule_comparison_needs_several_rules(monkeypatch: pytest.MonkeyPatch) -> None:
