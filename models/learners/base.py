@@ -51,6 +51,17 @@ class Experience:
     next_observation: Observation
 
 
+@dataclass(frozen=True)
+class Holding:
+    """One thing a learner holds for every agent, for people to read (the explorer's Agents page shows it):
+    `values`, (worlds, agents, entries), a copy; `entries` names the entries, or is empty where they are the
+    role's actions in order (the game names those); `what` says what a value is."""
+
+    what: str
+    values: torch.Tensor
+    entries: tuple[str, ...] = ()
+
+
 class Learner:
     """Batched policy of one role: `act` draws every agent's action, `learn` updates from an Experience.
 
@@ -107,6 +118,12 @@ class Learner:
         """Which agents the last learn replaced by new ones, (worlds, agents) bool, or None: a game that
         keeps something per agent (a lab's funds) gives the newcomer a fresh start (Batch.round)."""
         return None
+
+    def holdings(self) -> list[Holding]:
+        """What the learner holds for every agent now (action values, action probabilities, a population's
+        traits), as copies: read-only, so that looking never changes a run. Empty for a family whose agents
+        hold nothing beyond their rule (a best response to the poll); a family that holds state says so."""
+        return []
 
     def learn_and_act(self, experience: Experience) -> torch.Tensor:
         """learn, then act on the next observation: the same numbers in one call, so that a learner can do

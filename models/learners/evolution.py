@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 import torch
 
 from models.game import Trait
-from models.learners.base import Experience, Learner, Observation
+from models.learners.base import Experience, Holding, Learner, Observation
 from models.params import ConfigError, Param, ParamSpace
 from models.reductions import add_at
 
@@ -124,6 +124,15 @@ class Evolution(Learner):
         self.earned = torch.zeros(shape, device=device)
         self.born = torch.zeros(shape, dtype=torch.int64, device=device)
         self._births: torch.Tensor | None = None
+
+    def holdings(self) -> list[Holding]:
+        """The population: each lab's heritable traits, and its age and what it earned since its birth
+        (what selection reads)."""
+        life = torch.stack([self.age.float(), self.earned], -1)
+        return [
+            Holding("trait", self.values.clone(), tuple(self.trait_names)),
+            Holding("life so far", life, ("age (rounds)", "payoff earned since birth")),
+        ]
 
     def act(self, observation: Observation) -> torch.Tensor:
         return self.values

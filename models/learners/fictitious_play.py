@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 import torch
 
 from models.game import PayoffModel
-from models.learners.base import Experience, Learner, Observation
+from models.learners.base import Experience, Holding, Learner, Observation
 from models.learners.choice import sample_categorical
 from models.params import Param, ParamSpace
 
@@ -90,6 +90,13 @@ class FictitiousPlay(Learner):
         """Each agent's response to its beliefs, (worlds, agents, actions)."""
         expected = self.model.against(frequencies(self.counts))
         return respond(expected, self.p["smooth"].view(-1, 1, 1))
+
+    def holdings(self) -> list[Holding]:
+        opponent = tuple(f"{self.model.opponent} action {b}" for b in range(self.model.opponent_actions))
+        return [
+            Holding("action probability", self.probabilities()),
+            Holding("belief: frequency of the opponents' action", frequencies(self.counts), opponent),
+        ]
 
     def act(self, observation: Observation) -> torch.Tensor:
         uniform = self.draw(observation.round_index, "act")

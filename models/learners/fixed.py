@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from models.learners.base import Experience, Learner, Observation
+from models.learners.base import Experience, Holding, Learner, Observation
 from models.learners.choice import sample_categorical
 from models.params import ConfigError, Param, ParamSpace
 
@@ -48,6 +48,10 @@ class FixedPolicy(Learner):
         probabilities = check_probabilities(params["probabilities"], self.role, self.n_actions)
         self.probabilities = torch.tensor(probabilities, dtype=torch.float32, device=self.rng.device)
 
+    def holdings(self) -> list[Holding]:
+        share = self.probabilities / self.probabilities.sum()
+        return [Holding("action probability", share.expand(self.n_worlds, self.n_agents, -1).clone())]
+
     def act(self, observation: Observation) -> torch.Tensor:
         return sample_categorical(self.probabilities.unbind(), self.draw(observation.round_index, "act"))
 
@@ -85,6 +89,10 @@ class FixedActions(Learner):
         super().__init__(params, *args)
         actions = check_actions(params["actions"], self.role, self.n_agents, self.n_actions)
         self.actions = torch.tensor(actions, device=self.rng.device).expand(self.n_worlds, -1)
+
+    def holdings(self) -> list[Holding]:
+        held = torch.nn.functional.one_hot(self.actions.long(), self.n_actions).float()
+        return [Holding("holds this action (1) or not (0)", held)]
 
     def act(self, observation: Observation) -> torch.Tensor:
         return self.actions

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from models.learners.base import Experience, Learner, Observation
+from models.learners.base import Experience, Holding, Learner, Observation
 from models.networks import NETWORK_PARAMS, build_network, check_network
 from models.params import Param, ParamSpace
 
@@ -54,6 +54,11 @@ class FermiImitation(Learner):
         first = (self.draw(-1, "imitation/first") * self.n_actions).long().clamp(max=self.n_actions - 1)
         self.actions = first
         self.network = build_network(self.p, self.n_worlds, self.n_agents, self.rng, self.role)
+
+    def holdings(self) -> list[Holding]:
+        """The action each agent holds (and plays next), one-hot: an imitator holds nothing else."""
+        held = torch.nn.functional.one_hot(self.actions.long(), self.n_actions).float()
+        return [Holding("holds this action (1) or not (0)", held)]
 
     def act(self, observation: Observation) -> torch.Tensor:
         return self.actions

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import torch
 
 from models.game import PayoffModel
-from models.learners.base import Experience, Learner, Observation
+from models.learners.base import Experience, Holding, Learner, Observation
 from models.learners.choice import sample_categorical
 from models.learners.fictitious_play import frequencies, respond
 from models.params import Param, ParamSpace
@@ -84,6 +84,10 @@ class LevelK(Learner):
                 respond(self.model.opponent_against(own), smooth),
             )
         return own
+
+    def holdings(self) -> list[Holding]:
+        """The level-k mix, the same for every agent of a world."""
+        return [Holding("action probability", self.mix().unsqueeze(1).expand(-1, self.n_agents, -1).clone())]
 
     def act(self, observation: Observation) -> torch.Tensor:
         weights = [weight.unsqueeze(1) for weight in self.mix().unbind(-1)]  # (worlds, 1) each

@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 import torch
 
 from models.game import PayoffModel
-from models.learners.base import Experience, Learner, Observation
+from models.learners.base import Experience, Holding, Learner, Observation
 from models.learners.choice import sample_categorical
 from models.params import ConfigError, Param, ParamSpace
 
@@ -107,6 +107,13 @@ class LOLA(Learner):
     def probabilities(self) -> torch.Tensor:
         """Each agent's policy softmax(theta), (worlds, agents, actions)."""
         return torch.softmax(self.theta, -1)
+
+    def holdings(self) -> list[Holding]:
+        opponent = tuple(f"{self.model.opponent} action {b}" for b in range(self.model.opponent_actions))
+        return [
+            Holding("action probability", self.probabilities()),
+            Holding("opponent model: the opponents' action shares expected", self.opponent.clone(), opponent),
+        ]
 
     def act(self, observation: Observation) -> torch.Tensor:
         uniform = self.draw(observation.round_index, "act")

@@ -32,7 +32,7 @@ from typing import Any
 import torch
 
 from models.game import Credit
-from models.learners.base import Experience, Learner, Observation
+from models.learners.base import Experience, Holding, Learner, Observation
 from models.learners.choice import LOG2E
 from models.learners.mean_field_kernels import modal_action
 from models.learners.tabular_kernels import softmax_choice
@@ -70,6 +70,15 @@ class MeanFieldQ(Learner):
         jitter = self.rng.uniform(-1, f"{self.role}/tie_break", (n_agents, n_actions, n_actions)) * 1e-6
         self.values = jitter + params["initial_value"].view(-1, 1, 1, 1)  # (worlds, agents, a_bar, a)
         self.mean_action: torch.Tensor | None = None  # the neighbours' modal action last round
+
+    def holdings(self) -> list[Holding]:
+        """The values each agent acts on next: those for its neighbours' modal action last round (before
+        any round, the mean over every modal action)."""
+        if self.mean_action is None:
+            return [Holding("action value, mean over the neighbours' modal actions", self.values.mean(2))]
+        bins = self.mean_action[:, :, None, None].expand(-1, -1, 1, self.n_actions)
+        values = self.values.gather(2, bins).squeeze(2)
+        return [Holding("action value given the neighbours' modal action last round", values)]
 
     def act(self, observation: Observation) -> torch.Tensor:
         t = observation.round_index

@@ -28,7 +28,7 @@ from typing import Any
 
 import torch
 
-from models.learners.base import Experience, Learner, Observation
+from models.learners.base import Experience, Holding, Learner, Observation
 from models.learners.choice import sample_categorical
 from models.params import Param, ParamSpace
 
@@ -180,6 +180,13 @@ class PolicyGradient(Learner):
         self._last = (inputs, hidden, probabilities)
         uniform = self.draw(observation.round_index, "act")
         return sample_categorical(self.per_agent(probabilities).unbind(-1), uniform)
+
+    def holdings(self) -> list[Holding]:
+        """The action probabilities of the last act (the policy at the observation it acted on); none
+        before the first."""
+        if self._last is None:
+            return []
+        return [Holding("action probability at its last observation", self.per_agent(self._last[2]).clone())]
 
     def received(self, experience: Experience) -> torch.Tensor:
         """What each agent received this round, (worlds, agents): its payoff plus the credit that arrived."""

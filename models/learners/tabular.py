@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from models.game import Credit
-from models.learners.base import Experience, Learner, Observation
+from models.learners.base import Experience, Holding, Learner, Observation
 from models.learners.choice import LOG2E, greedy
 from models.learners.tabular_kernels import softmax_choice, update_and_choose, value_update
 from models.params import Param, ParamSpace
@@ -57,6 +57,9 @@ class TabularQLearner(Learner):
     def action_values(self) -> torch.Tensor:
         """The values as (worlds, agents, actions), a view: writing to it sets the values."""
         return self.values.transpose(1, 2)
+
+    def holdings(self) -> list[Holding]:
+        return [Holding("action value", self.action_values.clone())]
 
     def act(self, observation: Observation) -> torch.Tensor:
         t = observation.round_index
