@@ -5,11 +5,15 @@ so the grid views (one line or one colour per design point) do not read. Instead
 parameter with a smoothed trend (its marginal effect), the time course across design points as a mean with
 a 10-90% band, and the Sobol or Morris indices as bars with their 95% intervals.
 
-Pure functions of data frames that return charts or frames; the page (streamlit_app.py) lays them out.
+Pure functions of data frames that return charts or frames; the page (study_page.py) lays them out.
+Small multiples cannot size to their container (Vega-Lite sizes only single views so), so every panel's
+width comes from `panel_width`: the panels, their spacing and axes fit FIT_WIDTH, the main column beside
+the sidebar in a window 1,400 px wide.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -18,9 +22,13 @@ import polars as pl
 
 from studies import store
 
-PANEL_WIDTH = 300
+FIT_WIDTH = 860  # px: every fixed-width chart, panels, spacing and axes together, fits this
+AXIS_WIDTH = 70  # px: a y axis's title and tick labels, once per row of panels
+PANEL_LABELS = 36  # px: the tick labels beside each further panel of a row
+SPACING = 20  # px: Vega-Lite's default gap between panels
 PANEL_HEIGHT = 260
 PANEL_COLUMNS = 3
+PARAMETER_LABEL_LIMIT = 180  # px: the sensitivity chart's parameter names
 BAR_ROW_HEIGHT = 34
 POINT_COLOUR = "#8fb3d9"  # light blue: hundreds of points recede behind the trend
 TREND_COLOUR = "#c2410c"  # dark orange: the line is what to read
@@ -53,6 +61,12 @@ TITLES = {
     "mu_star": "mu_star: mean absolute effect",
     "sigma": "sigma: spread of the effect",
 }
+
+
+def panel_width(columns: int, reserved: int = AXIS_WIDTH, spacing: int = SPACING) -> int:
+    """The width of each of `columns` panels in a row, so that the row with its axes fits FIT_WIDTH."""
+    columns = max(columns, 1)
+    return int((FIT_WIDTH - reserved - (columns - 1) * (spacing + PANEL_LABELS)) / columns)
 
 
 def is_sampled(design: str | None) -> bool:
@@ -99,7 +113,8 @@ def marginal_chart(
         alt.Tooltip("mean:Q", format=".4f", title=f"{metric} (mean)"),
         alt.Tooltip("runs:Q", title="seeds"),
     ]
-    columns = min(len(swept), PANEL_COLUMNS)
+    columns = min(len(swept), PANEL_COLUMNS)  # further panels wrap onto new rows
+    width = panel_width(columns)
     panels = []
     for position, name in enumerate(swept):
         title = f"{metric} (design point mean)" if position % columns == 0 else None  # once a row
@@ -117,9 +132,9 @@ def marginal_chart(
             .mark_line(color=TREND_COLOUR, strokeWidth=2.5)
             .encode(x=x, y=y)
         )
-        panels.append(alt.layer(points, trend).properties(width=PANEL_WIDTH, height=PANEL_HEIGHT))
+        panels.append(alt.layer(points, trend).properties(width=width, height=PANEL_HEIGHT))
     frame = outcome.select("design_point", *swept, "runs", "mean")
-    return alt.concat(*panels, data=frame, columns=columns).resolve_scale(y="shared")
+    return alt.concat(*panels, data=frame, columns=columns, spacing=SPACING).resolve_scale(y="shared")
 
 
 # --- Time course across design points ------------------------------------------------------------------
@@ -253,16 +268,25 @@ def share_axis(scale: alt.Scale, title: str) -> alt.Axis:
     return alt.Axis(values=ticks, format=".1f", title=title)
 
 
-def sensitivity_chart(indices: pl.DataFrame, metric: str, method: str) -> alt.FacetChart:
+def sensitivity_chart(
+    indices: pl.DataFrame, metric: str, method: str, labels: dict[str, str] | None = None
+) -> alt.FacetChart:
     """Horizontal bars per statistic side by side (S1 and ST; mu_star and sigma), with 95% intervals
-    as whiskers and a rule at zero; parameters sorted by total effect."""
+    as whiskers and a rule at zero; parameters sorted by total effect.
+
+    `labels`: parameter -> the name shown on the axis (the data keep the stored names); an index does not
+    change when a parameter is shown as 1 − itself."""
     frame = indices.select("parameter", "statistic", "value", "ci_low", "ci_high")
     statistics = [s for s in STATISTICS[method] if s in set(frame["statistic"])]
     frame = frame.filter(pl.col("statistic").is_in(statistics)).with_columns(
         pl.col("statistic").replace_strict(TITLES, default=pl.col("statistic")).alias("panel")
     )
     order = parameter_order(indices, method)
-    y = alt.Y("parameter:N", sort=order, title=None, axis=alt.Axis(labelLimit=260))
+    axis = alt.Axis(labelLimit=PARAMETER_LABEL_LIMIT)
+    if labels:
+        mapping = "".join(f"datum.value === {json.dumps(k)} ? {json.dumps(v)} : " for k, v in labels.items())
+        axis = alt.Axis(labelLimit=PARAMETER_LABEL_LIMIT, labelExpr=f"{mapping}datum.label")
+    y = alt.Y("parameter:N", sort=order, title=None, axis=axis)
     if method == "sobol":
         x_scale = share_scale(frame)
         x_axis = share_axis(x_scale, "share of the outcome's variance")
@@ -293,9 +317,10 @@ def sensitivity_chart(indices: pl.DataFrame, metric: str, method: str) -> alt.Fa
     )
     zero = alt.Chart().mark_rule(color="#666666", strokeDash=[3, 3]).encode(x=alt.datum(0))
     height = max(BAR_ROW_HEIGHT * frame["parameter"].n_unique(), 80)
+    width = panel_width(len(statistics), reserved=PARAMETER_LABEL_LIMIT + 10, spacing=36)
     return (
         alt.layer(bars, whiskers, zero, data=frame)
-        .properties(width=PANEL_WIDTH + 40, height=height)
+        .properties(width=width, height=height)
         .facet(
             column=alt.Column("panel:N", title=None, sort=[TITLES[s] for s in statistics]),
             spacing=36,

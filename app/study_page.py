@@ -1,16 +1,21 @@
 """The Study page: one study of the results database, one metric at a time.
 
-A grid study shows its outcome across the sweep and one line per design point over time. A sampled study
-(random, Latin hypercube, Sobol, Morris: hundreds of design points) shows one scatter per swept parameter,
-the time course as a band across design points and, for Sobol and Morris, the sensitivity indices; those
-views live in `sampled.py` next to this file. Games, their metrics and what they mean come from the game
-registry (`models.games.GAMES`), so a new game shows without a change here.
+A grid study shows its outcome across the sweep, a heat map when two or more parameters are swept, and its
+design points over time: one line each while they are few (MAX_LINES), else small multiples (panels by one
+parameter, colour by the others) or a chosen subset. A sampled study (random, Latin hypercube, Sobol,
+Morris: hundreds of design points) shows one scatter per swept parameter, the time course as a band across
+design points and, for Sobol and Morris, the sensitivity indices; those views live in `sampled.py` next
+to this file. Games, their metrics and what they mean come from the game registry (`models.games.GAMES`),
+so a new game shows without a change here; parameters that the field names otherwise are shown in its
+words through DISPLAYS. Intervals of shares (Metric.bounded) are clipped to [0, 1], in charts and tables.
 """
 
 from __future__ import annotations
 
 import json
-import re
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +38,12 @@ from studies import store, summaries
 from studies.version import code_label
 
 CHART_HEIGHT = 380
+PANEL_HEIGHT = 220  # one of the time course's small multiples
+MAX_LINES = 8  # lines one chart or panel may hold and still be told apart
+SPREAD_POINTS = 5  # design points shown by default when they are chosen from many
+HEAT_COLUMNS = 3  # heat-map panels in a row
+HEAT_CELL = 64  # px: the widest a heat map's cell gets (narrower when many values must fit)
+HEAT_ROW = 30  # px: a heat map's cell height
 MAX_POINTS_PER_LINE = 80  # by default the time course averages windows of rounds to stay under this
 # Many values of one numeric parameter get an ordered palette (viridis without its faint yellow end).
 ORDERED_COLOURS = alt.Scale(scheme=alt.SchemeParams(name="viridis", extent=[0, 0.85]))
@@ -81,6 +92,65 @@ def load_design_points(db: str, token: Token, study_id: str, swept: tuple[str, .
     )
 
 
+# --- Parameters in the field's words -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Display:
+    """How the page shows a swept parameter whose config name is not the one the field reads.
+
+    `transform` takes a float, a polars Series or a polars expression alike (`1 - value`); `meaning` says
+    what the shown value is, in one line."""
+
+    label: str
+    transform: Callable[[Any], Any]
+    meaning: str
+
+
+# Runs-table column -> how it is shown (axis titles, legends, panels, heat maps). Extend it here.
+DISPLAYS: dict[str, Display] = {
+    "publish_null_prob": Display(
+        "publication bias",
+        lambda value: 1 - value,
+        "publication bias = 1 − publish_null_prob: the share of null results that journals turn away",
+    ),
+}
+FLOAT_DIGITS = 12  # converted values are rounded here, so that 1 − 0.9 shows as 0.1
+
+
+def displayed(frame: pl.DataFrame, names: list[str]) -> tuple[pl.DataFrame, list[str]]:
+    """The frame with each DISPLAYS parameter added under its label (values converted), and the columns to
+    plot in place of `names`. The stored columns stay, for tooltips and tables."""
+    shown = [name for name in names if name in DISPLAYS and name in frame.columns and is_numeric(frame, name)]
+    frame = frame.with_columns(
+        DISPLAYS[name]
+        .transform(pl.col(name).cast(pl.Float64))
+        .round(FLOAT_DIGITS)
+        .alias(DISPLAYS[name].label)
+        for name in shown
+    )
+    return frame, [DISPLAYS[name].label if name in shown else name for name in names]
+
+
+def display_value(name: str, value: Any) -> Any:
+    """One value as shown: converted when the parameter is in DISPLAYS and the value is a number."""
+    if name in DISPLAYS and isinstance(value, int | float) and not isinstance(value, bool):
+        return round(DISPLAYS[name].transform(value), FLOAT_DIGITS)
+    return value
+
+
+def display_note(name: str) -> str:
+    return f" (shown as {DISPLAYS[name].label}: {DISPLAYS[name].meaning})" if name in DISPLAYS else ""
+
+
+def clipped(outcome: pl.DataFrame, bounded: bool) -> pl.DataFrame:
+    """A share's t-interval can pass 0 or 1 (few seeds, or values near a bound); the share cannot, so its
+    interval is clipped to [0, 1] wherever it is shown (the captions say so)."""
+    if not bounded or outcome.is_empty():
+        return outcome
+    return outcome.with_columns(pl.col("ci_low", "ci_high").clip(0.0, 1.0))
+
+
 # --- Sidebar: what to look at --------------------------------------------------------------------------
 
 
@@ -121,7 +191,7 @@ def sampled_ranges(info: dict[str, Any], points: pl.DataFrame | None) -> str:
         if name in declared:
             low, high = declared[name]
             line += f" (sampled in [{sampled.number(low)}, {sampled.number(high)}])"
-        lines.append(line)
+        lines.append(line + display_note(name))
     return "\n".join(lines)
 
 
@@ -144,7 +214,9 @@ def show_study_facts(
     if sampled.is_sampled(design):
         sidebar.markdown(f"**Swept** (smallest to largest value):\n{sampled_ranges(info, points)}")
     elif sweep := swept_values(info):
-        lines = "\n".join(f"- `{name}`: {', '.join(map(str, values))}" for name, values in sweep.items())
+        lines = "\n".join(
+            f"- `{name}`: {', '.join(map(str, values))}{display_note(name)}" for name, values in sweep.items()
+        )
         sidebar.markdown(f"**Swept:**\n{lines}")
     else:
         sidebar.markdown("**Swept:** nothing (one design point)")
@@ -201,14 +273,37 @@ def palette(values: int, numeric: bool) -> tuple[str, alt.Scale]:
     return "N", alt.Scale(scheme="tableau10" if values <= 10 else "tableau20")
 
 
-def outcome_chart(outcome: pl.DataFrame, swept: list[str], metric: str, bounded: bool) -> alt.LayerChart:
+def design_labels(points: pl.DataFrame, fields: list[str]) -> pl.Series:
+    """Each design point's values of `fields`, joined by ', ': whole, short legend labels whose legend title
+    names the fields (a key that reads, where 'name=value, name=value' was cut short)."""
+    if not fields:
+        return pl.Series("design", ["all runs"] * points.height, dtype=pl.String)
+    parts = [pl.col(f).cast(pl.String).fill_null("None") for f in fields]
+    return points.select(pl.concat_str(parts, separator=", ").alias("design"))["design"]
+
+
+def whole_legend(title: str, **options: Any) -> alt.Legend:
+    """A legend whose labels and title are never cut short (labelLimit 0: no limit)."""
+    return alt.Legend(title=title, labelLimit=0, titleLimit=0, **options)
+
+
+def line_legend(title: str, **options: Any) -> alt.Legend:
+    """A whole legend with solid line symbols, even when a faint band shares it."""
+    return whole_legend(title, symbolType="stroke", symbolOpacity=1, symbolStrokeWidth=3, **options)
+
+
+def outcome_chart(
+    outcome: pl.DataFrame, swept: list[str], metric: str, bounded: bool, doc: str = ""
+) -> alt.LayerChart:
     """Mean per design point with its 95% CI (shaded) and the 10-90% range across seeds (whiskers).
 
     x is the first swept parameter; any further ones colour the lines. A numeric x gets a line and a band;
     a categorical one gets points on bars, since a line between categories would suggest an order.
+    Parameters in DISPLAYS are shown by their label and converted values; `doc` (the metric's meaning, from
+    its spec) is the chart's subtitle.
     """
-    x_name, others = swept[0], swept[1:]
-    frame = as_labels(outcome, swept)
+    frame, fields = displayed(as_labels(outcome, swept), swept)
+    x_name, others = fields[0], fields[1:]
     numeric_x = is_numeric(frame, x_name)
     x = alt.X(f"{x_name}:N", title=x_name, axis=alt.Axis(labelAngle=0))
     if numeric_x:  # ticks at every swept value, unrounded; padding keeps the end whiskers inside
@@ -217,22 +312,16 @@ def outcome_chart(outcome: pl.DataFrame, swept: list[str], metric: str, bounded:
         x = alt.X(f"{x_name}:Q", title=x_name, axis=axis, scale=alt.Scale(zero=False, padding=12))
     colour: dict[str, Any] = {}
     if others:
-        if len(others) == 1:
-            series = others[0]
-        else:
-            series = ", ".join(others)
-            frame = frame.with_columns(
-                pl.concat_str([pl.format(f"{c}={{}}", pl.col(c)) for c in others], separator=", ").alias(
-                    series
-                )
-            )
+        series = others[0] if len(others) == 1 else ", ".join(others)
+        if len(others) > 1:
+            frame = frame.with_columns(design_labels(frame, others).alias(series))
         kind, scale = palette(frame[series].n_unique(), len(others) == 1 and is_numeric(frame, series))
-        colour = {"color": alt.Color(f"{series}:{kind}", title=series, scale=scale)}
+        colour = {"color": alt.Color(f"{series}:{kind}", scale=scale, legend=whole_legend(series))}
         if not numeric_x:
             colour["xOffset"] = alt.XOffset(f"{series}:N")
     y_title = f"{metric} (mean over seeds)"
     tooltip = [
-        *[alt.Tooltip(c) for c in swept],
+        *[alt.Tooltip(c) for c in dict.fromkeys([*fields, *swept])],
         alt.Tooltip("runs:Q", title="seeds"),
         alt.Tooltip("mean:Q", format=".4f"),
         alt.Tooltip("ci_low:Q", format=".4f", title="95% CI low"),
@@ -255,7 +344,58 @@ def outcome_chart(outcome: pl.DataFrame, swept: list[str], metric: str, bounded:
         interval = base.mark_bar(size=14, opacity=0.3).encode(y=y("ci_low"), y2="ci_high:Q")
         mean = base.mark_point(size=70, filled=True, opacity=1).encode(y=y("mean"))
     hover = base.mark_point(size=200, opacity=0).encode(y=y("mean"), tooltip=tooltip)
-    return alt.layer(spread, interval, mean, hover).properties(height=CHART_HEIGHT)
+    chart = alt.layer(spread, interval, mean, hover).properties(height=CHART_HEIGHT)
+    return chart.properties(title=alt.Title(metric, subtitle=doc, anchor="start")) if doc else chart
+
+
+def heat_step(columns: int, cells: int) -> int:
+    """A heat-map cell's width, so that `columns` panels of `cells` cells fit the page (sampled.FIT_WIDTH)."""
+    room = sampled.FIT_WIDTH - 2 * sampled.AXIS_WIDTH - (columns - 1) * sampled.SPACING
+    return max(min(HEAT_CELL, room // max(columns * cells, 1)), 12)
+
+
+def heat_map(outcome: pl.DataFrame, fields: list[str], metric: str, bounded: bool) -> alt.Chart:
+    """The metric's mean over seeds for each pair of the first two `fields` (x and y), one cell per design
+    point with its value written in; a third field, if any, gives one panel per value.
+
+    `outcome` already carries the shown columns (displayed) and one design point per cell."""
+    x_name, y_name, *rest = fields
+    panels = rest[0] if rest else None
+
+    def encoding(name: str, on_x: bool) -> dict[str, Any]:
+        """Every value a cell: numbers in order, unrounded, larger ones up the y axis as on a plot;
+        categories in the sweep's order."""
+        numeric = is_numeric(outcome, name)
+        axis = alt.Axis(format=".6~g", labelAngle=0) if numeric else alt.Axis(labelAngle=-30 if on_x else 0)
+        order: str | list[Any] = "descending" if numeric and not on_x else "ascending"
+        if not numeric:
+            order = outcome.sort("design_point")[name].unique(maintain_order=True).to_list()
+        return {"shorthand": f"{name}:O", "title": name, "axis": axis, "sort": order}
+
+    colours = alt.Scale(scheme="viridis", domain=[0, 1]) if bounded else alt.Scale(scheme="viridis")
+    low, high = (0.0, 1.0) if bounded else (outcome["mean"].min(), outcome["mean"].max())
+    middle = (low + high) / 2  # viridis is dark below, light above: white text, then black
+    base = alt.Chart().encode(x=alt.X(**encoding(x_name, True)), y=alt.Y(**encoding(y_name, False)))
+    cells = base.mark_rect().encode(
+        color=alt.Color("mean:Q", scale=colours, legend=whole_legend(f"{metric} (mean)", orient="bottom")),
+        tooltip=[
+            *[alt.Tooltip(c) for c in fields],
+            alt.Tooltip("mean:Q", format=".4f"),
+            alt.Tooltip("runs:Q", title="seeds"),
+        ],
+    )
+    text = base.mark_text(fontSize=11).encode(
+        text=alt.Text("mean:Q", format=".2f" if bounded else ".3~g"),
+        color=alt.condition(f"datum.mean > {middle!r}", alt.value("black"), alt.value("white")),
+    )
+    columns = min(outcome[panels].n_unique(), HEAT_COLUMNS) if panels else 1
+    size = {"width": alt.Step(heat_step(columns, outcome[x_name].n_unique())), "height": alt.Step(HEAT_ROW)}
+    data = outcome.select("design_point", *dict.fromkeys(fields), "runs", "mean")
+    chart = alt.layer(cells, text, data=data).properties(**size)
+    if panels is None:
+        return chart
+    facet = alt.Facet(f"{panels}:O", title=panels, header=alt.Header(labelLimit=0, titleLimit=0))
+    return chart.facet(facet=facet, columns=columns, spacing=sampled.SPACING)
 
 
 def window_options(rounds: int) -> list[int]:
@@ -282,44 +422,59 @@ def averaged(course: pl.DataFrame, window: int) -> pl.DataFrame:
     )
 
 
-def short_design_labels(course: pl.DataFrame, swept: list[str]) -> pl.DataFrame:
-    """'a=0.5, b=1' becomes '0.5, 1', so legend labels stay short; the legend's title names a and b."""
-    label = pl.col("design")
-    for position, name in enumerate(swept):
-        if position == 0:
-            label = label.str.replace(f"^{re.escape(name)}=", "")
-        else:
-            label = label.str.replace(f", {name}=", ", ", literal=True)
-    return course.with_columns(label)
+def spread_evenly(items: list[Any], count: int = SPREAD_POINTS) -> list[Any]:
+    """`count` of `items` spread evenly from the first to the last (all of them when there are fewer)."""
+    if len(items) <= count:
+        return list(items)
+    return [items[round(i * (len(items) - 1) / (count - 1))] for i in range(count)]
+
+
+def small_multiples_layout(counts: dict[str, int], panels: str) -> tuple[list[str], list[str]] | None:
+    """With one panel per value of `panels`: the parameters that colour a panel's lines and those held at one
+    value. Colour by all the others together while at most MAX_LINES lines share a panel, else by the one
+    with most values that fits, holding the rest; None when no parameter fits."""
+    others = [name for name in counts if name != panels]
+    if not others:
+        return None
+    if math.prod(counts[name] for name in others) <= MAX_LINES:
+        return others, []
+    fitting = [name for name in others if counts[name] <= MAX_LINES]
+    if not fitting:
+        return None
+    colour = max(fitting, key=lambda name: counts[name])
+    return [colour], [name for name in others if name != colour]
 
 
 def time_course_chart(
-    course: pl.DataFrame, swept: list[str], metric: str, bounded: bool, band: bool, numeric: bool
-) -> alt.LayerChart:
-    """One line per design point over rounds; clicking a legend entry highlights that design point.
+    course: pl.DataFrame,
+    title: str,
+    metric: str,
+    bounded: bool,
+    band: bool,
+    numeric: bool,
+    panels: str | None = None,
+) -> alt.LayerChart | alt.FacetChart:
+    """One line per design point over rounds (its label in `design`, ordered as the rows come); clicking a
+    legend entry highlights it. `panels`: a column of `course` to draw one panel per value (small
+    multiples, sized to fit the page, the legend under them).
 
-    `numeric`: one numeric parameter is swept, so the palette may follow its values.
+    `numeric`: the colour follows one numeric parameter, so the palette may follow its values.
     """
-    course = short_design_labels(course, swept)
-    order = course.unique("design_point").sort("design_point")["design"].to_list()
+    order = list(dict.fromkeys(course["design"].to_list()))
     pick = alt.selection_point(fields=["design"], bind="legend")
-    legend = alt.Legend(
-        title=", ".join(swept) or "design point",
-        labelLimit=320,
-        titleLimit=320,
-        symbolType="stroke",  # solid line symbols, even when the faint band shares the legend
-        symbolOpacity=1,
-        symbolStrokeWidth=3,
-    )
+    legend = line_legend(title or "design point", **({"orient": "bottom", "columns": 4} if panels else {}))
     kind, scale = palette(len(order), numeric)
     colour = alt.Color(f"design:{kind}", sort=order, legend=legend, scale=scale)
-    base = alt.Chart(course).encode(x=alt.X("step:Q", title="round"), color=colour)
-    title = f"{metric} (mean over seeds)"
+    base = (alt.Chart() if panels else alt.Chart(course)).encode(
+        x=alt.X("step:Q", title="round"), color=colour
+    )
+    y_title = f"{metric} (mean over seeds)"
     line = base.mark_line(strokeWidth=1.8).encode(
-        y=alt.Y("mean:Q", title=title, scale=y_scale(bounded)),
+        y=alt.Y("mean:Q", title=y_title, scale=y_scale(bounded)),
         opacity=alt.condition(pick, alt.value(1.0), alt.value(0.12)),
         tooltip=[
-            alt.Tooltip("design:N", title=", ".join(swept) or "design point"),
+            *([alt.Tooltip(f"{panels}:N")] if panels else []),
+            alt.Tooltip("design:N", title=title or "design point"),
             alt.Tooltip("step:Q", title="round", format=".0f"),
             alt.Tooltip("mean:Q", format=".4f"),
             alt.Tooltip("q10:Q", format=".4f", title="10% quantile"),
@@ -330,23 +485,41 @@ def time_course_chart(
     layers = [line.add_params(pick)]
     if band:
         spread = base.mark_area(opacity=0.12).encode(
-            y=alt.Y("q10:Q", title=title, scale=y_scale(bounded)), y2="q90:Q"
+            y=alt.Y("q10:Q", title=y_title, scale=y_scale(bounded)), y2="q90:Q"
         )
         layers.insert(0, spread.transform_filter(pick))
-    return alt.layer(*layers).properties(height=CHART_HEIGHT)
+    if panels is None:
+        return alt.layer(*layers).properties(height=CHART_HEIGHT)
+    columns = min(course[panels].n_unique(), sampled.PANEL_COLUMNS)
+    facet = alt.Facet(f"{panels}:O", title=panels, header=alt.Header(labelLimit=0, titleLimit=0))
+    return (
+        alt.layer(*layers, data=course)
+        .properties(width=sampled.panel_width(columns), height=PANEL_HEIGHT)
+        .facet(facet=facet, columns=columns, spacing=sampled.SPACING)
+    )
 
 
 # --- Main view -----------------------------------------------------------------------------------------
 
+CLIPPED = "Intervals of a share are clipped to [0, 1], the range it can take."
+NO_OUTCOME = (
+    "No complete run has a value of `{metric}` in its last tenth of rounds: the metric is undefined there, "
+    "or no round there was recorded (`record_every` longer than a tenth of the run)."
+)
 
-def show_outcome(outcome: pl.DataFrame, swept: list[str], metric: str, bounded: bool) -> None:
-    """The metric's end-of-run value across the sweep, with its uncertainty across seeds."""
+
+def display_caption(swept: list[str]) -> str:
+    """What the shown parameters are, for the charts that show them in the field's words."""
+    return "".join(f" {DISPLAYS[name].meaning}." for name in swept if name in DISPLAYS)
+
+
+def show_outcome(outcome: pl.DataFrame, swept: list[str], metric: str, bounded: bool, doc: str = "") -> None:
+    """The metric's end-of-run value across the sweep, with its uncertainty across seeds.
+
+    `outcome`: already clipped where the metric is a share; `doc`: the metric's meaning, from its spec."""
     st.subheader("Outcome across the sweep" if swept else "Outcome")
     if outcome.is_empty():
-        st.info(
-            f"No complete run has a value of `{metric}` in its last tenth of rounds: the metric is undefined "
-            "there, or no round there was recorded (`record_every` longer than a tenth of the run)."
-        )
+        st.info(NO_OUTCOME.format(metric=metric))
         return
     if not swept:
         row = outcome.row(0, named=True)
@@ -360,9 +533,10 @@ def show_outcome(outcome: pl.DataFrame, swept: list[str], metric: str, bounded: 
             f"{interval}; 10–90% range across seeds "
             f"{row['q10']:.4g} to {row['q90']:.4g}. Nothing was swept, so the study has one design point. "
             f"A run's outcome is `{metric}` averaged over its last tenth of rounds."
+            + (f" {CLIPPED}" if bounded else "")
         )
         return
-    st.altair_chart(outcome_chart(outcome, swept, metric, bounded), width="stretch")
+    st.altair_chart(outcome_chart(outcome, swept, metric, bounded, doc), width="stretch")
     fewest, most = outcome["runs"].min(), outcome["runs"].max()
     seeds = plural(most, "seed") if fewest == most else f"{fewest}–{most} seeds"
     explanation = (
@@ -370,11 +544,13 @@ def show_outcome(outcome: pl.DataFrame, swept: list[str], metric: str, bounded: 
         f"over {seeds} (points), its 95% confidence interval (t-interval, shaded) and the 10–90% "
         "quantile range of the run outcomes across seeds (whiskers)."
     )
+    if bounded:
+        explanation += f" {CLIPPED}"
     if len(swept) > 1:
-        explanation += f" Colour: {', '.join(swept[1:])}."
+        explanation += f" Colour: {', '.join(displayed(outcome, swept)[1][1:])}."
     if fewest < 2:
         explanation += " A design point with a single seed has no confidence interval, so none is drawn."
-    st.caption(explanation)
+    st.caption(explanation + display_caption(swept))
 
 
 def pick_window(rounds: int, where: Any) -> int:
@@ -391,10 +567,51 @@ def pick_window(rounds: int, where: Any) -> int:
     )
 
 
+def hold_fixed(
+    frame: pl.DataFrame, names: list[str], places: list[Any], key: str
+) -> tuple[pl.DataFrame, str]:
+    """Keeps the rows at one value of each of `names`, each chosen in the next of `places` (columns, in
+    turn); and says which, for a caption."""
+    held = []
+    for position, name in enumerate(names):
+        values = frame[name].unique().sort().to_list()
+        where = places[position % len(places)]
+        value = where.selectbox(f"{name} at", values, key=f"{key}_{name}", help="Shown at this value only.")
+        frame = frame.filter(pl.col(name) == value)
+        held.append(f"{name} = {value}")
+    return frame, ", ".join(held)
+
+
+def show_heat_map(outcome: pl.DataFrame, swept: list[str], metric: str, bounded: bool) -> None:
+    """Two (or more) swept parameters: the metric's mean at each pair of values, written in each cell."""
+    if len(swept) < 2 or outcome.is_empty():
+        return
+    frame, fields = displayed(as_labels(outcome, swept), swept)
+    st.subheader(f"{metric} by {fields[0]} and {fields[1]}")
+    held = ""
+    if len(fields) > 3:  # a fourth parameter and beyond: at one value each, as chosen
+        frame, held = hold_fixed(frame, fields[3:], st.columns(min(len(fields) - 3, 4)), "heat")
+    st.altair_chart(heat_map(frame, fields[:3], metric, bounded), width="content")
+    caption = (
+        f"Each cell: the mean over seeds of `{metric}` at one design point (a run's outcome averaged over "
+        "its last tenth of rounds), written in the cell."
+    )
+    if len(fields) > 2:
+        caption += f" One panel per value of {fields[2]}."
+    if held:
+        caption += f" At {held}."
+    st.caption(caption + display_caption(swept))
+
+
 def show_time_course(
-    course: pl.DataFrame, swept: list[str], metric: str, bounded: bool, rounds: int, numeric: bool
+    course: pl.DataFrame, points: pl.DataFrame, swept: list[str], metric: str, bounded: bool, rounds: int
 ) -> None:
-    """How the metric evolves while the researchers learn, one line per design point."""
+    """How the metric evolves while the learners learn: one line per design point while they are few, else
+    small multiples (a panel per value of one parameter, at most MAX_LINES lines in each) or a chosen
+    subset of design points, since dozens of lines in one chart cannot be told apart.
+
+    `points`: the swept values of the design points with a complete run.
+    """
     st.subheader("Over time")
     if course.is_empty():
         st.info(f"No complete run has recorded `{metric}` yet.")
@@ -402,27 +619,68 @@ def show_time_course(
     left, right = st.columns([3, 2], vertical_alignment="center")
     window = pick_window(rounds, left)
     band = right.toggle("Show the 10–90% range across seeds", value=False, key="band")
-    st.altair_chart(
-        time_course_chart(averaged(course, window), swept, metric, bounded, band, numeric), width="stretch"
+    frame = averaged(course, window).drop("design")
+    shown, fields = displayed(as_labels(points, swept), swept)
+    counts = {name: shown[name].n_unique() for name in fields}
+    panels, colour_by, held, subset = None, fields, "", ""
+    if shown.height > MAX_LINES:
+        layouts = {name: small_multiples_layout(counts, name) for name in fields}
+        choices = [name for name in sorted(fields, key=lambda n: -counts[n]) if layouts[name]]
+        if choices:
+            controls = st.columns(2)
+            panels = controls[0].selectbox(
+                "Panels by",
+                choices,
+                key="panels",
+                help=f"One panel per value; at most {MAX_LINES} lines in a panel, coloured by the others.",
+            )
+            colour_by, fixed = layouts[panels] or (fields, [])  # a choice always has a layout
+            shown, held = hold_fixed(shown, fixed, [controls[1]], "hold")
+        else:
+            labels = dict(zip(shown["design_point"], design_labels(shown, fields), strict=True))
+            chosen = st.multiselect(
+                "Design points",
+                list(labels),
+                default=spread_evenly(list(labels)),
+                format_func=lambda point: labels[point],
+                max_selections=MAX_LINES,
+                key="shown_points",
+                help=f"Up to {MAX_LINES}; by default a few spread evenly across the sweep.",
+            )
+            shown = shown.filter(pl.col("design_point").is_in(chosen))
+            subset = f"{len(chosen)} of {len(labels)} design points, as chosen above"
+    shown = shown.sort([*(([panels] if panels else []) + colour_by), "design_point"])
+    labelled = shown.select("design_point", *([panels] if panels else [])).with_columns(
+        design_labels(shown, colour_by)
     )
-    st.caption(
+    frame = labelled.join(frame, on="design_point", how="inner")  # the label order: the legend's
+    numeric = len(colour_by) == 1 and is_numeric(shown, colour_by[0])
+    chart = time_course_chart(frame, ", ".join(colour_by), metric, bounded, band, numeric, panels)
+    st.altair_chart(chart, width="content" if panels else "stretch")
+    caption = (
         f"Mean of `{metric}` across seeds at each round"
         + (f", averaged over windows of {window} rounds" if window > 1 else "")
         + (". Band: 10–90% range across seeds (averaged within windows)." if band else ".")
-        + " Click a legend entry to highlight one design point (shift-click for several)."
     )
+    if panels:
+        each = "value" if len(colour_by) == 1 else "combination of values"
+        caption += f" One panel per value of {panels}, one line per {each} of {', '.join(colour_by)}."
+    if held:
+        caption += f" At {held}."
+    if subset:
+        caption += f" {subset}."
+    caption += " Click a legend entry to highlight one design point (shift-click for several)."
+    st.caption(caption + display_caption(swept))
 
 
 def show_marginal_effects(outcome: pl.DataFrame, swept: list[str], metric: str, bounded: bool) -> None:
     """A sampled design: per swept parameter, the design points' outcomes against its value, with a trend."""
     st.subheader("Outcome against each swept parameter")
     if outcome.is_empty():
-        st.info(
-            f"No complete run has a value of `{metric}` in its last tenth of rounds: the metric is undefined "
-            "there, or no round there was recorded (`record_every` longer than a tenth of the run)."
-        )
+        st.info(NO_OUTCOME.format(metric=metric))
         return
-    chart = sampled.marginal_chart(outcome, swept, metric, y_scale(bounded))
+    frame, fields = displayed(outcome, swept)
+    chart = sampled.marginal_chart(frame, fields, metric, y_scale(bounded))
     st.altair_chart(chart, width="content")
     st.caption(
         f"Each point is one design point: the mean of its run outcomes over its "
@@ -430,7 +688,7 @@ def show_marginal_effects(outcome: pl.DataFrame, swept: list[str], metric: str, 
         f"rounds); {outcome.height} design points, each at its own values of all swept parameters. The line "
         "is a LOESS smooth of the points: the parameter's marginal effect, averaged over the values of the "
         "others. A flat line means little effect; points scattered far from it mean that the other "
-        "parameters (or seed noise) matter more."
+        "parameters (or seed noise) matter more." + display_caption(swept)
     )
 
 
@@ -455,17 +713,25 @@ def show_sampled_time_course(
     left, middle, right = st.columns([3, 2, 2], vertical_alignment="center")
     window = pick_window(rounds, left)
     choices = ["", *swept]
+    shown, fields = displayed(points, swept)
+    label = dict(zip(swept, fields, strict=True))
     colour_by = middle.selectbox(
         "Split by",
         choices,
-        format_func=lambda name: name or "nothing (all design points)",
+        format_func=lambda name: label.get(name) or "nothing (all design points)",
         key="split",
         help=f"One line per range of a swept parameter ({sampled.BINS} equal-width ranges of its values).",
     )
     band = right.toggle("Show the 10–90% range across design points", value=True, key="spread")
-    groups = sampled.binned(points, colour_by, bounds.get(colour_by)) if colour_by else None
+    groups = None
+    if colour_by:  # ranges of the value shown (a DISPLAYS transform may reverse the range sampled)
+        sampled_range = bounds.get(colour_by)
+        if sampled_range is not None:
+            ends = [display_value(colour_by, end) for end in sampled_range]
+            sampled_range = (min(ends), max(ends))
+        groups = sampled.binned(shown, label[colour_by], sampled_range)
     frame = sampled.across_points(course, window, groups)
-    split = colour_by or None
+    split = label.get(colour_by) or None
     chart = sampled.spread_course_chart(frame, metric, y_scale(bounded), band, split, CHART_HEIGHT)
     st.altair_chart(chart, width="stretch")
     caption = (
@@ -474,8 +740,8 @@ def show_sampled_time_course(
         + (". Band: the 10–90% range across design points." if band else ".")
     )
     if colour_by:
-        caption += f" One line per range of `{colour_by}`."
-    st.caption(caption)
+        caption += f" One line per range of {label[colour_by]}."
+    st.caption(caption + display_caption(swept))
 
 
 def show_sensitivity(indices: pl.DataFrame, design: str, metric: str, design_points: int) -> None:
@@ -494,7 +760,8 @@ def show_sensitivity(indices: pl.DataFrame, design: str, metric: str, design_poi
             "the design (or the analysis has not run yet: it runs when the study completes)."
         )
         return
-    st.altair_chart(sampled.sensitivity_chart(indices, metric, method), width="content")
+    labels = {name: f"{shown.label} ({name})" for name, shown in DISPLAYS.items()}  # same index either way
+    st.altair_chart(sampled.sensitivity_chart(indices, metric, method, labels), width="content")
     st.caption(sampled.sensitivity_caption(method, metric, design_points))
 
 
@@ -520,8 +787,11 @@ def show_outcome_table(
     swept: list[str],
     db: Path,
     indices: pl.DataFrame | None = None,
+    bounded: bool = False,
 ) -> None:
-    """The numbers behind the charts and the SQL that gives them; the sensitivity indices too if any."""
+    """The numbers behind the charts and the SQL that gives them; the sensitivity indices too if any.
+
+    `bounded`: the metric is a share, whose intervals in the table are clipped to [0, 1]."""
     title = "Outcome table" + (", sensitivity indices" if indices is not None else "")
     with st.expander(f"{title} and the SQL to reproduce them"):
         st.dataframe(outcome, hide_index=True, width="stretch")
@@ -533,6 +803,11 @@ def show_outcome_table(
         st.caption(
             f'Run it with `python -m studies query "…" --db {db}` or any DuckDB client (read-only; a '
             "client that keeps the file open pauses a running study until it closes)."
+            + (
+                f" {CLIPPED} The interval from the SQL (mean ± t · sd / sqrt(runs)) is the unclipped one."
+                if bounded
+                else ""
+            )
         )
 
 
@@ -549,9 +824,7 @@ def show(db: Path, token: Token, studies: pl.DataFrame) -> None:
     st.title(info["name"])
     swept = list(info["swept_parameters"] or [])
     design = info.get("design") or "grid"
-    points = None  # the sampled designs' values, for their ranges and the time course's ranges
-    if sampled.is_sampled(design):
-        points = load_design_points(str(db), token, study_id, tuple(swept))
+    points = load_design_points(str(db), token, study_id, tuple(swept))  # with a complete run
     versions = load_code_versions(str(db), token, study_id)
     if not names:
         show_study_facts(info, row, points, versions)
@@ -562,15 +835,16 @@ def show(db: Path, token: Token, studies: pl.DataFrame) -> None:
     metric = pick_metric(names, specs, spec.headline if spec else "")
     show_study_facts(info, row, points, versions)
     bounded = metric in specs and specs[metric].bounded
-    if metric in specs:
-        st.markdown(f"**{metric}**: {specs[metric].doc}.")
-    outcome = load_outcome(str(db), token, study_id, metric)
+    doc = specs[metric].doc if metric in specs else ""
+    if doc:
+        st.markdown(f"**{metric}**: {doc}.")
+    outcome = clipped(load_outcome(str(db), token, study_id, metric), bounded)
     course = load_time_course(str(db), token, study_id, metric)
-    if points is None:
-        show_outcome(outcome, swept, metric, bounded)
-        numeric = len(swept) == 1 and outcome.schema.get(swept[0], pl.String).is_numeric()
-        show_time_course(course, swept, metric, bounded, info["rounds"], numeric)
-        show_outcome_table(outcome, study_id, metric, swept, db)
+    if not sampled.is_sampled(design):
+        show_outcome(outcome, swept, metric, bounded, doc)
+        show_heat_map(outcome, swept, metric, bounded)
+        show_time_course(course, points, swept, metric, bounded, info["rounds"])
+        show_outcome_table(outcome, study_id, metric, swept, db, bounded=bounded)
         return
     indices = load_sensitivity(str(db), token, study_id, metric)
     show_marginal_effects(outcome, swept, metric, bounded)
@@ -578,4 +852,4 @@ def show(db: Path, token: Token, studies: pl.DataFrame) -> None:
     bounds = sampled.declared_ranges(json.loads(info["config"] or "{}"), swept)
     show_sampled_time_course(course, points, bounds, metric, bounded, info["rounds"])
     has_indices = design in sampled.STATISTICS and not indices.is_empty()
-    show_outcome_table(outcome, study_id, metric, swept, db, indices if has_indices else None)
+    show_outcome_table(outcome, study_id, metric, swept, db, indices if has_indices else None, bounded)
