@@ -175,6 +175,10 @@ class StoreError(RuntimeError):
     """The results database cannot be used as asked; the message says why and what to do."""
 
 
+class QueryTimeout(StoreError):
+    """A user's query stopped at its time limit."""
+
+
 class QueryError(StoreError):
     """A query the database refused (bad SQL, a write on a read-only connection, a missing table)."""
 
@@ -646,17 +650,23 @@ def user_query(
         )
     kind = statements[0].type
     if kind not in QUERY_KINDS:
+        article = "an" if kind.name[0] in "AEIOU" else "a"
         raise QueryError(
-            f"the query is a {kind.name} statement, which is not allowed here: allowed is one query that "
-            f"reads ({', '.join(QUERY_KINDS.values())}); the store is read-only, and nothing outside it can "
-            "be read or written."
+            f"the query is {article} {kind.name} statement, which is not allowed here: allowed is one query "
+            f"that reads ({', '.join(QUERY_KINDS.values())}); the store is read-only, and nothing outside it "
+            "can be read or written."
         )
     if not path.exists():
         raise StoreError(
             f"there is no results database at {path}: run a study first, for example "
             "`python -m studies run studies/publication_bias.toml`."
         )
-    confined = {"enable_external_access": False, "lock_configuration": True}
+    confined = {
+        "enable_external_access": False,
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+        "lock_configuration": True,
+    }
     con = _retry_while_locked(
         lambda: duckdb.connect(str(path), read_only=True, config=confined), path, LOCK_TIMEOUT_S, None
     )
@@ -672,12 +682,18 @@ def user_query(
         relation = con.sql(sql)
         frame = relation.limit(max_rows + 1).pl() if relation is not None else pl.DataFrame()
     except duckdb.InterruptException:
-        raise QueryError(
+        raise QueryTimeout(
             f"the query ran past its time limit of {timeout_s:g} s and was stopped: narrow it, or allow more "
             "time with --timeout SECONDS."
         ) from None
     except duckdb.Error as error:
         raise QueryError(f"the query failed: {error}") from None
+    except (pl.exceptions.PolarsError, ValueError, TypeError) as error:  # a type polars cannot hold
+        reason = str(error).split(". ")[0].rstrip(".")
+        raise QueryError(
+            f"the result has a column of a type that cannot be shown ({reason}): cast it to text with "
+            "CAST(column AS VARCHAR)."
+        ) from None
     finally:
         timer.cancel()
         con.close()
