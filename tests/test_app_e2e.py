@@ -31,6 +31,7 @@ ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", ROOT / "test-artifacts")) / "e
 # URL paths; the default page (Study) is served at the root only.
 PAGES = {"Playground": "playground", "Study": "", "Agents": "agents", "Compare": "compare", "SQL": "sql"}
 WIDTH, HEIGHT = 1400, 1000
+SLIDER = '.st-key-playground_publication_bias input[type="range"]'  # the publication-bias slider
 START_TIMEOUT_S = 60
 PAGE_TIMEOUT_S = 90  # a cold page compiles nothing, but 2 busy cores run its first simulation slowly
 
@@ -184,6 +185,7 @@ def chart_picture(driver) -> bytes:
 
 
 def test_moving_a_playground_slider_redraws_the_chart(explorer: str, browser) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
@@ -191,11 +193,14 @@ def test_moving_a_playground_slider_redraws_the_chart(explorer: str, browser) ->
     wait_until_settled(browser, "the Playground page")
     before = chart_picture(browser)
     browser.save_screenshot(str(ARTIFACTS / "playground-before.png"))
-    thumb = browser.find_element(By.CSS_SELECTOR, '.st-key-playground_publication_bias [role="slider"]')
-    start = thumb.get_attribute("aria-valuenow")
-    thumb.click()
-    thumb.send_keys(Keys.HOME)  # the smallest publication bias: the default sits well above it
-    wait_for(lambda: thumb.get_attribute("aria-valuenow") != start, "the slider to move", timeout=10)
+    # Streamlit draws a slider as react-aria's: a visually hidden range input that takes the keys.
+    def slider_value() -> str:
+        return browser.find_element(By.CSS_SELECTOR, SLIDER).get_attribute("value")
+
+    start = slider_value()
+    browser.execute_script("arguments[0].focus()", browser.find_element(By.CSS_SELECTOR, SLIDER))
+    ActionChains(browser).send_keys(Keys.HOME).perform()  # the least publication bias; the default is more
+    wait_for(lambda: slider_value() != start, "the slider to move", timeout=10)
     wait_until_settled(browser, "the Playground page to rerun")
     wait_for(lambda: chart_picture(browser) != before, "the chart to change")
     browser.save_screenshot(str(ARTIFACTS / "playground-after.png"))
