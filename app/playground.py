@@ -712,12 +712,8 @@ def show_save(db: Path, setup: Setup) -> None:
     }
     try:
         plan = plan_study(config)
-        threads = torch.get_num_threads()  # the runner sets its batch's share of the cores, process-wide
         with st.spinner("Saving…"):
-            try:
-                report = run_study(plan, db, progress=False, workers=1)  # in this process, as the page ran
-            finally:
-                torch.set_num_threads(threads)
+            report = run_study(plan, db, progress=False, workers=1)  # in this process, as the page ran
     except (ConfigError, store.StoreError) as error:
         st.error(f"The study was not saved: {error}")
         return

@@ -268,6 +268,8 @@ class GameSpec:
     biases: tuple[Any, ...] = ()  # models.biases.RewardBias: pay added to a role's, by a parameter
     order: int = 100  # where menus and listings put it among the games
     headline: str = ""  # the metric the explorer opens on
+    # The outcomes a summary shows first (after the headline): `run`'s closing table; else the declared order.
+    key_metrics: tuple[str, ...] = ()
     scale: str = ""  # the parameter that sets how many agents a world has (the bench sizes worlds by it)
     variants: str = ""  # a named-choice parameter whose every value the bench measures (the voting rule)
     benched: bool = True  # whether `python -m studies bench` measures it (a testbed game need not be)

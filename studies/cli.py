@@ -160,14 +160,14 @@ CELL_CHARS = 24  # a longer parameter value (a list of positions) is cut to this
 
 def key_metrics(game: GameSpec, asked: list[str] | None = None) -> list[str]:
     """The metrics `run` shows: those asked for (refusing unknown ones before anything runs), else the
-    game's headline metric and the next ones it declares, KEY_OUTCOMES in all."""
+    game's headline metric, its key metrics and the next ones it declares, KEY_OUTCOMES in all."""
     declared = [metric.name for metric in game.metrics]
     for name in asked or []:
         if name not in declared:
             raise unknown_name("--metric", name, declared, f"for the {game.name} game")
     if asked:
         return list(dict.fromkeys(asked))
-    first = [game.headline] if game.headline in declared else []
+    first = [name for name in (game.headline, *game.key_metrics) if name in declared]
     return list(dict.fromkeys([*first, *declared]))[:KEY_OUTCOMES]
 
 

@@ -123,22 +123,27 @@ def _codes(names: list[str]) -> pl.Series:
 
 
 def run_batch(task: BatchTask, on_round: Callable[[int], None] | None = None) -> Shard:
-    """Simulate the batch and return its shard."""
-    torch.set_num_threads(task.threads)
+    """Simulate the batch and return its shard. The batch's share of the cores holds while it runs; the
+    process's thread count is restored after (a batch run in the explorer's process must not keep it)."""
     load_extensions(task.extensions)
     started_at, begun = datetime.now(UTC), time.perf_counter()
-    tallies = play(
-        task.game,
-        [run.game for run in task.runs],
-        {role: [run.learners[role] for run in task.runs] for role in task.runs[0].learners},
-        [run.seed for run in task.runs],
-        task.rounds,
-        device=task.device,
-        record_every=task.record_every,
-        on_round=on_round,
-    )
-    simulated = time.perf_counter()
-    series = compute_rounds(get_game(task.game).metrics, tallies).cpu()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(task.threads)
+    try:
+        tallies = play(
+            task.game,
+            [run.game for run in task.runs],
+            {role: [run.learners[role] for run in task.runs] for role in task.runs[0].learners},
+            [run.seed for run in task.runs],
+            task.rounds,
+            device=task.device,
+            record_every=task.record_every,
+            on_round=on_round,
+        )
+        simulated = time.perf_counter()
+        series = compute_rounds(get_game(task.game).metrics, tallies).cpu()
+    finally:
+        torch.set_num_threads(threads)
     timing = {
         "started_at": started_at,
         "finished_at": datetime.now(UTC),

@@ -234,8 +234,8 @@ def test_a_game_is_described_by_the_registry(monkeypatch: pytest.MonkeyPatch, tm
     assert f"**Game:** election — {election.doc}" in sidebar_text(at)
     metrics = at.selectbox(key="metric")
     assert metrics.options == [m.name for m in election.metrics]
-    assert metrics.value == election.metrics[0].name  # no false discovery rate here: the game's first
-    first = election.metrics[0]
+    assert metrics.value == election.headline == "voter_welfare"  # no false discovery rate here
+    first = next(m for m in election.metrics if m.name == election.headline)
     assert f"**{first.name}**: {first.doc}." in page_text(at)
     assert len(charts(at)) == 2
 

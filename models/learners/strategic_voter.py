@@ -47,6 +47,11 @@ class StrategicVoter(Learner):
 
     @classmethod
     def check(cls, config: dict[str, Any], role: str, n_agents: int, n_actions: int) -> None:
+        if role != "voter":  # a candidate's observation has the poll too, but its actions are platforms
+            raise ConfigError(
+                f"learners.{role}.kind = 'strategic_voter' chooses whom to vote for: allowed only for the "
+                "election game's voter role."
+            )
         if n_actions < 3:
             raise ConfigError(
                 f"learners.{role}.kind = 'strategic_voter' chooses whom to support: allowed only with the "

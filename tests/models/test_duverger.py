@@ -258,6 +258,9 @@ def test_bad_strategic_settings_are_refused_in_one_line():
         check_learner(config, "voter", 101, 2, fields=fields)
     with pytest.raises(ConfigError, match="observation's ideal, platforms, shares, rule"):
         check_learner(resolve_learner({"kind": "strategic_voter"}, "l"), "candidate", 3, 21, fields={})
+    candidates = SPEC.role_fields({})["candidate"]  # they see the poll, but their actions are platforms
+    with pytest.raises(ConfigError, match="allowed only for the election game's voter role"):
+        check_learner(resolve_learner({"kind": "strategic_voter"}, "l"), "candidate", 3, 21, fields=candidates)
     with pytest.raises(ConfigError, match="poll_sample_size = 0"):
         SPEC.params.resolve({"poll": "sampled", "poll_sample_size": 0})
     with pytest.raises(ConfigError, match="credit = 'shapley'"):

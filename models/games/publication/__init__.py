@@ -20,6 +20,7 @@ GAME = GameSpec(
     peak_bytes_per_world=peak_bytes_per_world,
     rounds_fit=publication_rounds_fit,
     headline="false_discovery_rate",
+    key_metrics=("replication_rate", "mean_rigor"),
     scale="n_researchers",
     order=0,
 )
