@@ -66,11 +66,11 @@ class ActorCritic(PolicyGradient):
     def learn(self, experience: Experience) -> None:
         inputs = self._last[0]
         hidden, value = self.critic.forward(inputs)
-        received = self.grouped(self.received(experience).unsqueeze(-1))
+        received = self.lined(self.received(experience))
         if bool((self.p["gamma"] > 0).any()):  # the next observation's value, only where it counts
             next_value = self.critic.forward(self._inputs(experience.next_observation))[1]
             received = received + self.per_group("gamma") * next_value
-        delta = received - value  # (groups, members, 1)
+        delta = received - value  # (groups, 1, members)
         # Both steps from the weights the round was played with: the critic's after delta is taken.
         self.critic.ascend(inputs, hidden, delta / self.members, self.per_group("critic_learning_rate"))
         self.improve(experience.actions, delta)

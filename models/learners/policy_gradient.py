@@ -36,28 +36,47 @@ from models.params import Param, ParamSpace
 @dataclass
 class TanhNetwork:
     """One hidden layer of tanh units and a linear output, one set of weights per group of agents that
-    share them: inputs (groups, members, inputs) give outputs (groups, members, outputs)."""
+    share them. The agents run along the last dimension: inputs (groups, inputs, members) give outputs
+    (groups, outputs, members). On the CPU a batched product over these few inputs, units and actions runs
+    about a fifth faster with the members as its long dimension of columns than as its rows, and each
+    action's probabilities come out as one contiguous row over the members.
 
-    w1: torch.Tensor  # (groups, inputs, hidden)
-    b1: torch.Tensor  # (groups, 1, hidden)
-    w2: torch.Tensor  # (groups, hidden, outputs)
-    b2: torch.Tensor  # (groups, 1, outputs)
+    The weights are kept in that layout (`w1t`, ...); `w1`, `b1`, `w2`, `b2` show them the textbook way,
+    (groups, inputs, hidden), (groups, 1, hidden), (groups, hidden, outputs), (groups, 1, outputs)."""
+
+    w1t: torch.Tensor  # (groups, hidden, inputs)
+    b1t: torch.Tensor  # (groups, hidden, 1)
+    w2t: torch.Tensor  # (groups, outputs, hidden)
+    b2t: torch.Tensor  # (groups, outputs, 1)
+
+    w1 = property(lambda self: self.w1t.transpose(1, 2))
+    b1 = property(lambda self: self.b1t.transpose(1, 2))
+    w2 = property(lambda self: self.w2t.transpose(1, 2))
+    b2 = property(lambda self: self.b2t.transpose(1, 2))
 
     def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The hidden layer and the outputs."""
-        hidden = torch.tanh(torch.baddbmm(self.b1, inputs, self.w1))
-        return hidden, torch.baddbmm(self.b2, hidden, self.w2)
+        """The hidden layer (groups, hidden, members) and the outputs (groups, outputs, members)."""
+        hidden = torch.tanh(torch.baddbmm(self.b1t, self.w1t, inputs))
+        return hidden, torch.baddbmm(self.b2t, self.w2t, hidden)
 
     def ascend(
         self, inputs: torch.Tensor, hidden: torch.Tensor, grad_outputs: torch.Tensor, rate: torch.Tensor
     ) -> None:
         """A step of size `rate` (groups, 1, 1) up the gradient of an objective whose derivative by the
         outputs of `forward(inputs)` is `grad_outputs`, backpropagated through the two layers by hand."""
-        grad_hidden = torch.bmm(grad_outputs, self.w2.transpose(1, 2)) * (1 - hidden * hidden)
-        self.w2 = self.w2 + rate * torch.bmm(hidden.transpose(1, 2), grad_outputs)
-        self.b2 = self.b2 + rate * grad_outputs.sum(1, keepdim=True)
-        self.w1 = self.w1 + rate * torch.bmm(inputs.transpose(1, 2), grad_hidden)
-        self.b1 = self.b1 + rate * grad_hidden.sum(1, keepdim=True)
+        grad_hidden = torch.bmm(self.w2t.transpose(1, 2), grad_outputs)
+        grad_hidden.mul_(1 - hidden * hidden)  # tanh' = 1 - tanh^2
+        self.w2t = self.w2t + rate * torch.bmm(grad_outputs, hidden.transpose(1, 2))
+        self.b2t = self.b2t + rate * grad_outputs.sum(2, keepdim=True)
+        self.w1t = self.w1t + rate * torch.bmm(grad_hidden, inputs.transpose(1, 2))
+        self.b1t = self.b1t + rate * grad_hidden.sum(2, keepdim=True)
+
+
+def softmax(logits: torch.Tensor, dim: int) -> torch.Tensor:
+    """The softmax along `dim`. On the CPU, torch.softmax along a dimension as short as a role's actions
+    (a handful) is several times slower than these three passes over the logits."""
+    weights = (logits - logits.amax(dim, keepdim=True)).exp_()
+    return weights.div_(weights.sum(dim, keepdim=True))
 
 
 def _policy_weight(name: str) -> property:
@@ -107,7 +126,7 @@ class PolicyGradient(Learner):
         self.members = self.n_agents if self.by_role else 1
         self.groups = self.n_worlds * self.n_agents // self.members
         self.actor: TanhNetwork | None = None
-        # The last act's network input, hidden layer and action probabilities, (groups, members, ...).
+        # The last act's network input, hidden layer and action probabilities, (groups, ..., members).
         self._last: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
         self._mean_received: torch.Tensor | None = None  # sharing = "agent": each agent's baseline
         self._rounds_learned = 0
@@ -116,9 +135,17 @@ class PolicyGradient(Learner):
         """Per-agent values, (worlds, agents, size), as (groups, members, size)."""
         return values.reshape(self.groups, self.members, values.shape[-1])
 
+    def columns(self, values: torch.Tensor) -> torch.Tensor:
+        """Per-agent values, (worlds, agents, size), as the networks take them, (groups, size, members)."""
+        return self.grouped(values).transpose(1, 2)
+
+    def lined(self, values: torch.Tensor) -> torch.Tensor:
+        """One value per agent, (worlds, agents), as (groups, 1, members)."""
+        return values.reshape(self.groups, 1, self.members)
+
     def per_agent(self, values: torch.Tensor) -> torch.Tensor:
-        """Per-group values, (groups, members, size), as (worlds, agents, size)."""
-        return values.view(self.n_worlds, self.n_agents, values.shape[-1])
+        """A network's values, (groups, size, members), per agent: (worlds, agents, size)."""
+        return values.transpose(1, 2).reshape(self.n_worlds, self.n_agents, values.shape[1])
 
     def per_group(self, name: str) -> torch.Tensor:
         """A per-world parameter, (worlds, 1, 1), for each group, (groups, 1, 1)."""
@@ -137,11 +164,11 @@ class PolicyGradient(Learner):
             radius = torch.sqrt(-2 * torch.log(1 - draws[:, 0]))
             return (radius * torch.cos(2 * math.pi * draws[:, 1])).view(self.groups, rows, columns)
 
-        return TanhNetwork(
-            w1=normal("w1", inputs, hidden) * scale / math.sqrt(inputs),
-            b1=torch.zeros(self.groups, 1, hidden, device=self.rng.device),
-            w2=normal("w2", hidden, outputs) * scale / math.sqrt(hidden),
-            b2=torch.zeros(self.groups, 1, outputs, device=self.rng.device),
+        return TanhNetwork(  # drawn in the textbook layout, kept in the network's
+            w1t=(normal("w1", inputs, hidden) * scale / math.sqrt(inputs)).transpose(1, 2).contiguous(),
+            b1t=torch.zeros(self.groups, hidden, 1, device=self.rng.device),
+            w2t=(normal("w2", hidden, outputs) * scale / math.sqrt(hidden)).transpose(1, 2).contiguous(),
+            b2t=torch.zeros(self.groups, outputs, 1, device=self.rng.device),
         )
 
     def _build(self, inputs: int) -> None:
@@ -150,36 +177,37 @@ class PolicyGradient(Learner):
         self.actor = self.network("policy", inputs, self.n_actions)
 
     def _inputs(self, observation: Observation) -> torch.Tensor:
-        """The network's input, (groups, members, inputs): the observation, or a constant 1 where the role
+        """The network's input, (groups, inputs, members): the observation, or a constant 1 where the role
         observes nothing."""
         try:
             features = observation.features
         except (ValueError, KeyError):
             features = None
         if features is None or features.shape[-1] == 0:
-            return torch.ones(self.groups, self.members, 1, device=self.rng.device)
-        return self.grouped(features.float())
+            return torch.ones(self.groups, 1, self.members, device=self.rng.device)
+        return self.columns(features.float())
 
     def policy(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The hidden layer and the action probabilities for network inputs (groups, members, inputs)."""
+        """The hidden layer and the action probabilities (groups, actions, members) for network inputs."""
         hidden, logits = self.actor.forward(inputs)
-        return hidden, torch.softmax(logits, -1)
+        return hidden, softmax(logits, 1)
 
     def probabilities(self, observation: Observation) -> torch.Tensor:
         """Every agent's action probabilities, (worlds, agents, actions), for an observation."""
         inputs = self._inputs(observation)
         if self.actor is None:
-            self._build(inputs.shape[-1])
+            self._build(inputs.shape[1])
         return self.per_agent(self.policy(inputs)[1])
 
     def act(self, observation: Observation) -> torch.Tensor:
         inputs = self._inputs(observation)
         if self.actor is None:
-            self._build(inputs.shape[-1])
+            self._build(inputs.shape[1])
         hidden, probabilities = self.policy(inputs)
         self._last = (inputs, hidden, probabilities)
         uniform = self.draw(observation.round_index, "act")
-        return sample_categorical(self.per_agent(probabilities).unbind(-1), uniform)
+        by_action = [p.view(self.n_worlds, self.n_agents) for p in probabilities.unbind(1)]
+        return sample_categorical(by_action, uniform)
 
     def holdings(self) -> list[Holding]:
         """The action probabilities of the last act (the policy at the observation it acted on); none
@@ -202,13 +230,13 @@ class PolicyGradient(Learner):
             baseline = received if self._mean_received is None else self._mean_received
             self._rounds_learned += 1
             self._mean_received = baseline + (received - baseline) / self._rounds_learned
-        self.improve(experience.actions, self.grouped((received - baseline).unsqueeze(-1)))
+        self.improve(experience.actions, self.lined(received - baseline))
 
     def improve(self, actions: torch.Tensor, advantage: torch.Tensor) -> None:
         """The policy's step for the last act's actions, (worlds, agents), and their advantages, (groups,
-        members, 1): up the gradient of the members' mean of advantage x log pi(action | observation)."""
+        1, members): up the gradient of the members' mean of advantage x log pi(action | observation)."""
         inputs, hidden, policy = self._last
-        chosen = self.grouped(torch.nn.functional.one_hot(actions.long(), self.n_actions).float())
+        chosen = torch.zeros_like(policy).scatter_(1, self.lined(actions).long(), 1.0)
         # d/d logits of advantage x log pi(a): advantage x (onehot(a) - pi), averaged over the members.
         grad_logits = advantage * (chosen - policy) / self.members
         self.actor.ascend(inputs, hidden, grad_logits, self.per_group("learning_rate"))
