@@ -147,6 +147,23 @@ SCENARIOS = {
             ("actor_critic", "advantage actor-critics (shared networks)", {"kind": "actor_critic"}, 1e7),
         )
     },
+    # The opponent-aware families reason with the payoffs a game states, which the matrix game does: matching
+    # pennies, 1,000 agents a role (2,000 a world), every agent of both roles of that family.
+    **{
+        f"learner_{name}": Scenario(
+            "matrix",
+            f"matching pennies, 1,000 agents a role, every agent {doc}",
+            {"matrix": "matching_pennies"},
+            {"row": learner, "column": learner},
+            worlds=(1_000,),
+            rates={"engine": rate},
+        )
+        for name, doc, learner, rate in (
+            ("fictitious_play", "a smooth fictitious player", {"kind": "fictitious_play", "smooth": 0.1}, 3e7),  # noqa: E501
+            ("level_k", "a level-2 reasoner", {"kind": "level_k", "depth": 2}, 3e7),
+            ("lola", "a learning-aware (LOLA) learner", {"kind": "lola"}, 3e7),
+        )
+    },
     # Credit that reaches one vote, under every voting rule: the Duverger set-up (four candidates, strategic
     # voting, an exact poll), the default learners, voters paid the difference or the pivotal reward.
     **{
@@ -216,7 +233,7 @@ def fits(case: Case, device: str = "cpu") -> bool:
 
 def plan(quick: bool = False, games: tuple[str, ...] = GAMES, device: str = "cpu") -> list[Case]:
     """The cases of a full run, or of a quick one (small sizes, for a smoke test of the suite); games that
-    are not benched (GameSpec.benched) have none."""
+    are not benched (GameSpec.benched) have only their named scenarios."""
     agents, worlds = (QUICK_AGENTS, QUICK_WORLDS) if quick else (AGENTS, WORLDS)
     cases: list[Case] = []
     for game in games:
@@ -235,7 +252,8 @@ def plan(quick: bool = False, games: tuple[str, ...] = GAMES, device: str = "cpu
                 cases += [Case(game, "engine", VARIANT_AGENTS, w, rule) for w in VARIANT_WORLDS]
                 cases.append(Case(game, "pettingzoo_loop", VARIANT_AGENTS, 1, rule))
     for name, scenario in SCENARIOS.items():
-        if scenario.game in games:
+        testbed = not get_game(scenario.game).benched  # measured in its named scenarios, with the whole bench
+        if scenario.game in games or (testbed and games == GAMES):
             cases += scenario_cases(name, quick, device)
     return cases
 

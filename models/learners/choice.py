@@ -13,6 +13,13 @@ import torch
 from models.random import hashed_uniforms
 
 
+def softmax(logits: torch.Tensor, dim: int) -> torch.Tensor:
+    """The softmax along `dim`. On the CPU, torch.softmax along a dimension as short as a role's actions
+    (a handful) is several times slower than these three passes over the logits."""
+    weights = (logits - logits.amax(dim, keepdim=True)).exp_()
+    return weights.div_(weights.sum(dim, keepdim=True))
+
+
 def sample_categorical(weights: Sequence[torch.Tensor], uniform: torch.Tensor) -> torch.Tensor:
     """Inverse-CDF sampling: one draw per uniform from non-negative weights (any positive sum), given as
     one tensor per action (each broadcastable to `uniform`).

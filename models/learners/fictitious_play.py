@@ -26,7 +26,7 @@ import torch
 
 from models.game import PayoffModel
 from models.learners.base import Experience, Holding, Learner, Observation
-from models.learners.choice import sample_categorical
+from models.learners.choice import sample_categorical, softmax
 from models.params import Param, ParamSpace
 
 # Expected payoffs this close (relative to their size) count as tied: beliefs are float32 frequencies, so
@@ -37,11 +37,16 @@ TIE = 1e-6
 def respond(expected: torch.Tensor, smooth: torch.Tensor) -> torch.Tensor:
     """The probability of each action in a response to expected payoffs (..., actions): uniform over the
     best actions where `smooth` (broadcastable, per world) is 0, the logit response at that temperature
-    where it is above."""
+    where it is above. Each response is computed only where some world asks for it."""
     peak = expected.amax(-1, keepdim=True)
-    best = (expected >= peak - TIE * (1 + peak.abs())).float()
-    exact = best / best.sum(-1, keepdim=True)
-    logit = torch.softmax((expected - peak) / smooth.clamp(min=1e-30), -1)
+    logit = exact = None
+    if bool((smooth > 0).any()):
+        logit = softmax((expected - peak) / smooth.clamp(min=1e-30), -1)
+    if logit is None or bool((smooth == 0).any()):
+        best = (expected >= peak - TIE * (1 + peak.abs())).float()
+        exact = best / best.sum(-1, keepdim=True)
+    if logit is None or exact is None:
+        return exact if logit is None else logit
     return torch.where(smooth > 0, logit, exact)
 
 

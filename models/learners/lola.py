@@ -31,7 +31,7 @@ import torch
 
 from models.game import PayoffModel
 from models.learners.base import Experience, Holding, Learner, Observation
-from models.learners.choice import sample_categorical
+from models.learners.choice import sample_categorical, softmax
 from models.params import ConfigError, Param, ParamSpace
 
 
@@ -100,36 +100,50 @@ class LOLA(Learner):
         device = payoff_model.payoffs.device
         self.check(params, self.role, self.n_agents, payoff_model.actions)
         initial = torch.tensor(params["initial"] or [0.0] * payoff_model.actions, device=device)
-        self.theta = initial.expand(self.n_worlds, self.n_agents, -1).clone()
-        shape = (self.n_worlds, self.n_agents, payoff_model.opponent_actions)
-        self.opponent = torch.full(shape, 1 / payoff_model.opponent_actions, device=device)  # q
+        # Held once per world, (worlds, 1, ...): every agent of a world starts from the same logits and sees
+        # the same shares, so they hold the same policy and model, and a world's agents share one copy.
+        self.world_theta = initial.expand(self.n_worlds, 1, -1).clone()
+        shape = (self.n_worlds, 1, payoff_model.opponent_actions)
+        self.world_opponent = torch.full(shape, 1 / payoff_model.opponent_actions, device=device)  # q
+
+    @property
+    def theta(self) -> torch.Tensor:
+        """Each agent's logits, (worlds, agents, actions)."""
+        return self.world_theta.expand(-1, self.n_agents, -1)
+
+    @property
+    def opponent(self) -> torch.Tensor:
+        """Each agent's model of the opponents' mixed action, (worlds, agents, opponent actions)."""
+        return self.world_opponent.expand(-1, self.n_agents, -1)
 
     def probabilities(self) -> torch.Tensor:
         """Each agent's policy softmax(theta), (worlds, agents, actions)."""
-        return torch.softmax(self.theta, -1)
+        return softmax(self.world_theta, -1).expand(-1, self.n_agents, -1)
 
     def holdings(self) -> list[Holding]:
         opponent = tuple(f"{self.model.opponent} action {b}" for b in range(self.model.opponent_actions))
         return [
-            Holding("action probability", self.probabilities()),
+            Holding("action probability", self.probabilities().clone()),
             Holding("opponent model: the opponents' action shares expected", self.opponent.clone(), opponent),
         ]
 
     def act(self, observation: Observation) -> torch.Tensor:
         uniform = self.draw(observation.round_index, "act")
-        return sample_categorical(self.probabilities().unbind(-1), uniform)
+        return sample_categorical(softmax(self.world_theta, -1).unbind(-1), uniform)
 
     def learn(self, experience: Experience) -> None:
         """Update the opponent model with the shares just seen, then take the LOLA step."""
         smoothing = self.p["smoothing"].view(-1, 1, 1)
-        shares = self.model.opponent_shares(experience.next_observation.features)
-        self.opponent = (1 - smoothing) * self.opponent + smoothing * shares
-        p = self.probabilities()
+        shares = self.model.opponent_shares(experience.next_observation.features)[:, :1]  # a world's
+        self.world_opponent = (1 - smoothing) * self.world_opponent + smoothing * shares
+        p = softmax(self.world_theta, -1)
         gradient = lola_gradient(
             p,
-            self.opponent,
+            self.world_opponent,
             self.model.payoffs,
             self.model.opponent_payoffs,
             self.p["lookahead"].view(-1, 1, 1),
         )
-        self.theta = self.theta + self.p["learning_rate"].view(-1, 1, 1) * jacobian_times(p, gradient)
+        self.world_theta = self.world_theta + self.p["learning_rate"].view(-1, 1, 1) * jacobian_times(
+            p, gradient
+        )

@@ -29,7 +29,7 @@ from typing import Any
 import torch
 
 from models.learners.base import Experience, Holding, Learner, Observation
-from models.learners.choice import sample_categorical
+from models.learners.choice import sample_categorical, softmax
 from models.params import Param, ParamSpace
 
 
@@ -70,13 +70,6 @@ class TanhNetwork:
         self.b2t = self.b2t + rate * grad_outputs.sum(2, keepdim=True)
         self.w1t = self.w1t + rate * torch.bmm(grad_hidden, inputs.transpose(1, 2))
         self.b1t = self.b1t + rate * grad_hidden.sum(2, keepdim=True)
-
-
-def softmax(logits: torch.Tensor, dim: int) -> torch.Tensor:
-    """The softmax along `dim`. On the CPU, torch.softmax along a dimension as short as a role's actions
-    (a handful) is several times slower than these three passes over the logits."""
-    weights = (logits - logits.amax(dim, keepdim=True)).exp_()
-    return weights.div_(weights.sum(dim, keepdim=True))
 
 
 def _policy_weight(name: str) -> property:
