@@ -121,9 +121,14 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
 
 def wait_for(condition: Callable[[], object], what: str, timeout: float = PAGE_TIMEOUT_S) -> object:
+    from selenium.common.exceptions import StaleElementReferenceException
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = condition()
+        try:  # a rerun redraws the page: an element found a moment ago may be gone; look again
+            found = condition()
+        except StaleElementReferenceException:
+            found = None
         if found:
             return found
         time.sleep(0.25)
@@ -191,7 +196,7 @@ def test_moving_a_playground_slider_redraws_the_chart(explorer: str, browser) ->
 
     browser.get(f"{explorer}/{PAGES['Playground']}")
     wait_until_settled(browser, "the Playground page")
-    before = chart_picture(browser)
+    before = wait_for(lambda: chart_picture(browser), "the chart drawn")
     browser.save_screenshot(str(ARTIFACTS / "playground-before.png"))
     # Streamlit draws a slider as react-aria's: a visually hidden range input that takes the keys.
     def slider_value() -> str:
