@@ -16,18 +16,13 @@ from typing import Any
 import agents_view as view
 import polars as pl
 import streamlit as st
-from shared import CACHE_TTL_S, Token, metric_specs, pick_study, plural
+from shared import CACHE_TTL_S, Token, metric_specs, pick_study_info, plural
 
 from models.params import ConfigError
 from studies import store, summaries
 from studies.version import code_label, code_version
 
 MAX_LISTED_POINTS = 5_000  # a sampled design may have more: the picker lists the first ones
-
-
-@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
-def load_study_info(db: str, token: Token, study_id: str) -> dict[str, Any]:
-    return summaries.study_info(Path(db), study_id)
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
@@ -287,13 +282,11 @@ def show_stored_choices(stored: pl.DataFrame, game: str) -> None:
 
 def show(db: Path, token: Token, studies: pl.DataFrame) -> None:
     """Pick a study and one of its runs, replay it, and show its agents."""
-    row = pick_study(studies, key="agents_study")
-    study_id = row["study_id"]
-    try:
-        info = load_study_info(str(db), token, study_id)
-    except KeyError:  # the file was replaced between two queries
-        st.warning(f"Study `{study_id}` is no longer in `{db}`; press **R** to reload.")
+    picked = pick_study_info(db, token, studies, key="agents_study")
+    if picked is None:
         return
+    row, info = picked
+    study_id = row["study_id"]
     swept = list(info["swept_parameters"] or [])
     st.title(f"Agents · {info['name']}")
     run = pick_run(db, token, study_id, swept, info["replications"])

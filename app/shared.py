@@ -16,7 +16,7 @@ import streamlit as st
 
 from models.games import GAMES
 from models.metrics import Metric
-from studies import store
+from studies import store, summaries
 
 TITLE = "Reward design lab — explorer"
 CACHE_TTL_S = 30
@@ -80,6 +80,24 @@ def pick_study(
         help="Most recent first.",
     )
     return rows[study_id]
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def load_study_info(db: str, token: Token, study_id: str) -> dict[str, Any]:
+    return summaries.study_info(Path(db), study_id)
+
+
+def pick_study_info(
+    db: Path, token: Token, studies: pl.DataFrame, key: str = "study"
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The chosen study's row of `list_studies` and its stored facts (summaries.study_info); None, saying
+    so, when the file was replaced between the two queries."""
+    row = pick_study(studies, key=key)
+    try:
+        return row, load_study_info(str(db), token, row["study_id"])
+    except KeyError:
+        st.warning(f"Study `{row['study_id']}` is no longer in `{db}`; press **R** to reload.")
+        return None
 
 
 def metric_specs(game: str) -> dict[str, Metric]:

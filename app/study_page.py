@@ -28,7 +28,7 @@ from shared import (
     Token,
     metric_order,
     metric_specs,
-    pick_study,
+    pick_study_info,
     plural,
 )
 
@@ -47,11 +47,6 @@ HEAT_ROW = 30  # px: a heat map's cell height
 MAX_POINTS_PER_LINE = 80  # by default the time course averages windows of rounds to stay under this
 # Many values of one numeric parameter get an ordered palette (viridis without its faint yellow end).
 ORDERED_COLOURS = alt.Scale(scheme=alt.SchemeParams(name="viridis", extent=[0, 0.85]))
-
-
-@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
-def load_study_info(db: str, token: Token, study_id: str) -> dict[str, Any]:
-    return summaries.study_info(Path(db), study_id)
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
@@ -813,13 +808,11 @@ def show_outcome_table(
 
 def show(db: Path, token: Token, studies: pl.DataFrame) -> None:
     """The studies page for a database that holds studies: pick a study and a metric, then show them."""
-    row = pick_study(studies)
-    study_id = row["study_id"]
-    try:
-        info = load_study_info(str(db), token, study_id)
-    except KeyError:  # the file was replaced between two queries
-        st.warning(f"Study `{study_id}` is no longer in `{db}`; press **R** to reload.")
+    picked = pick_study_info(db, token, studies)
+    if picked is None:
         return
+    row, info = picked
+    study_id = row["study_id"]
     names = load_metric_names(str(db), token, study_id)
     st.title(info["name"])
     swept = list(info["swept_parameters"] or [])
