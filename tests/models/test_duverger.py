@@ -259,8 +259,9 @@ def test_bad_strategic_settings_are_refused_in_one_line():
     with pytest.raises(ConfigError, match="observation's ideal, platforms, shares, rule"):
         check_learner(resolve_learner({"kind": "strategic_voter"}, "l"), "candidate", 3, 21, fields={})
     candidates = SPEC.role_fields({})["candidate"]  # they see the poll, but their actions are platforms
+    strategic = resolve_learner({"kind": "strategic_voter"}, "l")
     with pytest.raises(ConfigError, match="allowed only for the election game's voter role"):
-        check_learner(resolve_learner({"kind": "strategic_voter"}, "l"), "candidate", 3, 21, fields=candidates)
+        check_learner(strategic, "candidate", 3, 21, fields=candidates)
     with pytest.raises(ConfigError, match="poll_sample_size = 0"):
         SPEC.params.resolve({"poll": "sampled", "poll_sample_size": 0})
     with pytest.raises(ConfigError, match="credit = 'shapley'"):
