@@ -49,15 +49,59 @@ def compute_rounds(metrics: tuple[Metric, ...], rounds: list[Any]) -> torch.Tens
 
 def gini(values: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
     """The Gini coefficient of each row's non-negative values, (worlds, n) -> (worlds,), over the entries
-    where `weights` (a bool mask) is true; NaN for a row with no entries or a zero total."""
-    mask = torch.ones_like(values, dtype=torch.bool) if weights is None else weights
-    # Masked-out entries sort to the front as -1 and are skipped by giving them rank 0 weight. The sort in
-    # float32 (counts and funds), the sums in float64.
-    keyed = torch.where(mask, values.float(), -1.0).sort(1).values.double()
-    n = mask.sum(1, keepdim=True).double()
-    valid = keyed >= 0
-    rank = valid.double().cumsum(1)  # 1..n over the valid entries, in ascending order
-    total = torch.where(valid, keyed, 0.0).sum(1, keepdim=True)
-    weighted = torch.where(valid, (2 * rank - n - 1) * keyed, 0.0).sum(1, keepdim=True)
+    where `weights` (a bool mask) is true; NaN for a row with no entries or a zero total.
+
+    G = sum_i (2 i - n - 1) x_(i) / (n sum x) over the values in ascending order x_(1) <= ... <= x_(n).
+    Whole numbers with few distinct values (citation counts, funds in whole grants) are counted rather than
+    sorted: a value v held by h entries with C below it contributes v h (2 C + h - n), the same integer
+    sum. Other values are sorted by their float32 bits, which order non-negative floats as their values do
+    and sort faster as integers. Either way the sums are exact in float64 for whole numbers, so the two
+    ways give the same coefficient."""
+    keyed = values if values.dtype == torch.int32 else values.float()
+    if weights is not None:
+        keyed = torch.where(weights, keyed, -1)
+    if values.numel() and _whole(keyed):
+        return _gini_of_counts(keyed.int())
+    # Masked-out entries sort to the front (-1.0's bits are a negative int32) and are skipped by rank.
+    ordered = keyed.float().view(torch.int32).sort(1).values.view(torch.float32).double()
+    if weights is None:
+        n = torch.full_like(ordered[:, :1], values.shape[1])
+    else:
+        n = weights.sum(1, keepdim=True).double()
+    rank = (ordered >= 0).cumsum(1, dtype=torch.float64)  # 1..n over the valid entries, in ascending order
+    ordered.clamp_(min=0)  # the masked-out entries count nothing
+    total = ordered.sum(1, keepdim=True)
+    weighted = 2 * (rank * ordered).sum(1, keepdim=True) - (n + 1) * total  # sum of (2 rank - n - 1) x
+    return _coefficient(weighted, n, total)
+
+
+# Counting pays while the table of counts, rows x distinct values, is at most this many times the values.
+COUNTING_BINS_PER_VALUE = 2
+
+
+def _whole(keyed: torch.Tensor) -> bool:
+    """Whether the values (masked-out ones -1) are whole numbers, few enough distinct ones to count."""
+    top = float(keyed.max())
+    if (top + 2) * keyed.shape[0] > COUNTING_BINS_PER_VALUE * keyed.numel() + 1024:
+        return False
+    return not keyed.is_floating_point() or not bool(keyed.frac().any())
+
+
+def _gini_of_counts(keyed: torch.Tensor) -> torch.Tensor:
+    """gini of whole values (masked-out entries -1) from each row's count of each value."""
+    rows, bins = keyed.shape[0], int(keyed.max()) + 2  # bin 0 of a row: its masked-out entries
+    first = torch.arange(rows, device=keyed.device, dtype=torch.int32).view(-1, 1) * bins + 1
+    index = keyed + first  # each row's values in a span of its own
+    held = index.view(-1).bincount(minlength=rows * bins).view(rows, bins)[:, 1:].double()
+    bins -= 1
+    value = torch.arange(bins, device=keyed.device, dtype=torch.float64)
+    below = held.cumsum(1) - held
+    n = held.sum(1, keepdim=True)
+    total = (held * value).sum(1, keepdim=True)
+    weighted = (value * held * (2 * below + held - n)).sum(1, keepdim=True)
+    return _coefficient(weighted, n, total)
+
+
+def _coefficient(weighted: torch.Tensor, n: torch.Tensor, total: torch.Tensor) -> torch.Tensor:
     out = weighted / (n * total)
     return torch.where((n > 0) & (total > 0), out, torch.nan).squeeze(1).float()

@@ -1,4 +1,5 @@
-"""Metrics of many rounds at once are the metrics of each round (simulate records them that way)."""
+"""Metrics of many rounds at once are the metrics of each round (simulate records them that way); the Gini
+coefficient is the mean absolute difference's, whichever way it is computed."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import torch
 
 from models.games import GAMES
 from models.learners import resolve_learner
-from models.metrics import compute, compute_rounds
+from models.metrics import compute, compute_rounds, gini
 from models.simulate import Batch, build_batch
 
 
@@ -40,3 +41,38 @@ def test_tallies_own_their_memory(game: str) -> None:
     for name, value in vars(tallies).items():
         if isinstance(value, torch.Tensor):
             assert value.untyped_storage().nbytes() == value.nbytes, name
+
+
+def pairwise_gini(values: list[float]) -> float:
+    """The textbook Gini coefficient: the mean absolute difference over all ordered pairs, over twice the
+    mean (NaN for no values or a zero total)."""
+    n, total = len(values), sum(values)
+    if n == 0 or total == 0:
+        return float("nan")
+    return sum(abs(a - b) for a in values for b in values) / (2 * n * total)
+
+
+@pytest.mark.parametrize(
+    "kind", ["counts int32", "whole floats", "halves", "fractions", "many distinct whole numbers"]
+)
+def test_gini_is_the_mean_absolute_difference_by_counting_or_by_sorting(kind: str) -> None:
+    # Whole numbers with few distinct values are counted, others sorted by their bits (models/metrics.py):
+    # both against the definition, with and without a mask, rows of every kind of emptiness included.
+    generator = torch.Generator().manual_seed(7)
+    values = {
+        "counts int32": torch.randint(0, 6, (9, 40), generator=generator, dtype=torch.int32),
+        "whole floats": torch.randint(0, 30, (9, 40), generator=generator).float(),
+        "halves": torch.randint(0, 30, (9, 40), generator=generator).float() / 2,
+        "fractions": torch.rand(9, 40, generator=generator) * 5,
+        "many distinct whole numbers": torch.randint(0, 10**6, (9, 40), generator=generator).double(),
+    }[kind]
+    values[0] = 0  # a zero total: undefined
+    mask = torch.rand(9, 40, generator=generator) < 0.7
+    mask[1] = False  # no entries: undefined
+    for weights in (None, mask):
+        got = gini(values, weights)
+        keep = mask if weights is not None else torch.ones_like(mask)
+        for row in range(9):
+            kept = values[row][keep[row]].tolist()
+            expected = pairwise_gini(kept)
+            assert got[row].item() == pytest.approx(expected, rel=1e-6, nan_ok=True), (row, weights is None)

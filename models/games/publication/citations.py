@@ -48,13 +48,13 @@ def draw_citations(
     end = cdf.view(n_worlds, places)[:, -1]
     start = torch.cat([end.new_zeros(1), end[:-1]])
     total = end - start
-    uniform = rng.uniform(round_index, "citation", (citing.shape[1] * per_paper,)).double()
+    uniform = rng.uniform(round_index, "citation", (citing.shape[1] * per_paper,))
     made = citing.repeat_interleave(per_paper, 1) & (total > 0).view(-1, 1)
     entry = made.view(-1).nonzero().squeeze(1)
     world = entry // made.shape[1]
     # The first place whose cumulative weight exceeds start + u x total: drawn in proportion to the weights,
     # searched for the citations made only.
-    target = start[world] + uniform.view(-1).index_select(0, entry) * total[world]
+    target = start[world] + uniform.view(-1).index_select(0, entry).double() * total[world]
     place = torch.searchsorted(cdf, target, right=True)
     place = torch.minimum(place, (world + 1) * places - 1)  # u x total rounding up to the span's end
     return Citations(world=world, place=place)

@@ -130,11 +130,20 @@ class Funds:
 
 def _best(score: torch.Tensor, count: torch.Tensor, most: int) -> torch.Tensor:
     """The `count` (worlds, 1; at most `most`) highest-scoring entries of each row among those with a
-    score >= 0. Scores that may tie carry a random fraction, so the order among them is the draw's."""
-    top = score.topk(min(most, score.shape[1]), dim=1, sorted=True).indices
-    within = torch.arange(top.shape[1], device=score.device) < count
+    score >= 0. Scores are integer keys (a 24-bit uniform, with a count above it where merit counts), so
+    that the order among tied counts is the draw's, and integers select faster than floats."""
+    k = min(most, score.shape[1], int(count.max()) if count.numel() else 0)
+    if k <= 0:
+        return torch.zeros_like(score, dtype=torch.bool)
+    top = score.topk(k, dim=1, sorted=True).indices
+    within = torch.arange(k, device=score.device) < count
     chosen = torch.zeros_like(score, dtype=torch.bool).scatter_(1, top, within.expand_as(top))
     return chosen & (score >= 0)
+
+
+def _draw_keys(uniform: torch.Tensor) -> torch.Tensor:
+    """The 24 bits of float32 uniforms (k / 2**24, exactly) as int32 keys, in the same order."""
+    return (uniform * (1 << 24)).int()
 
 
 def _rounded_at_random(x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
@@ -164,17 +173,18 @@ def grants(
 
     # The set-aside: by lottery among the labs that replicated.
     n_aside = torch.round(p["replication_set_aside"].view(-1, 1) * n_grants)
-    aside = _best(torch.where(funds.replications > 0, aside_draw.double(), -1.0), n_aside, n_grants)
+    aside = _best(torch.where(funds.replications > 0, _draw_keys(aside_draw), -1), n_aside, n_grants)
     n_main = n_grants - n_aside
 
     # Merit: the most published (or cited) labs, ties at random.
-    merit = torch.where(rule == IMPACT, funds.citations, funds.publications).double() + tie.double()
+    record = torch.where(rule == IMPACT, funds.citations, funds.publications).long()
+    merit = (record << 24) + _draw_keys(tie)
     n_merit = torch.where(
         (rule == PUBLICATIONS) | (rule == IMPACT),
         n_main,
         torch.where(rule == MIXED, _rounded_at_random(n_main * p["mixed_share"].view(-1, 1), mix), 0.0),
     )
-    by_merit = _best(torch.where(aside, -1.0, merit), n_merit, n_grants)
+    by_merit = _best(torch.where(aside, -1, merit), n_merit, n_grants)
 
     # Lottery among the eligible labs not yet funded: every lab, or under the modified lottery those with at
     # least funding_threshold publications and a false positive rate at most funding_alpha_cap.
@@ -182,7 +192,7 @@ def grants(
     if alpha is not None:
         qualified &= alpha <= p["funding_alpha_cap"].view(-1, 1)
     eligible = (rule != MODIFIED_LOTTERY) | qualified
-    lots = torch.where(eligible & ~aside & ~by_merit, lottery.double(), -1.0)
+    lots = torch.where(eligible & ~aside & ~by_merit, _draw_keys(lottery), -1)
     by_lot = _best(lots, n_main - n_merit, n_grants)
     return size * (aside | by_merit | by_lot).float()
 
