@@ -49,6 +49,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         cases = [case for name in args.scenario for case in suite.scenario_cases(name, args.quick, device)]
     else:
         cases = suite.plan(quick=args.quick, games=tuple(args.game or suite.GAMES), device=device)
+        if not args.game:  # the whole bench: every game and learner family of the project measured
+            try:
+                suite.check_coverage(cases)
+            except suite.UnbenchedError as error:
+                print(f"error: {error}", file=sys.stderr)
+                return 2
     shared = suite.provenance(code_version())
     print(f"{shared['bench_id']}: {len(cases)} cases, each in a fresh process, into {db}", file=sys.stderr)
 

@@ -40,7 +40,7 @@ from benchmarks.pettingzoo_loop import build
 from models.games import GAMES as REGISTERED
 from models.games import get_game
 from models.games.election.voting import RULES
-from models.learners import resolve_learner
+from models.learners import LEARNERS, resolve_learner
 from models.metrics import compute
 from models.simulate import Batch, build_batch
 from models.speed import compile_cache, worth_fusing
@@ -186,6 +186,35 @@ SCENARIOS = {
         worlds=(100, 1_000),
         rates={"engine": 3e7},
     ),
+    # Laver's (2005) other three party rules, as the hunters: five parties in a continuous 2-D space.
+    **{
+        f"laver_{kind}s": Scenario(
+            "election",
+            f"five parties following Laver's {kind} rule in a continuous 2-D space",
+            {"n_candidates": 5, "dimensions": 2, "platform_space": "continuous"},
+            {"candidate": {"kind": kind}},
+            worlds=(100, 1_000),
+            rates={"engine": 3e7},
+        )
+        for kind in ("sticker", "aggregator", "predator")
+    },
+    # The two learners that do not learn: a baseline, and what analytic checks hold still.
+    "fixed_researchers": Scenario(
+        "publication",
+        "researchers held to a uniform mixed strategy over the actions (the closed-form checks' setting)",
+        {},
+        {"researcher": {"kind": "fixed"}},
+        worlds=(1_000,),
+        rates={"engine": 4e7},
+    ),
+    "fixed_platforms": Scenario(
+        "election",
+        "two parties held to the platforms 5 and 15 of 21 while the voters learn (a Downsian baseline)",
+        {"n_candidates": 2},
+        {"candidate": {"kind": "fixed_actions", "actions": [5, 15]}},
+        worlds=(100, 1_000),
+        rates={"engine": 5e7},
+    ),
     "strategic_voters": Scenario(
         "election",
         "plurality, four candidates, voters who best-respond to an exact poll (Cox 1997)",
@@ -256,6 +285,42 @@ def plan(quick: bool = False, games: tuple[str, ...] = GAMES, device: str = "cpu
         if scenario.game in games or (testbed and games == GAMES):
             cases += scenario_cases(name, quick, device)
     return cases
+
+
+class UnbenchedError(RuntimeError):
+    """A game or learner family of the project that the bench does not measure."""
+
+
+def measured_kinds(cases: list[Case]) -> tuple[set[str], set[str]]:
+    """The games and the learner families (kinds, every role's) that these cases' engine rows measure."""
+    games: set[str] = set()
+    kinds: set[str] = set()
+    for case in cases:
+        if case.method != "engine":
+            continue
+        games.add(case.game)
+        kinds.update(config["kind"] for config in learner_configs(case, game_params(case)).values())
+    return games, kinds
+
+
+def unbenched(cases: list[Case]) -> list[str]:
+    """The games and learner families registered in the project (not a user's extensions) that no case
+    measures: every capability gets its bench row (SCENARIOS), and a full bench refuses to run without."""
+    games, kinds = measured_kinds(cases)
+    project = [kind for kind, cls in LEARNERS.items() if cls.__module__.startswith("models.")]
+    return [f"game {game}" for game in REGISTERED if game not in games] + [
+        f"learner {kind}" for kind in project if kind not in kinds
+    ]
+
+
+def check_coverage(cases: list[Case]) -> None:
+    """Raise UnbenchedError, naming them, where a registered game or learner family has no bench row."""
+    missing = unbenched(cases)
+    if missing:
+        raise UnbenchedError(
+            f"the bench has no row for {', '.join(missing)}: add a scenario for each to "
+            "benchmarks/suite.py SCENARIOS (a game setting and learners by role)."
+        )
 
 
 def scenario_cases(name: str, quick: bool = False, device: str = "cpu") -> list[Case]:

@@ -49,6 +49,7 @@ def test_bench_stores_every_case_with_provenance_and_prints_the_ratios(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(suite, "plan", lambda quick, games, device="cpu": SMALL)
+    monkeypatch.setattr(suite, "check_coverage", lambda cases: None)  # a plan of a few cases
     db = tmp_path / "bench.duckdb"
     assert main(["bench", "--quick", "--quiet", "--db", str(db)]) == 0
     rows = store.query(db, "SELECT * FROM benchmarks ORDER BY method")
@@ -197,6 +198,7 @@ def test_a_scenario_is_measured_and_stored_with_its_name(
         suite.Case("publication", "pettingzoo_loop", 100, 1, scenario="smaldino_mcelreath"),
     ]
     monkeypatch.setattr(suite, "plan", lambda quick, games, device="cpu": cases)
+    monkeypatch.setattr(suite, "check_coverage", lambda cases: None)  # a plan of a few cases
     db = tmp_path / "bench.duckdb"
     store.ensure_schema(db)  # a store as studies/store.py writes it, without the scenario column
     assert main(["bench", "--quick", "--quiet", "--db", str(db)]) == 0
@@ -331,3 +333,31 @@ def test_bench_runs_only_the_named_scenarios(tmp_path: Path, monkeypatch: pytest
     assert params["credit"] == "pivotal" and params["rule"] == "borda" and params["strategic_voting"]
     with pytest.raises(SystemExit):
         main(["bench", "--quick", "--db", str(db), "--scenario", "no_such_scenario"])
+
+
+def test_every_game_and_learner_family_of_the_project_has_a_bench_row() -> None:
+    # Issue 23: every capability gets its bench row; the whole bench and the quick one measure them all.
+    for quick in (False, True):
+        assert suite.unbenched(suite.plan(quick=quick)) == []
+    games, kinds = suite.measured_kinds(suite.plan())
+    assert {"publication", "election", "matrix"} <= games
+    assert {"q_learning", "evolution", "fixed", "fixed_actions", "sticker", "predator", "lola"} <= kinds
+
+
+def test_the_bench_refuses_to_run_while_a_learner_of_the_project_has_no_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from models.learners import LEARNERS
+    from models.learners.fixed import FixedPolicy
+
+    ours = {"kind": "unmeasured", "__module__": "models.learners.new"}
+    unmeasured = type("Unmeasured", (FixedPolicy,), ours)
+    theirs = type("Theirs", (FixedPolicy,), {"kind": "theirs", "__module__": "my_lab.learners"})
+    monkeypatch.setitem(LEARNERS, "theirs", theirs)  # a user's extension: not the project's to bench
+    assert suite.unbenched(suite.plan(quick=True)) == []
+    monkeypatch.setitem(LEARNERS, "unmeasured", unmeasured)
+    assert suite.unbenched(suite.plan(quick=True)) == ["learner unmeasured"]
+    db = tmp_path / "bench.duckdb"
+    assert main(["bench", "--quick", "--quiet", "--db", str(db)]) == 2
+    assert "no row for learner unmeasured" in capsys.readouterr().err
+    assert not db.exists()
