@@ -340,25 +340,30 @@ def run_study(
         file=sys.stderr,
         dynamic_ncols=True,
     )
-    # The study's record is written on a thread of its own while the first batch simulates, so that
-    # DuckDB's work (about 50 ms on a new file) overlaps the simulation; only waiting for it counts.
+    # The store is written on a thread of its own, in order: the study's record while the first batch
+    # simulates, then each shard while the next batch simulates (on a GPU the simulation of a batch can
+    # take less time than writing it). One shard is written at a time and one more waits at most; a shard
+    # is stored in one transaction, so an interrupted study keeps whole shards. Only waiting counts.
     waiting = LockWait(bar, db)  # a reader holding the file makes writes wait, never fail
 
     def register() -> None:
         store.register_study(db, plan, waiting)
         waiting.over()
 
+    def write(shard: Shard) -> None:
+        store.ingest(db, shard, waiting)
+        waiting.over()
+
     with ThreadPoolExecutor(max_workers=1) as background, bar:
-        registered = background.submit(register)
+        writing = background.submit(register)
         for shard in execute(tasks, workers, backend, address, bar):
             stored_at = time.perf_counter()
-            registered.result()
-            store.ingest(db, shard, waiting)
-            waiting.over()
+            writing.result()  # the write before this shard's: done (or its error raised here)
+            writing = background.submit(write, shard)
             # A worker's own recording overlaps the other workers' simulation: its share of the wall time.
             record_seconds += time.perf_counter() - stored_at + shard.record_seconds / workers
         stored_at = time.perf_counter()
-        registered.result()
+        writing.result()
         record_seconds += time.perf_counter() - stored_at
     report = RunReport(
         study_id=plan.study_id,

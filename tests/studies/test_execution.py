@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -72,6 +73,35 @@ def test_ray_gives_the_local_numbers(study_file, reference, tmp_path):
     db = tmp_path / "ray.duckdb"
     report = run_study(load_study(study_file), db, backend="ray", workers=2, batch_worlds=5, progress=False)
     assert report.completed == 18
+    assert same_results(db, reference)
+
+
+def test_a_shard_is_stored_while_the_next_batch_simulates(study_file, reference, tmp_path, monkeypatch):
+    # Issue 23: on a GPU a batch can simulate faster than its shard is written; the store is written on a
+    # thread of its own, so the next batch need not wait. The first shard's write waits here until the
+    # second batch has begun: without the overlap, that batch would never begin and the write times out.
+    from studies import runner
+
+    second_batch = threading.Event()
+    batches: list[int] = []
+    simulate, ingest = runner.run_batch, store.ingest
+
+    def run_batch(task, on_round=None):
+        batches.append(len(task.runs))
+        if len(batches) == 2:
+            second_batch.set()
+        return simulate(task, on_round)
+
+    def slow_ingest(db, shard, on_wait=None):
+        if not second_batch.is_set():
+            assert second_batch.wait(timeout=60), "the next batch did not begin while a shard was written"
+        return ingest(db, shard, on_wait)
+
+    monkeypatch.setattr(runner, "run_batch", run_batch)
+    monkeypatch.setattr(store, "ingest", slow_ingest)
+    db = tmp_path / "overlap.duckdb"
+    report = run_study(load_study(study_file), db, batch_worlds=6, workers=1, progress=False)
+    assert len(batches) == 3 and report.completed == 18
     assert same_results(db, reference)
 
 
