@@ -16,6 +16,7 @@ import torch
 
 from models.games.election import voting
 from models.games.election.rules import ElectionRules
+from models.reductions import int32_count
 from models.speed import kernel
 
 
@@ -42,7 +43,7 @@ def pairwise_counts(ballots: torch.Tensor, turnout: torch.Tensor) -> torch.Tenso
     """voting.pairwise_counts, unrolled over the pairs: int32 counts (counting bools into int64 first
     copies them to int64), turnout as int32 (bool loads go through a buffer when compiled)."""
     columns = ballots.unbind(1)
-    rows = [[torch.where(a > b, turnout, 0).sum(-1, dtype=torch.int32) for b in columns] for a in columns]
+    rows = [[int32_count(torch.where(a > b, turnout, 0), -1) for b in columns] for a in columns]
     return torch.stack([torch.stack(row, -1) for row in rows], 1)
 
 

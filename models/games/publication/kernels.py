@@ -27,7 +27,7 @@ from models.games.publication.params import PUBLICATION_PARAMS
 from models.games.publication.rules import PublicationRules
 from models.games.publication.tallies import PublicationTallies
 from models.random import hashed_uniforms
-from models.reductions import world_sum
+from models.reductions import int32_count, world_sum
 from models.speed import kernel
 
 # Bits of a study slot's outcome: the researcher replicates, the study gets done, its hypothesis is true, it
@@ -312,7 +312,7 @@ class PublicationKernels(PublicationRules):
 
         def having(bits: int, without: int = 0) -> torch.Tensor:
             """How many slots have all of `bits` and none of `without`."""
-            return ((outcome & (bits | without)) == bits).sum(1, dtype=torch.int32)
+            return int32_count((outcome & (bits | without)) == bits, 1)
 
         return (
             having(REPLICATE),
@@ -321,7 +321,7 @@ class PublicationKernels(PublicationRules):
             having(REPLICATE | POSITIVE),
             having(PUBLISHED | POSITIVE, without=REPLICATE | TRUE),
             having(PUBLISHED),
-            rigor_level(action, self.rigor_levels).sum(1, dtype=torch.int32),
+            int32_count(rigor_level(action, self.rigor_levels), 1),
         )
 
     def _first_slot(self, uniform: torch.Tensor) -> torch.Tensor:
