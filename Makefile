@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 STUDY  ?= studies/publication_bias.toml
 PORT   ?= 8501
 
-.PHONY: run test study app lint report clean
+.PHONY: run test study app lint report clean gpu-wheels
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,19 @@ REPORT_STUDIES := studies/publication_bias.toml studies/publication_sensitivity.
 report: $(STAMP)
 	for study in $(REPORT_STUDIES); do $(BIN)/python -m studies run $$study --quiet || exit 1; done
 	$(BIN)/python -m studies figures
+
+# The packages the lent GPU machines' image lacks (Python 3.12, no network), as wheels for the device check
+# (docs/gpu.md): polars and duckdb at the oldest releases the project allows, so that with the code they fit
+# the 64 MiB a device call may carry.
+GPU_WHEELS := polars==1.33.1 duckdb==1.3.2 pettingzoo==1.27.0 gymnasium==1.4.0 farama-notifications==0.0.6 \
+	SALib==1.6.0 multiprocess==0.70.19 dill==0.4.1
+
+gpu-wheels: $(STAMP)
+	mkdir -p .git/info && (grep -qx '/.whl/' .git/info/exclude || echo '/.whl/' >> .git/info/exclude)
+	rm -rf .whl && $(BIN)/python -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 \
+		--implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
+		--platform manylinux2014_x86_64 -d .whl $(GPU_WHEELS)
+	du -sh .whl
 
 clean:
 	rm -rf $(VENV) data/*.duckdb data/*.duckdb.wal

@@ -1,6 +1,7 @@
 """What fusing pays: one batch played eagerly and the same batch fused (models.speed), side by side.
 
-    python -m benchmarks.fusion_probe --worlds 1000 --agents 1000 [--game election] [--device cuda]
+    python -m benchmarks.fusion_probe --worlds 1000 --agents 1000 [--device cuda]
+    python -m benchmarks.fusion_probe --game election --rule plurality --rule borda --json
 
 Studies fuse a batch when its agents x rounds pay for compiling; this probe is how that threshold was set and
 how to revisit it on other hardware. It times the first fused round (the compiling), then blocks of rounds
@@ -10,6 +11,7 @@ of each way in turn, keeping each way's fastest, and checks that both batches en
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from typing import Any
@@ -19,6 +21,7 @@ import torch
 from benchmarks.suite import Case, default_batch
 from models.games import GAMES
 from models.simulate import Batch
+from models.speed import compiling_works
 
 BLOCKS = 3
 
@@ -43,10 +46,13 @@ def _same_state(a: Batch, b: Batch) -> bool:
     )
 
 
-def probe(game: str, worlds: int, agents: int, rounds: int = 20, device: str = "cpu") -> dict[str, Any]:
+def probe(
+    game: str, worlds: int, agents: int, rounds: int = 20, device: str = "cpu", rule: str | None = None
+) -> dict[str, Any]:
     """Seconds of the first fused round, eager and fused ms per round (each the fastest of BLOCKS blocks
-    taken in turn), the speed-up, and whether the two batches still hold the same numbers."""
-    case = Case(game, "engine", agents, worlds)
+    taken in turn), the speed-up, agent-decisions per second each way, whether the two batches still hold
+    the same numbers, and whether the kernels compiled (else the fused batch ran them eagerly)."""
+    case = Case(game, "engine", agents, worlds, rule)
     eager, fused = default_batch(case, device), default_batch(case, device)
     fused.fused = True
     with torch.inference_mode():
@@ -57,8 +63,10 @@ def probe(game: str, worlds: int, agents: int, rounds: int = 20, device: str = "
         for _ in range(BLOCKS):
             eager_s = min(eager_s, _seconds(eager, per_block, device))
             fused_s = min(fused_s, _seconds(fused, per_block, device))
+    decisions = eager.agents_per_world * worlds
     return {
         "game": game,
+        "rule": rule,
         "worlds": worlds,
         "agents": agents,
         "device": device,
@@ -68,18 +76,23 @@ def probe(game: str, worlds: int, agents: int, rounds: int = 20, device: str = "
         "eager_ms_per_round": eager_s / per_block * 1e3,
         "fused_ms_per_round": fused_s / per_block * 1e3,
         "fused_speedup": eager_s / fused_s,
+        "eager_decisions_per_second": decisions * per_block / eager_s,
+        "fused_decisions_per_second": decisions * per_block / fused_s,
         "same_numbers": _same_state(eager, fused),
+        "compiled": compiling_works(),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.fusion_probe", description=__doc__)
     parser.add_argument("--game", default="publication", choices=tuple(GAMES))
+    parser.add_argument("--rule", action="append", help="a voting rule (repeatable; default: the game's)")
     parser.add_argument("--worlds", type=int, default=1000)
     parser.add_argument("--agents", type=int, default=1000, help="researchers or voters per world")
     parser.add_argument("--rounds", type=int, default=30, help="timed rounds of each way")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None, help="torch's threads (default: every core)")
+    parser.add_argument("--json", action="store_true", help="one JSON object a line instead of a table")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -88,9 +101,13 @@ def main(argv: list[str] | None = None) -> int:
         "rounds each way, in turn...",
         file=sys.stderr,
     )
-    result = probe(args.game, args.worlds, args.agents, args.rounds, args.device)
-    for key, value in result.items():
-        print(f"{key:>26}: {value:.4g}" if isinstance(value, float) else f"{key:>26}: {value}")
+    for rule in args.rule or [None]:  # the rules of one game in one process: its kernels compiled once
+        result = probe(args.game, args.worlds, args.agents, args.rounds, args.device, rule)
+        if args.json:
+            print(json.dumps(result), flush=True)
+            continue
+        for key, value in result.items():
+            print(f"{key:>26}: {value:.4g}" if isinstance(value, float) else f"{key:>26}: {value}")
     return 0
 
 

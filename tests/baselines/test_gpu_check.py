@@ -1,0 +1,68 @@
+"""The device check of issue 23 (benchmarks/gpu_check.py) judges its measurements against the issue's targets:
+a target missed, a kernel that did not compile, numbers that differ or a step that failed each fail the
+check; a quick run at small sizes judges nothing but the numbers' equality."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmarks.gpu_check import verdicts
+
+
+def probe(game: str, worlds: int, agents: int, rate: float, rule: str | None = None, **extra: Any) -> dict:
+    return {"game": game, "rule": rule, "worlds": worlds, "agents": agents, "compiled": True,
+            "same_numbers": True, "eager_decisions_per_second": rate / 2, "fused_decisions_per_second": rate,
+            **extra}  # fmt: skip
+
+
+def report(probes: list[dict], quick: bool = False, **study: Any) -> dict:
+    study = study or {"seconds": 41.0, "run_seconds": 38.0, "store_share": 0.12, "queryable": True}
+    return {
+        "quick": quick,
+        "probes": probes,
+        "study": study,
+        "cuda_tests": {"returncode": 0, "output": "5 passed"},
+    }
+
+
+def failed(checks: list[tuple[str, str, bool | None]]) -> list[str]:
+    return [what for what, _, ok in checks if ok is False]
+
+
+def test_a_run_that_meets_every_target_passes() -> None:
+    checks = verdicts(
+        report([probe("publication", 1_000, 100_000, 3.2e9), probe("election", 1_000, 1_000, 3e8, "borda")])
+    )
+    assert failed(checks) == [] and all(ok for _, _, ok in checks)
+    assert any("3e9" in what for what, _, _ in checks) and any("borda" in what for what, _, _ in checks)
+
+
+def test_each_miss_fails_the_check_and_names_itself() -> None:
+    slow = probe("publication", 1_000, 100_000, 1.3e9)  # the issue's measurement: fused no faster than eager
+    eager_only = probe("election", 1_000, 1_000, 3e8, "runoff", compiled=False)
+    differs = probe("election", 1_000, 1_000, 3e8, "borda", same_numbers=False)
+    broken = {"game": "election", "worlds": 1_000, "agents": 1_000, "error": "Traceback ... OutOfMemoryError"}
+    checks = verdicts(report([slow, eager_only, differs, broken], seconds=75.0, run_seconds=70.0,
+                             store_share=0.31, queryable=True))  # fmt: skip
+    assert failed(checks) == [
+        "publication 1,000 x 100,000: fused at least 3e9 a second",
+        "election runoff 1,000 x 1,000: compiled, the same numbers fused",
+        "election borda 1,000 x 1,000: compiled, the same numbers fused",
+        "election 1,000 x 1,000: the probe runs",
+        "the study: in under 60 s, queryable",
+        "the study: the store under 20% of it",
+    ]
+
+
+def test_a_quick_run_judges_only_what_its_sizes_can_show() -> None:
+    small = [probe("publication", 10, 100, 5e5), probe("election", 10, 100, 8e5, "plurality")]
+    checks = verdicts(
+        report(small, quick=True, seconds=2.0, run_seconds=0.3, store_share=0.1, queryable=True)
+    )
+    assert failed(checks) == []
+    assert {what for what, _, ok in checks if ok is None} == {
+        "publication 10 x 100: fused at least 3e9 a second",
+        "election plurality 10 x 100: at least 2.5e8 a second",
+        "the study: in under 60 s, queryable",
+        "the study: the store under 20% of it",
+    }
