@@ -25,7 +25,7 @@ import torch
 from models.games import GAMES, get_game
 from models.learners.base import Learner
 from models.metrics import compute_rounds
-from models.simulate import build_batch, observation
+from models.simulate import build_batch
 
 # A replay runs in the explorer's process while someone waits, so only runs up to this many agent-rounds and
 # rounds are replayed; larger ones show their stored metrics. One world's round costs a few milliseconds
@@ -231,10 +231,7 @@ def replay(
     with torch.inference_mode():
         batch = build_batch(game, [params], learners, [seed])
         engine = batch.engine
-        # Round 0's actions drawn as Batch.round draws them, so that they can be read before it is played.
-        batch.next_actions = {
-            role: learner.act(observation(engine, role, 0)) for role, learner in batch.learners.items()
-        }
+        batch.pending_actions()  # round 0's actions, read before it is played
         first = holdings_of(batch.learners)
         size = sum(values.size for *_, values in first) or 1
         snapshots = set(snapshot_rounds(rounds, size))

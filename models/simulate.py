@@ -94,6 +94,23 @@ class Batch:
             if newborn is not None:
                 births(role, newborn)
 
+    def _first_actions(self) -> dict[str, torch.Tensor]:
+        """Each role's actions for a round no learner has learned before: drawn from its observation."""
+        t = self.engine.round_index
+        return {
+            role: self._eager_if_optional(role, learner.act, observation(self.engine, role, t))
+            for role, learner in self.learners.items()
+        }
+
+    def pending_actions(self) -> dict[str, torch.Tensor]:
+        """Each role's actions in the next round, before it is played (a replay shows them): those the
+        learners drew as they learned from the last round, or before the first round, drawn now, as the
+        round would draw them. Reading them changes nothing that follows."""
+        if not self.next_actions:
+            with torch.inference_mode(), speed.fusing(self.fused):
+                self.next_actions = self._first_actions()
+        return self.next_actions
+
     def round(self) -> RoundResult:
         """One round of every world: every role acts, the game steps, every role learns.
 
@@ -102,10 +119,7 @@ class Batch:
         start, since nothing changes the learners in between but their rounds."""
         engine, t = self.engine, self.engine.round_index
         with torch.inference_mode(), speed.fusing(self.fused):
-            actions = self.next_actions or {
-                role: self._eager_if_optional(role, learner.act, observation(engine, role, t))
-                for role, learner in self.learners.items()
-            }
+            actions = self.next_actions or self._first_actions()
             result = play_round(self.spec, engine, actions)
             self.next_actions = {
                 role: self._eager_if_optional(
