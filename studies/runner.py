@@ -35,8 +35,12 @@ from studies.worker import BatchTask, Shard, run_batch
 
 DEFAULT_BATCH_WORLDS = 256  # on the CPU
 # On a GPU a round costs about the same 3-5 ms up to a million agents (README, Performance), so a batch takes
-# as many worlds as its memory holds, and one process drives the GPU.
+# as many worlds as its memory holds, and one process drives the GPU; but a study large enough is split into
+# GPU_PIPELINE_BATCHES batches of at least GPU_PIPELINE_AGENTS agents a round, so that each batch's shard is
+# written to the store while the next simulates (run_study): one batch would simulate, then write it all.
 GPU_BATCH_WORLDS = 1_000_000
+GPU_PIPELINE_BATCHES = 4
+GPU_PIPELINE_AGENTS = 2_000_000
 BACKENDS = ("local", "ray")
 BYTES_PER_METRIC_VALUE = 16  # DuckDB's compressed metrics rows, measured on the default study, rounded up
 # What a batch holds in memory per recorded round until it ends: the round's tallies as small tensors and
@@ -94,6 +98,17 @@ def batches(plan: StudyPlan, runs: list[Run], batch_worlds: int) -> Iterator[lis
 
 def agents_per_world(plan: StudyPlan, run: Run) -> int:
     return sum(n for n, _ in plan.game.role_shapes(run.game).values())
+
+
+def gpu_batch_worlds(plan: StudyPlan, runs: list[Run]) -> int:
+    """Worlds a GPU batch takes before memory is counted (fit_batch_worlds): the study in
+    GPU_PIPELINE_BATCHES batches where each still holds GPU_PIPELINE_AGENTS agents a round, else in as few
+    as that size allows."""
+    if not runs:
+        return GPU_BATCH_WORLDS
+    agents = max(agents_per_world(plan, run) for run in runs)
+    keeping_busy = math.ceil(GPU_PIPELINE_AGENTS / agents)
+    return min(GPU_BATCH_WORLDS, max(math.ceil(len(runs) / GPU_PIPELINE_BATCHES), keeping_busy))
 
 
 def available_memory() -> int:
@@ -281,7 +296,7 @@ def schedule(
     pending = [run for run in plan.runs if run.run_id not in done]
     workers = choose_workers(workers, plan, pending, backend, device)
     if batch_worlds is None:
-        batch_worlds = DEFAULT_BATCH_WORLDS if device == "cpu" else GPU_BATCH_WORLDS
+        batch_worlds = DEFAULT_BATCH_WORLDS if device == "cpu" else gpu_batch_worlds(plan, pending)
     batch_worlds = fit_batch_worlds(plan, pending, db, batch_worlds, workers, device)
     tasks = make_tasks(plan, pending, batch_worlds, workers, device)
     return Schedule(done, pending, tasks, min(workers, max(len(tasks), 1)), lookup_seconds)

@@ -108,6 +108,26 @@ def test_a_gpu_study_runs_in_one_process_with_batches_its_memory_holds(tiny_plan
     assert not db.exists()
 
 
+def test_a_large_gpu_study_is_split_so_that_the_store_writes_while_the_gpu_simulates(db, monkeypatch):
+    """Issue 23: one batch would simulate everything, then write everything; four batches overlap three
+    writes with simulation, as long as each batch keeps enough agents a round to keep the GPU busy."""
+    from helpers import tiny_config
+
+    from studies.config import plan_study
+
+    plan = plan_study({**tiny_config(replications=200), "game": {"n_researchers": 1_000}})  # 400 runs
+    monkeypatch.setattr(runner, "gpu_memory", lambda device: 2**40)
+    per_world = runner.agents_per_world(plan, plan.runs[0])
+    monkeypatch.setattr(runner, "GPU_PIPELINE_AGENTS", 50 * per_world)  # 50 worlds keep it busy: 4 batches
+    assert [len(t.runs) for t in runner.schedule(plan, db, device="cuda").tasks] == [100] * 4
+    monkeypatch.setattr(runner, "GPU_PIPELINE_AGENTS", 150 * per_world)  # 150 worlds needed: fewer batches
+    assert [len(t.runs) for t in runner.schedule(plan, db, device="cuda").tasks] == [150, 150, 100]
+    monkeypatch.setattr(runner, "GPU_PIPELINE_AGENTS", 1000 * per_world)  # the whole study in one
+    assert [len(t.runs) for t in runner.schedule(plan, db, device="cuda").tasks] == [400]
+    assert [len(t.runs) for t in runner.schedule(plan, db, 120, device="cuda").tasks] == [120] * 3 + [40]
+    assert not db.exists()
+
+
 def test_bad_backend_and_workers_are_refused(tiny_plan, db):
     with pytest.raises(ConfigError, match="--backend 'slurm' is not allowed"):
         runner.run_study(tiny_plan, db, backend="slurm", progress=False)
