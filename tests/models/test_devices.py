@@ -7,6 +7,8 @@ replication-heavy worlds, where an author's several findings fail replication in
 
 from __future__ import annotations
 
+from dataclasses import is_dataclass
+
 import pytest
 import torch
 from helpers import DEVICES, needs_cuda
@@ -61,7 +63,24 @@ def test_a_fixed_point_sum_is_the_same_in_any_order_and_batch(device: str) -> No
         assert torch.equal(world_sum(x[:, :100], 1), x[:, :100].sum(1))
 
 
+# Every institution of the publication game on (the bench's `institutions` scenario, smaller): journals with
+# review, citations with preferential attachment, funds with a mixed rule and a set-aside. Their sorts, top-k
+# selections and searches must give the same numbers run after run and in any batch, on a GPU too.
+INSTITUTIONS = {
+    "n_journals": 3, "review_detection": 0.5, "citations_per_paper": 2, "citation_bias": 1.0,
+    "citation_reward": 0.1, "study_cost": 1.0, "initial_funds": 5.0, "grant_budget": 100.0,
+    "grants_per_period": 10, "funding_rule": "mixed", "replication_set_aside": 0.1,
+}  # fmt: skip
+
+
 def _credit_heavy_batch(game: str, device: str) -> Batch:
+    if game == "publication_institutions":
+        spec = get_game("publication")
+        values = {"n_researchers": 60, "study_model": "effort", "replication_rate": 0.2, **INSTITUTIONS}
+        params = spec.params.resolve(values)
+        learners = {role: resolve_learner({}, role) for role in spec.role_shapes(params)}
+        learners["researcher"] = resolve_learner({"kind": "evolution"}, "researcher")
+        return build_batch("publication", [params] * 4, learners, seeds=[1, 2, 3, 4], device=device)
     spec = get_game(game)
     if game == "publication":
         # Few researchers, many studies each and a long literature: each author has many findings at
@@ -79,6 +98,9 @@ def _state(batch: Batch) -> dict[str, torch.Tensor]:
     """Every tensor the engine and learners keep from round to round, their per-world parameters (which
     institutions may set) among them, on the CPU."""
     owners = {"engine": vars(batch.engine), "engine.p": batch.engine.p}
+    owners |= {  # the state the engine keeps in records of its own: the literature, the labs' funds
+        f"engine.{name}": vars(value) for name, value in vars(batch.engine).items() if is_dataclass(value)
+    }
     owners |= {role: vars(learner) for role, learner in batch.learners.items()}
     return {
         f"{owner}.{name}": value.cpu()
@@ -96,7 +118,7 @@ def _played(game: str, device: str, rounds: int = 60) -> dict[str, torch.Tensor]
     return _state(batch)
 
 
-@pytest.mark.parametrize("game", ["publication", "election"])
+@pytest.mark.parametrize("game", ["publication", "publication_institutions", "election"])
 @pytest.mark.parametrize("device", DEVICES)
 def test_the_same_seed_repeats_bit_for_bit(device: str, game: str) -> None:
     first, again = _played(game, device), _played(game, device)
@@ -117,23 +139,26 @@ def test_a_small_run_on_a_gpu_gives_the_cpu_numbers_to_rounding() -> None:
     torch.testing.assert_close(cpu, cuda, equal_nan=True, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("game", ["publication", "election"])
+@pytest.mark.parametrize("game", ["publication", "publication_institutions", "election"])
 @pytest.mark.parametrize("device", DEVICES)
 def test_a_worlds_numbers_do_not_depend_on_its_batch(device: str, game: str) -> None:
     """A GPU picks its reduction's layout by the tensor's shape, so a sum over a world's agents could add
     in another order in a larger batch (it did: the election's welfare, before world_sum); the metrics of a
     world must not care. Large batches on a GPU."""
-    spec = get_game(game)
+    name = game.split("_")[0]
+    spec = get_game(name)
     if game == "publication":
         params = spec.params.resolve({"n_researchers": 200})
+    elif game == "publication_institutions":
+        params = spec.params.resolve({"n_researchers": 100, **INSTITUTIONS})
     else:  # a coarse grid puts candidates on one platform (split votes), and worlds choose their rules
         values = {"n_voters": 200, "n_candidates": 3, "platform_grid": 3, "institution_learns": True}
         params = spec.params.resolve(values | {"media_attention_bias": 0.5})
     learners = {role: resolve_learner({}, role) for role in spec.role_shapes(params)}
     n_worlds = 2_000 if device == "cuda" else 40
-    batch = simulate(game, [params] * n_worlds, learners, list(range(n_worlds)), rounds=30, device=device)
+    batch = simulate(name, [params] * n_worlds, learners, list(range(n_worlds)), rounds=30, device=device)
     for i in (0, 7, n_worlds - 1):
-        alone = simulate(game, [params], learners, [i], rounds=30, device=device)
+        alone = simulate(name, [params], learners, [i], rounds=30, device=device)
         torch.testing.assert_close(batch[:, i : i + 1], alone, rtol=0, atol=0, equal_nan=True)
 
 
