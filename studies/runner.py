@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
@@ -147,12 +148,13 @@ def fit_batch_worlds(
     recorded = recorded_rounds * len(plan.game.metrics)
     metrics = recorded * BYTES_PER_RECORDED_VALUE + recorded_rounds * BYTES_PER_WORLD_RECORDED_ROUND
     per_batch = recorded_rounds * BYTES_PER_RECORDED_ROUND
+    # The machine's memory holds a batch's records and the shard before it, still being written (run_study).
     if device == "cpu":
-        needs = [(peak + metrics, per_batch, available_memory(), "memory")]
+        needs = [(peak + 2 * metrics, per_batch, available_memory(), "memory")]
     else:
         needs = [
             (peak, per_batch, gpu_memory(device), "GPU memory"),
-            (metrics, per_batch, available_memory(), "memory"),
+            (2 * metrics, per_batch, available_memory(), "memory"),
         ]
     for per_world, fixed, free, memory in needs:
         budget = free * 0.8 / max(workers, 1)
@@ -302,6 +304,10 @@ def schedule(
     return Schedule(done, pending, tasks, min(workers, max(len(tasks), 1)), lookup_seconds)
 
 
+class StoreWaitCancelled(Exception):
+    """A write that waited for the database gave up, before opening it, because the study stopped."""
+
+
 class LockWait:
     """Tells, while the study waits for another process to let go of the database (a reader holding it
     open), that it waits and for whom: on the progress line, or once in a line of its own without one."""
@@ -309,8 +315,11 @@ class LockWait:
     def __init__(self, bar: tqdm, db: Path) -> None:
         self.bar, self.db = bar, db
         self.shown_at: float | None = None
+        self.cancelled = threading.Event()  # the study was stopped: a write still waiting gives up
 
     def __call__(self, waited: float, holder: str) -> None:
+        if self.cancelled.is_set():
+            raise StoreWaitCancelled(f"the study stopped while waiting for {self.db}: nothing written")
         if waited < 1 or (self.shown_at is not None and time.monotonic() - self.shown_at < 1):
             return
         if self.bar.disable:
@@ -371,15 +380,21 @@ def run_study(
 
     with ThreadPoolExecutor(max_workers=1) as background, bar:
         writing = background.submit(register)
-        for shard in execute(tasks, workers, backend, address, bar):
+        try:
+            for shard in execute(tasks, workers, backend, address, bar):
+                stored_at = time.perf_counter()
+                writing.result()  # the write before this shard's: done (or its error raised here)
+                writing = background.submit(write, shard)
+                # A worker's own recording overlaps the other workers' simulation: its share of the wall.
+                record_seconds += time.perf_counter() - stored_at + shard.record_seconds / workers
             stored_at = time.perf_counter()
-            writing.result()  # the write before this shard's: done (or its error raised here)
-            writing = background.submit(write, shard)
-            # A worker's own recording overlaps the other workers' simulation: its share of the wall time.
-            record_seconds += time.perf_counter() - stored_at + shard.record_seconds / workers
-        stored_at = time.perf_counter()
-        writing.result()
-        record_seconds += time.perf_counter() - stored_at
+            writing.result()
+            record_seconds += time.perf_counter() - stored_at
+        except BaseException:
+            # Stopped (Ctrl-C, an error): a write under way finishes its transaction, one still waiting for
+            # a reader to let go of the file gives up, so that the study stops now; a rerun resumes.
+            waiting.cancelled.set()
+            raise
     report = RunReport(
         study_id=plan.study_id,
         planned=len(plan.runs),

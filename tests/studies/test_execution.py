@@ -105,6 +105,36 @@ def test_a_shard_is_stored_while_the_next_batch_simulates(study_file, reference,
     assert same_results(db, reference)
 
 
+def test_a_stopped_study_does_not_wait_for_a_reader_to_let_go_of_the_file(study_file, tmp_path, monkeypatch):
+    # The store is written on a thread of its own; when the study is stopped (Ctrl-C) while that thread
+    # waits for another process holding the file, the wait gives up, and the study stops at once.
+    from studies import runner
+
+    db = tmp_path / "held.duckdb"
+    plan = load_study(study_file)
+    planned = runner.schedule(plan, db, workers=1)  # the study's plan, read before the file is taken
+    hold = f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('locked', flush=True); "
+    hold += "time.sleep(30)"
+    holder = subprocess.Popen([sys.executable, "-c", hold], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+
+        def interrupted(*args, **kwargs):
+            time.sleep(0.5)  # the study's record is being written, waiting for the file
+            raise KeyboardInterrupt
+            yield
+
+        monkeypatch.setattr(runner, "execute", interrupted)
+        started = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            run_study(plan, db, workers=1, progress=False, planned=planned)
+        assert time.monotonic() - started < 10  # not the 30 s the other process holds the file
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+    assert store.completed_run_ids(db, plan.study_id) == set()  # nothing half-written: a rerun does all
+
+
 def cli(study_file: Path, db: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "studies", "run", str(study_file), "--db", str(db), "--quiet", *extra]
 

@@ -78,10 +78,8 @@ def test_a_study_too_large_for_the_disk_says_what_it_needs_and_writes_nothing(ti
 def test_memory_shrinks_batches_before_refusing(tiny_plan, db, monkeypatch):
     """A batch keeps every recorded round until it ends: per world its numbers, per batch its tallies."""
     metrics = len(tiny_plan.game.metrics)
-    one_world = (
-        tiny_plan.game.peak_bytes_per_world(tiny_plan.runs[0].game)
-        + 40 * metrics * runner.BYTES_PER_RECORDED_VALUE
-        + 40 * runner.BYTES_PER_WORLD_RECORDED_ROUND
+    one_world = tiny_plan.game.peak_bytes_per_world(tiny_plan.runs[0].game) + 2 * (  # the shard written too
+        40 * metrics * runner.BYTES_PER_RECORDED_VALUE + 40 * runner.BYTES_PER_WORLD_RECORDED_ROUND
     )
     per_batch = 40 * runner.BYTES_PER_RECORDED_ROUND
     monkeypatch.setattr(runner, "available_memory", lambda: int((per_batch + one_world * 2.6) / 0.8))
