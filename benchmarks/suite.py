@@ -292,12 +292,11 @@ class UnbenchedError(RuntimeError):
 
 
 def measured_kinds(cases: list[Case]) -> tuple[set[str], set[str]]:
-    """The games and the learner families (kinds, every role's) that these cases' engine rows measure."""
+    """The games and the learner families (kinds, every role's) that these cases measure: a scenario's
+    loop case counts too, so that a device its engine batches do not fit still has the row."""
     games: set[str] = set()
     kinds: set[str] = set()
     for case in cases:
-        if case.method != "engine":
-            continue
         games.add(case.game)
         kinds.update(config["kind"] for config in learner_configs(case, game_params(case)).values())
     return games, kinds

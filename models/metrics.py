@@ -60,12 +60,15 @@ def gini(values: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Ten
     keyed = values if values.dtype == torch.int32 else values.float()
     if weights is not None:
         keyed = torch.where(weights, keyed, -1)
+    negative = values.numel() and float(values.min()) < 0  # masked-out entries may be
+    if negative and (weights is None or bool((weights & (values < 0)).any())):
+        raise ValueError(f"gini of a negative value ({float(values.min())}): allowed are values >= 0")
     if values.numel() and _whole(keyed):
         return _gini_of_counts(keyed.int())
     # Masked-out entries sort to the front (-1.0's bits are a negative int32) and are skipped by rank.
     ordered = keyed.float().view(torch.int32).sort(1).values.view(torch.float32).double()
     if weights is None:
-        n = torch.full_like(ordered[:, :1], values.shape[1])
+        n = torch.full((values.shape[0], 1), values.shape[1], dtype=torch.float64, device=values.device)
     else:
         n = weights.sum(1, keepdim=True).double()
     rank = (ordered >= 0).cumsum(1, dtype=torch.float64)  # 1..n over the valid entries, in ascending order
@@ -82,8 +85,8 @@ COUNTING_BINS_PER_VALUE = 2
 def _whole(keyed: torch.Tensor) -> bool:
     """Whether the values (masked-out ones -1) are whole numbers, few enough distinct ones to count."""
     top = float(keyed.max())
-    if (top + 2) * keyed.shape[0] > COUNTING_BINS_PER_VALUE * keyed.numel() + 1024:
-        return False
+    if (top + 2) * keyed.shape[0] > min(COUNTING_BINS_PER_VALUE * keyed.numel() + 1024, 2**31 - 1):
+        return False  # too many distinct values to count, or more than int32 indices reach
     return not keyed.is_floating_point() or not bool(keyed.frac().any())
 
 

@@ -66,3 +66,35 @@ def test_a_quick_run_judges_only_what_its_sizes_can_show() -> None:
         "the study: in under 60 s, queryable",
         "the study: the store under 20% of it",
     }
+
+
+def test_a_probe_process_that_stops_part_way_leaves_an_error_for_each_rule_it_did_not_measure(
+    monkeypatch,
+) -> None:
+    import json
+
+    from benchmarks import gpu_check
+
+    measured = json.dumps(probe("election", 10, 100, 1e6, "plurality"))
+    output = f"compiling...\n{measured}\n{{not json\nTraceback ... torch.OutOfMemoryError\n"
+    monkeypatch.setattr(gpu_check, "_run", lambda *args, **kwargs: {"returncode": 1, "output": output})
+    results = gpu_check.probes("election", 10, 100, ["plurality", "borda", "condorcet"], "cuda", None, 3)
+    assert [r.get("rule") for r in results] == ["plurality", "borda", "condorcet"]
+    assert "error" not in results[0] and all("OutOfMemoryError" in r["error"] for r in results[1:])
+    checks = verdicts(report(results, quick=True))  # small sizes: only the failures count
+    assert failed(checks) == [
+        "election borda 10 x 100: the probe runs",
+        "election condorcet 10 x 100: the probe runs",
+    ]
+
+
+def test_what_a_step_printed_before_its_timeout_is_kept(monkeypatch) -> None:
+    import sys
+
+    from benchmarks import gpu_check
+
+    monkeypatch.setitem(gpu_check.STEP_SECONDS, "test", 2)  # a step's cap: it is stopped there
+    monkeypatch.setattr(gpu_check, "MIN_STEP_SECONDS", 1)
+    script = "import json, time; print(json.dumps({'done': 1}), flush=True); time.sleep(60)"
+    step = gpu_check._run([sys.executable, "-c", script], gpu_check.Budget(600), "test")
+    assert step["returncode"] == "timeout" and '{"done": 1}' in step["output"]

@@ -76,3 +76,13 @@ def test_gini_is_the_mean_absolute_difference_by_counting_or_by_sorting(kind: st
             kept = values[row][keep[row]].tolist()
             expected = pairwise_gini(kept)
             assert got[row].item() == pytest.approx(expected, rel=1e-6, nan_ok=True), (row, weights is None)
+
+
+def test_gini_refuses_a_negative_value_but_not_a_masked_out_one() -> None:
+    values = torch.tensor([[3.0, -1.0, 1.0], [2.0, 2.0, -0.5]])
+    kept = torch.tensor([[True, False, True], [True, True, False]])
+    assert gini(values, kept).tolist() == pytest.approx([0.25, 0.0])
+    for weights in (None, torch.ones_like(kept)):
+        with pytest.raises(ValueError, match=r"gini of a negative value \(-1.0\): allowed are values >= 0"):
+            gini(values, weights)
+    assert gini(torch.zeros(3, 0)).isnan().all() and gini(torch.zeros(3, 0)).shape == (3,)  # no entries
