@@ -77,15 +77,8 @@ def replay_refusal(game: str, params: Mapping[str, Any], rounds: int) -> str | N
 
 
 def role_matters(game: str, params: Mapping[str, Any], role: str) -> bool:
-    """Whether the role's actions change anything in this run: an institution's only where its switch is on,
-    an optional role's (journals) only where its `<role>s_act` parameter is; every other role's always."""
-    spec = get_game(game)
-    institution = next((i for i in spec.institutions if i.role == role), None)
-    if institution is not None:
-        return institution.acts(params)
-    if role in spec.optional_roles:
-        return bool(params.get(f"{role}s_act", False))
-    return True
+    """Whether the role's actions change anything in this run (GameSpec.role_acts)."""
+    return get_game(game).role_acts(params, role)
 
 
 # --- Naming actions ----------------------------------------------------------------------------------------

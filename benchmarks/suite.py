@@ -37,8 +37,8 @@ import torch
 
 import studies
 from benchmarks.pettingzoo_loop import build
+from models.games import BUILT_IN_ROLES, get_game
 from models.games import GAMES as REGISTERED
-from models.games import get_game
 from models.games.election.voting import RULES
 from models.learners import LEARNERS, resolve_learner
 from models.metrics import compute
@@ -123,6 +123,32 @@ SCENARIOS = {
         },
         {"researcher": {"kind": "evolution"}},
         rates={"engine": 1e7},  # the reference rules: the kernels do not implement the institutions
+    ),
+    # The institutions as agents that learn (Q-learners, the optional roles' default): three journals
+    # choosing their publication policies and a funder choosing its rule every 10 rounds; the electoral body
+    # choosing the voting rule.
+    "institutions_learning": Scenario(
+        "publication",
+        "three journals that learn their publication policies and a funder that learns its funding rule "
+        "(every 10 rounds, 100 grants), over learning researchers",
+        {
+            "n_journals": 3,
+            "journals_act": True,
+            "study_cost": 1.0,
+            "initial_funds": 10.0,
+            "grant_budget": 1_000.0,
+            "grants_per_period": 100,
+            "funding_period": 10,
+            "funder_acts": True,
+        },
+        rates={"engine": 1e7},  # the reference rules
+    ),
+    "electoral_body_learning": Scenario(
+        "election",
+        "an electoral body that learns which voting rule to hold, paid the voters' welfare",
+        {"institution_learns": True},
+        worlds=(100, 1_000),
+        rates={"engine": 3e7},
     ),
     # Each learner family in the publication game at its defaults, at 1,000 researchers x 1,000 worlds.
     **{
@@ -291,25 +317,34 @@ class UnbenchedError(RuntimeError):
     """A game or learner family of the project that the bench does not measure."""
 
 
-def measured_kinds(cases: list[Case]) -> tuple[set[str], set[str]]:
-    """The games and the learner families (kinds, every role's) that these cases measure: a scenario's
-    loop case counts too, so that a device its engine batches do not fit still has the row."""
+def measured_kinds(cases: list[Case]) -> tuple[set[str], set[str], set[str]]:
+    """The games, the learner families (kinds, every role's) and the roles that act ('game.role': an
+    institution or journal only where its switch is on) that these cases measure: a scenario's loop case
+    counts too, so that a device its engine batches do not fit still has the row."""
     games: set[str] = set()
     kinds: set[str] = set()
+    acting: set[str] = set()
     for case in cases:
         games.add(case.game)
-        kinds.update(config["kind"] for config in learner_configs(case, game_params(case)).values())
-    return games, kinds
+        params = game_params(case)
+        kinds.update(config["kind"] for config in learner_configs(case, params).values())
+        spec = get_game(case.game)
+        acting.update(f"{case.game}.{role}" for role in spec.role_names if spec.role_acts(params, role))
+    return games, kinds, acting
 
 
 def unbenched(cases: list[Case]) -> list[str]:
-    """The games and learner families registered in the project (not a user's extensions) that no case
-    measures: every capability gets its bench row (SCENARIOS), and a full bench refuses to run without."""
-    games, kinds = measured_kinds(cases)
+    """The games, learner families and acting roles (institutions, journals) registered in the project (not
+    a user's extensions) that no case measures: every capability gets its bench row (SCENARIOS), and a
+    full bench refuses to run without."""
+    games, kinds, acting = measured_kinds(cases)
     project = [kind for kind, cls in LEARNERS.items() if cls.__module__.startswith("models.")]
-    return [f"game {game}" for game in REGISTERED if game not in games] + [
-        f"learner {kind}" for kind in project if kind not in kinds
-    ]
+    roles = [f"{game}.{role}" for game, names in BUILT_IN_ROLES.items() for role in names]
+    return (
+        [f"game {game}" for game in REGISTERED if game not in games]
+        + [f"learner {kind}" for kind in project if kind not in kinds]
+        + [f"acting role {role}" for role in roles if role not in acting]
+    )
 
 
 def check_coverage(cases: list[Case]) -> None:

@@ -294,6 +294,17 @@ class GameSpec:
     def role_names(self) -> tuple[str, ...]:
         return tuple(role.name for role in self.every_role)
 
+    def role_acts(self, params: Mapping[str, Any], role: str) -> bool:
+        """Whether the role's actions change anything with these parameters: an institution's only where its
+        switch is on, an optional role's (journals) only where its `<role>s_act` parameter is; every other
+        role's always."""
+        institution = next((i for i in self.institutions if i.role == role), None)
+        if institution is not None:
+            return institution.acts(params)
+        if role in self.optional_roles:
+            return bool(params.get(f"{role}s_act", False))
+        return True
+
     def role_shapes(self, params: Mapping[str, Any]) -> dict[str, tuple[int, int]]:
         """(agents, actions) per role for resolved parameters, without building a world."""
         return {role.name: (role.agents(params), role.actions(params)) for role in self.every_role}

@@ -29,6 +29,8 @@ def _discover() -> dict[str, GameSpec]:
 
 
 GAMES: dict[str, GameSpec] = _discover()
+# Each game's roles as the project declares them, before any extension registers an institution.
+BUILT_IN_ROLES: dict[str, tuple[str, ...]] = {name: spec.role_names for name, spec in GAMES.items()}
 
 
 def get_game(name: object) -> GameSpec:

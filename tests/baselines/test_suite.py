@@ -339,9 +339,11 @@ def test_every_game_and_learner_family_of_the_project_has_a_bench_row() -> None:
     # Issue 23: every capability gets its bench row; the whole bench and the quick one measure them all.
     for quick in (False, True):
         assert suite.unbenched(suite.plan(quick=quick)) == []
-    games, kinds = suite.measured_kinds(suite.plan())
+    games, kinds, acting = suite.measured_kinds(suite.plan())
     assert {"publication", "election", "matrix"} <= games
     assert {"q_learning", "evolution", "fixed", "fixed_actions", "sticker", "predator", "lola"} <= kinds
+    # The institutions and journals acting, not only held to the game's parameters.
+    assert {"publication.journal", "publication.funder", "election.institution"} <= acting
 
 
 def test_the_bench_refuses_to_run_while_a_learner_of_the_project_has_no_row(
@@ -361,3 +363,10 @@ def test_the_bench_refuses_to_run_while_a_learner_of_the_project_has_no_row(
     assert main(["bench", "--quick", "--quiet", "--db", str(db)]) == 2
     assert "no row for learner unmeasured" in capsys.readouterr().err
     assert not db.exists()
+
+
+def test_an_institution_that_never_acts_in_the_bench_is_a_missing_row(monkeypatch) -> None:
+    # Every scenario where the electoral body learns taken away: the bench lacks that capability's row.
+    kept = {name: s for name, s in suite.SCENARIOS.items() if not s.params.get("institution_learns")}
+    monkeypatch.setattr(suite, "SCENARIOS", kept)
+    assert suite.unbenched(suite.plan(quick=True)) == ["acting role election.institution"]
