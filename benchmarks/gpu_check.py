@@ -127,27 +127,17 @@ def _lines(output: str) -> list[dict[str, Any]]:
     return found
 
 
+def _probe_command(game: str, worlds: int, agents: int, rounds: int, device: str) -> list[str]:
+    sizes = ["--worlds", str(worlds), "--agents", str(agents), "--rounds", str(rounds)]
+    return [sys.executable, "-m", "benchmarks.fusion_probe", "--game", game, *sizes, "--device", device]
+
+
 def probes(
     game: str, worlds: int, agents: int, rules: list[str], device: str, budget: Budget, rounds: int
 ) -> list[dict[str, Any]]:
     """One fusion probe process for a game, its rules in turn (its kernels compiled once): a result for
     each rule asked, an error entry for each that gave none (the process stopped, or never ran)."""
-    command = [
-        sys.executable,
-        "-m",
-        "benchmarks.fusion_probe",
-        "--game",
-        game,
-        "--worlds",
-        str(worlds),
-        "--agents",
-        str(agents),
-        "--rounds",
-        str(rounds),
-        "--device",
-        device,
-        "--json",
-    ]
+    command = [*_probe_command(game, worlds, agents, rounds, device), "--json"]
     for rule in rules:
         command += ["--rule", rule]
     step = _run(command, budget, "probe")
@@ -176,21 +166,7 @@ def largest_publication_batch(device: str, quick: bool) -> tuple[int, int]:
 def dump_generated_code(game: str, device: str, out: Path, budget: Budget) -> str | None:
     """Where a game's kernels did not compile: a small fused run with inductor's output code logged, kept
     as <game>_output_code.log (at most 16 MiB) for the diagnosis."""
-    command = [
-        sys.executable,
-        "-m",
-        "benchmarks.fusion_probe",
-        "--game",
-        game,
-        "--worlds",
-        "4",
-        "--agents",
-        "64",
-        "--rounds",
-        "3",
-        "--device",
-        device,
-    ]
+    command = _probe_command(game, 4, 64, 3, device)
     step = _run(command, budget, "code", {"TORCH_LOGS": "output_code"})
     if "output" not in step:
         return None
