@@ -18,6 +18,7 @@ import polars as pl
 import streamlit as st
 from shared import CACHE_TTL_S, Token, metric_specs, pick_study_info, plural
 
+from models.games import get_game
 from models.params import ConfigError
 from studies import store, summaries
 from studies.version import code_label, code_version
@@ -165,14 +166,13 @@ def show_agreement(agreement: view.Agreement, run: dict[str, Any], extensions: l
 
 def pick_role(replayed: view.Replay, params: dict[str, Any]) -> str:
     """The role to look at; roles whose actions change nothing in this run (a fixed institution) last."""
-    roles = sorted(replayed.roles, key=lambda role: not view.role_matters(replayed.game, params, role))
+    spec = get_game(replayed.game)
+    roles = sorted(replayed.roles, key=lambda role: not spec.role_acts(params, role))
 
     def label(role: str) -> str:
         agents = replayed.roles[role][0]
         name = f"{role} ({plural(agents, 'agent')}, {replayed.kinds[role]})"
-        return (
-            name if view.role_matters(replayed.game, params, role) else f"{name}: its actions change nothing"
-        )
+        return name if spec.role_acts(params, role) else f"{name}: its actions change nothing"
 
     return st.selectbox("Role", roles, format_func=label, key="agents_role")
 
@@ -180,7 +180,7 @@ def pick_role(replayed: view.Replay, params: dict[str, Any]) -> str:
 def show_choices(replayed: view.Replay, role: str, params: dict[str, Any]) -> None:
     """The distribution of the role's choices over the rounds, by the grouping chosen."""
     st.subheader("What the agents chose")
-    if not view.role_matters(replayed.game, params, role):
+    if not get_game(replayed.game).role_acts(params, role):
         st.caption(
             f"The {role}s act, but their actions change nothing in this run: the game's own setting holds "
             "(its switch, such as journals_act, funder_acts or institution_learns, is off)."

@@ -76,11 +76,6 @@ def replay_refusal(game: str, params: Mapping[str, Any], rounds: int) -> str | N
     return None
 
 
-def role_matters(game: str, params: Mapping[str, Any], role: str) -> bool:
-    """Whether the role's actions change anything in this run (GameSpec.role_acts)."""
-    return get_game(game).role_acts(params, role)
-
-
 # --- Naming actions ----------------------------------------------------------------------------------------
 
 

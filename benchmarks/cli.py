@@ -49,7 +49,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         cases = [case for name in args.scenario for case in suite.scenario_cases(name, args.quick, device)]
     else:
         cases = suite.plan(quick=args.quick, games=tuple(args.game or suite.GAMES), device=device)
-        if not args.game:  # the whole bench: every game and learner family of the project measured
+        if not args.game:  # the whole bench: every game, learner family and acting role measured
             try:
                 suite.check_coverage(cases)
             except suite.UnbenchedError as error:

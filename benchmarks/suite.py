@@ -314,7 +314,7 @@ def plan(quick: bool = False, games: tuple[str, ...] = GAMES, device: str = "cpu
 
 
 class UnbenchedError(RuntimeError):
-    """A game or learner family of the project that the bench does not measure."""
+    """A game, learner family or acting role of the project that the bench does not measure."""
 
 
 def measured_kinds(cases: list[Case]) -> tuple[set[str], set[str], set[str]]:
@@ -348,7 +348,8 @@ def unbenched(cases: list[Case]) -> list[str]:
 
 
 def check_coverage(cases: list[Case]) -> None:
-    """Raise UnbenchedError, naming them, where a registered game or learner family has no bench row."""
+    """Raise UnbenchedError, naming them, where a game, learner family or acting role of the project has no
+    bench row (unbenched)."""
     missing = unbenched(cases)
     if missing:
         raise UnbenchedError(

@@ -92,12 +92,11 @@ def _whole(keyed: torch.Tensor) -> bool:
 
 def _gini_of_counts(keyed: torch.Tensor) -> torch.Tensor:
     """gini of whole values (masked-out entries -1) from each row's count of each value."""
-    rows, bins = keyed.shape[0], int(keyed.max()) + 2  # bin 0 of a row: its masked-out entries
-    first = torch.arange(rows, device=keyed.device, dtype=torch.int32).view(-1, 1) * bins + 1
-    index = keyed + first  # each row's values in a span of its own
-    held = index.view(-1).bincount(minlength=rows * bins).view(rows, bins)[:, 1:].double()
-    bins -= 1
-    value = torch.arange(bins, device=keyed.device, dtype=torch.float64)
+    rows, top = keyed.shape[0], int(keyed.max())
+    span = top + 2  # a row's bins: its masked-out entries (-1), then the values 0 to top
+    first = torch.arange(rows, device=keyed.device, dtype=torch.int32).view(-1, 1) * span + 1
+    held = (keyed + first).view(-1).bincount(minlength=rows * span).view(rows, span)[:, 1:].double()
+    value = torch.arange(top + 1, device=keyed.device, dtype=torch.float64)
     below = held.cumsum(1) - held
     n = held.sum(1, keepdim=True)
     total = (held * value).sum(1, keepdim=True)
