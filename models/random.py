@@ -40,10 +40,10 @@ def mix32(x: torch.Tensor) -> torch.Tensor:
     return mix32_(x.clone())
 
 
-def mix32_(x: torch.Tensor) -> torch.Tensor:
-    """mix32 in place, with one scratch tensor: each fresh tensor of a large batch costs a round of page
-    faults, which on this kind of machine costs more than the arithmetic."""
-    scratch = torch.empty_like(x)
+def mix32_(x: torch.Tensor, scratch: torch.Tensor | None = None) -> torch.Tensor:
+    """mix32 in place, with one scratch tensor (x's shape; a fresh one if not given): each fresh tensor of a
+    large batch costs a round of page faults, which on this kind of machine costs more than the arithmetic."""
+    scratch = torch.empty_like(x) if scratch is None else scratch
     for shift, factor in ((16, _FACTORS[0]), (15, _FACTORS[1]), (16, None)):
         torch.bitwise_right_shift(x, shift, out=scratch)
         x ^= scratch.bitwise_and_(_MASKS[shift])  # a logical shift: drop the sign copies
@@ -81,6 +81,8 @@ def world_keys(seeds: list[int], device: torch.device | str = "cpu") -> torch.Te
 
 KEY_ROUNDS = 64  # rounds whose per-world stream keys are derived together (fewer for huge batches)
 KEY_CACHE_VALUES = 1 << 20  # per stream: at most 4 MB of cached keys
+# Counters hashed at a time on a CPU where a round draws more: two int32 blocks of 4 MB stay in the cache.
+HASH_BLOCK = 1 << 20
 
 
 class RandomStreams:
@@ -126,11 +128,39 @@ class RandomStreams:
         """float32 uniforms in [0, 1) with 24 bits of resolution, one (worlds, *shape) tensor per stream
         of `draws` (stream name -> shape), in its order; the same numbers as one `uniform` each."""
         n_worlds, sizes = len(self.keys), [math.prod(shape) for shape in draws.values()]
-        counters = torch.empty(n_worlds * sum(sizes), dtype=torch.int32, device=self.device)
+        total = n_worlds * sum(sizes)
+        if self.device.type == "cpu" and total > HASH_BLOCK:
+            return self._uniforms_by_block(round_index, draws, sizes)
+        counters = torch.empty(total, dtype=torch.int32, device=self.device)
         for stream, block, n in zip(draws, counters.split([n_worlds * n for n in sizes]), sizes, strict=True):
             torch.add(*self.counters(round_index, stream, n), out=block.view(n_worlds, n))
         blocks = hashed_uniforms(counters).split([n_worlds * n for n in sizes])
         return [block.view(n_worlds, *shape) for block, shape in zip(blocks, draws.values(), strict=True)]
+
+    def _uniforms_by_block(
+        self, round_index: int, draws: dict[str, tuple[int, ...]], sizes: list[int]
+    ) -> list[torch.Tensor]:
+        """uniforms' numbers for a large batch on a CPU, hashed HASH_BLOCK counters at a time: the hash's
+        ten passes then run in the cache rather than through memory (three times faster for millions)."""
+        n_worlds = len(self.keys)
+        scratch = torch.empty(2, min(HASH_BLOCK, n_worlds * max(sizes)), dtype=torch.int32)
+        out = []
+        for stream, shape, n in zip(draws, draws.values(), sizes, strict=True):
+            key, offsets = self.counters(round_index, stream, n)
+            uniform = torch.empty(n_worlds, n, dtype=torch.float32)
+            rows, columns = max(1, HASH_BLOCK // n), min(n, HASH_BLOCK)
+            for first_row in range(0, n_worlds, rows):
+                row_keys = key[first_row : first_row + rows]
+                for first_column in range(0, n, columns):
+                    column_offsets = offsets[first_column : first_column + columns]
+                    block_shape = (len(row_keys), len(column_offsets))
+                    counter, spare = (part[: math.prod(block_shape)].view(block_shape) for part in scratch)
+                    torch.add(row_keys, column_offsets, out=counter)
+                    mix32_(counter, spare).bitwise_and_(_LOW24)
+                    block = uniform[first_row : first_row + rows, first_column : first_column + columns]
+                    block.copy_(counter).mul_(1.0 / (1 << 24))
+            out.append(uniform.view(n_worlds, *shape))
+        return out
 
     def uniform(self, round_index: int, stream: str, shape: tuple[int, ...]) -> torch.Tensor:
         """float32 uniforms in [0, 1) with 24 bits of resolution, shape (worlds, *shape)."""

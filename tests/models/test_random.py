@@ -58,6 +58,21 @@ def test_streams_drawn_together_are_the_numbers_each_stream_gives_by_the_plain_h
                 assert drawn[stream][w].flatten().tolist() == expected
 
 
+def test_a_large_batch_hashed_block_by_block_draws_the_same_numbers(monkeypatch):
+    # A CPU batch drawing more than HASH_BLOCK uniforms hashes them block by block (rows of worlds, and
+    # columns where one world's stream is longer than a block): the numbers must be the one-pass ones, for
+    # blocks that split worlds unevenly, streams longer than a block and a stream of one draw.
+    rng = RandomStreams(world_keys(list(range(5))))
+    shapes = {"complete": (3, 4), "hypothesis": (13,), "slot_order": (1,)}
+    monkeypatch.setattr("models.random.HASH_BLOCK", 1 << 30)
+    whole = rng.uniforms(7, shapes)
+    for block in (1, 5, 7, 12, 26):
+        monkeypatch.setattr("models.random.HASH_BLOCK", block)
+        for got, expected in zip(rng.uniforms(7, shapes), whole, strict=True):
+            assert got.shape == expected.shape
+            assert torch.equal(got, expected)
+
+
 def test_uniforms_have_the_moments_and_bins_of_u01():
     u = RandomStreams(world_keys(list(range(50)))).uniform(0, "test", (20_000,)).double()
     n = u.numel()

@@ -34,7 +34,7 @@ wherever it implements the parameters (the rigor model with the default publicat
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -46,7 +46,7 @@ from models.games.publication.citations import Citations, count_citations, draw_
 from models.games.publication.funding import FUNDER_FIELDS, Funds, funding_on, rule_indices
 from models.games.publication.journals import JOURNAL, JournalPolicies, per_journal, submitted_to
 from models.games.publication.literature import Literature
-from models.games.publication.methods import ioannidis_positive, methods_of, researcher_traits
+from models.games.publication.methods import Methods, ioannidis_positive, methods_of, researcher_traits
 from models.games.publication.params import PUBLICATION_PARAMS
 from models.games.publication.tallies import PublicationTallies
 from models.metrics import gini
@@ -75,6 +75,25 @@ def peak_bytes_per_world(params: dict[str, Any]) -> int:
     slots = params["n_researchers"] * params["studies_per_round"]
     extra_places = max(0, params["literature_size"] - params["n_researchers"])
     return slots * 320 + extra_places * 200
+
+
+@dataclass
+class Studies:
+    """A round's studies, one entry per study slot, (worlds, slots) each: what the rest of the round (credit,
+    citations, journals, funds, the literature, the tallies) reads of them."""
+
+    replicate: torch.Tensor  # bool: the slot is a replication attempt
+    journal: torch.Tensor | None  # int64: the journal it is submitted to (None: one journal)
+    affordable: torch.Tensor | None  # bool: its lab's funds cover it (None: no funding system)
+    drawn: torch.Tensor  # int64: the place of the literature a replication draws (0 for a novel one)
+    replicated: torch.Tensor  # bool: a replication done (the first claim of an open finding)
+    done: torch.Tensor  # bool: the study gets done
+    true: torch.Tensor  # bool: its hypothesis is true
+    positive: torch.Tensor  # bool: done and positive
+    published: torch.Tensor  # bool
+    pay: torch.Tensor  # float32: what it pays its researcher this round
+    position: torch.Tensor  # int64: its place in this round's order
+    slot_action: torch.Tensor  # int64: its researcher's action (0 for an evolving lab)
 
 
 def flat(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
@@ -168,99 +187,23 @@ class PublicationRules(BatchOfWorlds):
         The round's per-study tensors are (worlds, study slots): slot k is researcher k // studies_per_round's
         and follows that researcher's methods. The literature is read as it was at the round's start and
         replaced at its end."""
-        n_worlds, n_slots = self.n_worlds, self.n_researchers * self.slots
+        n_worlds = self.n_worlds
         before = self.literature
         action = actions["researcher"].to(self.device)
         traits = action.is_floating_point()
         if not traits:
             action = action.long()
 
-        # 1. What each researcher's action or traits stand for (methods.py), and each study slot's share.
+        # 1. What each researcher's action or traits stand for (methods.py); 2-7, the round's studies.
         methods = methods_of(action, self.p)
-
-        def per_slot(value: torch.Tensor) -> torch.Tensor:
-            value = value.expand(n_worlds, self.n_researchers)
-            return value if self.slots == 1 else value.repeat_interleave(self.slots, 1)
-
-        # 2. Chance. Per slot, one uniform decides whether the study gets done, one its hypothesis (a novel
-        # one's truth, or which finding a replication draws), one its result, and for a lab that replicates
-        # with a probability, one whether it does; and this round's order.
-        # Where there are several journals, one picks the journal a study is submitted to; where journals
-        # review, one decides whether review detects a false positive.
-        draws = {"complete": (n_slots,), "hypothesis": (n_slots,), "result": (n_slots,)}
-        if traits:
-            draws["kind"] = (n_slots,)
-        if self.n_journals > 1:
-            draws["journal"] = (n_slots,)
-        if self.reviewing:
-            draws["review"] = (n_slots,)
-        uniforms = dict(zip(draws, self.rng.uniforms(self.round_index, draws), strict=True))
-        completion, hypothesis, result = uniforms["complete"], uniforms["hypothesis"], uniforms["result"]
-        position = self._round_order(n_slots)
-        replicate = uniforms["kind"] < per_slot(methods.replicate) if traits else per_slot(methods.replicate)
-        journal = submitted_to(uniforms["journal"], self.n_journals) if self.n_journals > 1 else None
-        slot_action = torch.zeros_like(replicate, dtype=torch.long) if traits else per_slot(action)
-
-        # 3. Productivity: a slot is finished with its researcher's probability (1 - rigor_cost r, or h(e)),
-        # and under a funding system (funding.py) only if its lab's funds cover it.
-        completes = completion < per_slot(methods.finish)
-        if self.funds is not None:
-            affordable = self.funds.affordable(self._world("study_cost"), self.slots)
-            completes &= affordable
-
-        # 4. Replications compete for open findings. A replicator's completed slot draws a finding uniformly
-        # from its world's literature; the first claim in this round's order of a finding that is still
-        # open replicates it. Any other claim yields no study: of a finding closed to replication, one that
-        # another replicator got first, or a place of an empty literature (closed).
-        drawn = self._draw_findings(hypothesis)
-        claiming = replicate & completes
-        first_claim = self._first_claims(drawn, claiming, position)
-        replicated = claiming & (first_claim.gather(1, drawn) == position) & before.open.gather(1, drawn)
-        done = torch.where(replicate, replicated, completes)
-
-        # 5. Ground truth: a novel hypothesis is true with probability base_rate; a replication re-tests its
-        # finding's hypothesis.
-        true = torch.where(replicate, before.true.gather(1, drawn), hypothesis < self._world("base_rate"))
-
-        # 6. Results and publication, both from the result's uniform u. Positive if u < p, the chance of a
-        # positive result under bias (Ioannidis: W + u (1 - W) if true, alpha + u (1 - alpha) if not).
-        # Given a positive result u / p is uniform, given a negative one (u - p) / (1 - p) is: a positive
-        # result is published if u < c+ p, a negative one if u < p + c- (1 - p), with the journals' c+ and
-        # c- for novel results or for replications.
-        # The c's are those of the journal the study is submitted to (journals.py), and peer review rejects a
-        # false positive it detects (with the journal's probability d).
-        p_positive = torch.where(true, per_slot(methods.power), per_slot(methods.alpha))
-        p_positive = ioannidis_positive(p_positive, per_slot(methods.qrp))
-        positive = done & (result < p_positive)
-        policies = JournalPolicies.of(self.p, actions.get("journal"))
-        c_positive = torch.where(
-            replicate,
-            policies.per_slot("replication_positive", journal),
-            policies.per_slot("novel_positive", journal),
-        )
-        c_negative = torch.where(
-            replicate,
-            policies.per_slot("replication_negative", journal),
-            policies.per_slot("novel_negative", journal),
-        )
-        accepted = result < c_positive * p_positive
-        if self.reviewing:
-            detected = positive & ~true & (uniforms["review"] < policies.per_slot("detection", journal))
-            accepted &= ~detected
-        published = done & torch.where(
-            positive, accepted, result < p_positive + c_negative * (1 - p_positive)
-        )
-
-        # 7. Pay per published study, the literal sum of its rewards: novelty_reward (V_N) if novel and
-        # positive, replication_reward if a replication (V_R+), plus null_reward if null (V_R- is their sum).
-        novelty, replication = self._world("novelty_reward"), self._world("replication_reward")
-        null = self._world("null_reward")
-        novel_pay = torch.where(positive, novelty, null)
-        replication_pay = torch.where(positive, replication, replication + null)
-        pay = torch.where(published, torch.where(replicate, replication_pay, novel_pay), 0.0)
+        studies = self._studies(action, methods, before, JournalPolicies.of(self.p, actions.get("journal")))
+        replicate, journal, affordable = studies.replicate, studies.journal, studies.affordable
+        replicated, done, true = studies.replicated, studies.done, studies.true
+        positive, published, position = studies.positive, studies.published, studies.position
+        drawn, slot_action = studies.drawn, studies.slot_action
         # A researcher's payoff sums its slots' pay, as a sum over the last axis of (W, R, slots): the
         # kernels' float32 sum, in the same order.
-        payoff = pay.view(n_worlds, self.n_researchers, self.slots).sum(-1)
+        payoff = studies.pay.view(n_worlds, self.n_researchers, self.slots).sum(-1)
 
         # 8. A published replication is credited to the finding's author for the action that produced it:
         # a failure charges failed_replication_penalty (-V_O-), a confirmation pays confirmed_reward (V_O+).
@@ -278,9 +221,7 @@ class PublicationRules(BatchOfWorlds):
             credit = self._with_citation_credit(credit, before, citations)
         received = payoff + credit.per_agent(self.n_researchers)
         journal_pay = self._journals_round(journal, done, published, positive, before, citations)
-        institutions = self._institutions_round(
-            before, citations, methods, affordable if self.funds is not None else None, published, replicated
-        )
+        institutions = self._institutions_round(before, citations, methods, affordable, published, replicated)
 
         # 9. The literature. The replicated findings count their replication (and close once they have had
         # replications_per_finding), the published replications are recorded, then the new findings, the
@@ -336,6 +277,99 @@ class PublicationRules(BatchOfWorlds):
         observations = self._remember(received, credit, tallies)
         payoffs = {"researcher": payoff, "journal": journal_pay}
         return RoundResult(payoffs, {"researcher": credit}, observations, tallies)
+
+    def _studies(
+        self, action: torch.Tensor, methods: Methods, before: Literature, policies: JournalPolicies
+    ) -> Studies:
+        """Steps 2-7 of the round: the studies of every slot, from the researchers' actions (or traits) and
+        methods, the literature at the round's start and the journals' policies."""
+        n_worlds, n_slots = self.n_worlds, self.n_researchers * self.slots
+        traits = action.is_floating_point()
+
+        def per_slot(value: torch.Tensor) -> torch.Tensor:
+            value = value.expand(n_worlds, self.n_researchers)
+            return value if self.slots == 1 else value.repeat_interleave(self.slots, 1)
+
+        # 2. Chance. Per slot, one uniform decides whether the study gets done, one its hypothesis (a novel
+        # one's truth, or which finding a replication draws), one its result, and for a lab that replicates
+        # with a probability, one whether it does; and this round's order.
+        # Where there are several journals, one picks the journal a study is submitted to; where journals
+        # review, one decides whether review detects a false positive.
+        draws = {"complete": (n_slots,), "hypothesis": (n_slots,), "result": (n_slots,)}
+        if traits:
+            draws["kind"] = (n_slots,)
+        if self.n_journals > 1:
+            draws["journal"] = (n_slots,)
+        if self.reviewing:
+            draws["review"] = (n_slots,)
+        uniforms = dict(zip(draws, self.rng.uniforms(self.round_index, draws), strict=True))
+        completion, hypothesis, result = uniforms["complete"], uniforms["hypothesis"], uniforms["result"]
+        position = self._round_order(n_slots)
+        replicate = uniforms["kind"] < per_slot(methods.replicate) if traits else per_slot(methods.replicate)
+        journal = submitted_to(uniforms["journal"], self.n_journals) if self.n_journals > 1 else None
+        slot_action = torch.zeros_like(replicate, dtype=torch.long) if traits else per_slot(action)
+
+        # 3. Productivity: a slot is finished with its researcher's probability (1 - rigor_cost r, or h(e)),
+        # and under a funding system (funding.py) only if its lab's funds cover it.
+        completes = completion < per_slot(methods.finish)
+        affordable = None
+        if self.funds is not None:
+            affordable = self.funds.affordable(self._world("study_cost"), self.slots)
+            completes &= affordable
+
+        # 4. Replications compete for open findings. A replicator's completed slot draws a finding uniformly
+        # from its world's literature; the first claim in this round's order of a finding that is still
+        # open replicates it. Any other claim yields no study: of a finding closed to replication, one that
+        # another replicator got first, or a place of an empty literature (closed).
+        drawn = self._draw_findings(hypothesis)
+        claiming = replicate & completes
+        first_claim = self._first_claims(drawn, claiming, position)
+        replicated = claiming & (first_claim.gather(1, drawn) == position) & before.open.gather(1, drawn)
+        done = torch.where(replicate, replicated, completes)
+
+        # 5. Ground truth: a novel hypothesis is true with probability base_rate; a replication re-tests its
+        # finding's hypothesis.
+        true = torch.where(replicate, before.true.gather(1, drawn), hypothesis < self._world("base_rate"))
+
+        # 6. Results and publication, both from the result's uniform u. Positive if u < p, the chance of a
+        # positive result under bias (Ioannidis: W + u (1 - W) if true, alpha + u (1 - alpha) if not).
+        # Given a positive result u / p is uniform, given a negative one (u - p) / (1 - p) is: a positive
+        # result is published if u < c+ p, a negative one if u < p + c- (1 - p), with the journals' c+ and
+        # c- for novel results or for replications.
+        # The c's are those of the journal the study is submitted to (journals.py), and peer review rejects a
+        # false positive it detects (with the journal's probability d).
+        p_positive = torch.where(true, per_slot(methods.power), per_slot(methods.alpha))
+        p_positive = ioannidis_positive(p_positive, per_slot(methods.qrp))
+        positive = done & (result < p_positive)
+        c_positive = torch.where(
+            replicate,
+            policies.per_slot("replication_positive", journal),
+            policies.per_slot("novel_positive", journal),
+        )
+        c_negative = torch.where(
+            replicate,
+            policies.per_slot("replication_negative", journal),
+            policies.per_slot("novel_negative", journal),
+        )
+        accepted = result < c_positive * p_positive
+        if self.reviewing:
+            detected = positive & ~true & (uniforms["review"] < policies.per_slot("detection", journal))
+            accepted &= ~detected
+        published = done & torch.where(
+            positive, accepted, result < p_positive + c_negative * (1 - p_positive)
+        )
+
+        # 7. Pay per published study, the literal sum of its rewards: novelty_reward (V_N) if novel and
+        # positive, replication_reward if a replication (V_R+), plus null_reward if null (V_R- is their sum).
+        novelty, replication = self._world("novelty_reward"), self._world("replication_reward")
+        null = self._world("null_reward")
+        novel_pay = torch.where(positive, novelty, null)
+        replication_pay = torch.where(positive, replication, replication + null)
+        pay = torch.where(published, torch.where(replicate, replication_pay, novel_pay), 0.0)
+        return Studies(
+            replicate, journal, affordable, drawn, replicated, done, true, positive, published, pay, position,
+            slot_action,
+        )
 
     def _credit(
         self, before: Literature, drawn: torch.Tensor, refutes: torch.Tensor, confirms: torch.Tensor
@@ -435,7 +469,9 @@ class PublicationRules(BatchOfWorlds):
             return out
 
         def per_lab(flags: torch.Tensor) -> torch.Tensor:
-            return flags.view(self.n_worlds, self.n_researchers, self.slots).sum(-1)
+            if self.slots == 1:  # a lab's one slot: no sum (a sum over one slot costs 5x)
+                return flags.view(self.n_worlds, self.n_researchers).int()
+            return flags.view(self.n_worlds, self.n_researchers, self.slots).sum(-1, dtype=torch.int32)
 
         cost = self._world("study_cost")
         started = per_lab(affordable)
