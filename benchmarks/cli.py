@@ -58,11 +58,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     shared = suite.provenance(code_version())
     print(f"{shared['bench_id']}: {len(cases)} cases, each in a fresh process, into {db}", file=sys.stderr)
 
-    def compiling(game: str) -> None:
-        print(f"compiling the {game} kernels once for this code (kept for later runs)", file=sys.stderr)
+    def compiling(kernels: str) -> None:
+        print(f"compiling the {kernels} kernels once for this code (kept for later runs)", file=sys.stderr)
 
     for compiled in suite.cache_kernels(cases, device, compiling):
-        print(f"  {compiled['game']}: {compiled['seconds']:.1f} s", file=sys.stderr)
+        print(f"  {compiled['kernels']}: {compiled['seconds']:.1f} s", file=sys.stderr)
     rows: list[dict] = []
 
     def record(row: dict) -> None:

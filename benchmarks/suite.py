@@ -25,7 +25,7 @@ import traceback
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import suppress
-from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import asdict, dataclass, field, is_dataclass, replace
 from datetime import UTC, datetime
 from multiprocessing import get_context
 from multiprocessing.connection import Connection
@@ -461,9 +461,7 @@ def default_batch(case: Case, device: str = "cpu") -> Batch:
 def _engine(case: Case, params: dict[str, Any], device: str) -> Timed:
     spec = get_game(case.game)
     batch = default_batch(case, device)
-    cached = compile_cache.holds(case.game, device)  # see cache_kernels
-    # In the warm-up.
-    batch.fused = batch.on_kernels and worth_fusing(batch.agents_per_round, STUDY_ROUNDS, device, cached)
+    batch.fused = batch.fuses(STUDY_ROUNDS)  # compiled or loaded (cache_kernels) in the warm-up
     per_world = batch.agents_per_world
 
     def step() -> None:
@@ -626,38 +624,49 @@ def group_label(group: list[Case]) -> str:
     return f"{setting(case)} at {case.agents} agents per world, {len(group)} cases timed in turn"
 
 
-def compile_kernels(game: str, device: str = "cpu") -> dict[str, Any]:
-    """One fused round of a small batch of `game` in this process, which compiles its kernels and keeps
-    them in the compile cache (models.speed.compile_cache); the seconds it took."""
-    batch = default_batch(Case(game, "engine", 100, 2), device)
+def compile_kernels(case: Case, device: str = "cpu") -> dict[str, Any]:
+    """One fused round of a small batch of the case's game and setting in this process, which compiles the
+    kernels of the engine that plays it and keeps them in the compile cache (models.speed.compile_cache);
+    the seconds it took."""
+    batch = default_batch(replace(case, method="engine", agents=100, worlds=2), device)
     batch.fused = True
     begun = time.perf_counter()
     batch.round()
-    return {"game": game, "seconds": time.perf_counter() - begun, "cached": compile_cache.holds(game, device)}
+    seconds, kernels = time.perf_counter() - begun, batch.kernels
+    return {"kernels": kernels, "seconds": seconds, "cached": compile_cache.holds(kernels, device)}
+
+
+def kernels_of(case: Case) -> tuple[str, float]:
+    """The name the compile cache keeps the kernels of the case's engine under (its class's), and the
+    engine's fusing cost (models.game.BatchOfWorlds.fusing_cost)."""
+    engine = get_game(case.game).engine_for(game_params(case))
+    return engine.__name__, getattr(engine, "fusing_cost", 1.0)
 
 
 def cache_kernels(
-    cases: list[Case], device: str = "cpu", on_game: Callable[[str], None] = lambda game: None
+    cases: list[Case], device: str = "cpu", on_compile: Callable[[str], None] = lambda kernels: None
 ) -> list[dict[str, Any]]:
-    """Compile, once and each in a fresh process, the kernels of every game whose engine cases would
-    fuse with them cached and whose kernels the cache does not hold yet for this code.
+    """Compile, once and each in a fresh process, the kernels of every engine whose cases would fuse with
+    them cached and whose kernels the cache does not hold yet for this code.
 
-    The engine is then timed as a study of its batch runs on a machine that has fused that game before
+    The engine is then timed as a study of its batch runs on a machine that has fused that engine before
     (any run of it since the code last changed): the study loads the kernels. Compiling them is paid
     once per code version and is not a cost of the rounds timed here; what it costs is the fusion
     probe's figure (benchmarks/fusion_probe.py) and models.speed's threshold."""
-    games = {
-        case.game
-        for case in cases
-        if case.method == "engine"
-        and on_kernels(case)
-        and worth_fusing(case.worlds * engine_agents_per_world(case), STUDY_ROUNDS, device, cached=True)
-        and not compile_cache.holds(case.game, device)
-    }
+    first: dict[str, Case] = {}  # a case of each engine to compile, by its kernels' name
+    for case in cases:
+        if case.method != "engine" or not on_kernels(case):
+            continue
+        kernels, cost = kernels_of(case)
+        agents = case.worlds * engine_agents_per_world(case)
+        if worth_fusing(agents, STUDY_ROUNDS, device, cached=True, cost=cost) and not compile_cache.holds(
+            kernels, device
+        ):
+            first.setdefault(kernels, case)
     done = []
-    for game in sorted(games):
-        on_game(game)
-        done.append(in_fresh_process(compile_kernels, game, device))
+    for kernels in sorted(first):
+        on_compile(kernels)
+        done.append(in_fresh_process(compile_kernels, first[kernels], device))
     return done
 
 

@@ -196,6 +196,9 @@ class BatchOfWorlds:
 
     params: ClassVar[ParamSpace]
     own_roles: ClassVar[tuple[Role, ...]]
+    # An accelerated engine's: how many times the speed layer's agent-rounds (models.speed.worth_fusing)
+    # its fusing needs to pay, for kernels that save less a round than those the thresholds were set by.
+    fusing_cost: ClassVar[float] = 1.0
 
     def __init__(
         self, worlds: list[dict[str, Any]], seeds: list[int], device: torch.device | str = "cpu"
@@ -253,9 +256,9 @@ class GameSpec:
     """A game as the registry knows it: what a study config may name, with its parameters, roles, rules,
     metrics and institutions.
 
-    `rules` is the reference step, the specification. `accelerated`, where a game has one, is a faster
-    engine with the same numbers bit for bit (tests check it), used wherever `accelerated.supports(params)`
-    says it implements every rule the parameters switch on; otherwise the reference runs."""
+    `rules` is the reference step, the specification. `accelerated` are faster engines with the same
+    numbers bit for bit (tests check it), in order of preference: the first whose `supports(params)` says it
+    implements every rule the parameters switch on runs them; where none does, the reference runs."""
 
     name: str
     doc: str
@@ -263,7 +266,8 @@ class GameSpec:
     roles: tuple[Role, ...]
     rules: type
     metrics: tuple[Any, ...]
-    accelerated: str | None = None  # "module:Class", imported when first asked for (it imports models.speed)
+    # "module:Class" each, imported when first asked for (they import models.speed)
+    accelerated: tuple[str, ...] = ()
     peak_bytes_per_world: Callable[[Mapping[str, Any]], int] = lambda params: 0
     institutions: tuple[Any, ...] = ()  # models.institutions.Institution: roles that set parameters
     biases: tuple[Any, ...] = ()  # models.biases.RewardBias: pay added to a role's, by a parameter
@@ -324,9 +328,10 @@ class GameSpec:
         return None if self.payoff_model is None else self.payoff_model(worlds, role, device)
 
     def engine_for(self, params: Mapping[str, Any]) -> type:
-        """The engine that runs these parameters: the accelerated one where it supports them."""
-        if self.accelerated is not None:
-            module, name = self.accelerated.split(":")
+        """The engine that runs these parameters: the first accelerated one that supports them, else the
+        rules."""
+        for accelerated in self.accelerated:
+            module, name = accelerated.split(":")
             engine = getattr(importlib.import_module(module), name)
             if engine.supports(params):
                 return engine

@@ -75,6 +75,19 @@ class Batch:
         that the game's cache entry would stand for."""
         return type(self.engine) is not self.spec.rules
 
+    @property
+    def kernels(self) -> str:
+        """The name its engine's compiled kernels are kept under in the compile cache: the engine's class."""
+        return type(self.engine).__name__
+
+    def fuses(self, rounds: int) -> bool:
+        """Whether to fuse this batch for a run of `rounds` rounds: where it runs on an accelerated engine
+        and fusing pays (models.speed.should_fuse, with the engine's `fusing_cost`)."""
+        cost = getattr(type(self.engine), "fusing_cost", 1.0)
+        return self.on_kernels and speed.should_fuse(
+            self.kernels, self.agents_per_round, rounds, self.engine.device, cost
+        )
+
     def _eager_if_optional(
         self, role: str, call: Callable[[Any], torch.Tensor], argument: Any
     ) -> torch.Tensor:
@@ -137,7 +150,7 @@ class Batch:
             }
             self._found_newcomers()
         if self.fused and not self.kept:  # every kernel of a round is compiled by its end
-            speed.keep_compiled(self.game, engine.device)
+            speed.keep_compiled(self.kernels, engine.device)
             self.kept = True
         return result
 
@@ -210,9 +223,7 @@ def play(
     accelerated engine; that changes its speed, never its numbers.
     """
     batch = build_batch(game, worlds, learners, seeds, device)
-    batch.fused = batch.on_kernels and speed.should_fuse(
-        game, batch.agents_per_round, rounds, batch.engine.device
-    )
+    batch.fused = batch.fuses(rounds)
     recorded = []
     with torch.inference_mode():
         for t in range(rounds):

@@ -53,26 +53,34 @@ def torch_supported(version: str | None = None) -> bool:
 
 
 def worth_fusing(
-    agents_per_round: int, rounds: int, device: torch.device | str = "cpu", cached: bool = False
+    agents_per_round: int,
+    rounds: int,
+    device: torch.device | str = "cpu",
+    cached: bool = False,
+    cost: float = 1.0,
 ) -> bool:
     """Whether fusing pays for a batch of this size played for this many rounds on this device: compiling
-    its kernels, or, if `cached` (compile_cache.holds), loading them."""
+    its kernels, or, if `cached` (compile_cache.holds), loading them. `cost` is the engine's `fusing_cost`:
+    how many times the agent-rounds above its fusing needs to pay, for kernels that save less a round."""
     thresholds = FUSE_MIN_AGENT_ROUNDS_CACHED if cached else FUSE_MIN_AGENT_ROUNDS
-    return agents_per_round * rounds >= thresholds[torch.device(device).type]
+    return agents_per_round * rounds >= cost * thresholds[torch.device(device).type]
 
 
-def should_fuse(game: str, agents_per_round: int, rounds: int, device: torch.device | str = "cpu") -> bool:
-    """Whether to fuse a batch: where it pays (looking in the compile cache only for a batch that could
-    pay by loading, so a small eager run touches no compiler API), and where this torch is supported (else
-    a warning, once, and the eager path)."""
-    if not worth_fusing(agents_per_round, rounds, device, cached=True):
+def should_fuse(
+    kernels: str, agents_per_round: int, rounds: int, device: torch.device | str = "cpu", cost: float = 1.0
+) -> bool:
+    """Whether to fuse a batch whose engine keeps its compiled kernels under the name `kernels` (its class's:
+    compile_cache): where it pays (looking in the compile cache only for a batch that could pay by loading,
+    so a small eager run touches no compiler API), and where this torch is supported (else a warning, once,
+    and the eager path)."""
+    if not worth_fusing(agents_per_round, rounds, device, cached=True, cost=cost):
         return False
     if not torch_supported():
         _warn_unsupported()
         return False
     from models.speed import compile_cache
 
-    return worth_fusing(agents_per_round, rounds, device, compile_cache.holds(game, device))
+    return worth_fusing(agents_per_round, rounds, device, compile_cache.holds(kernels, device), cost)
 
 
 @functools.cache
@@ -102,6 +110,12 @@ def fusing(enabled: bool = True) -> Iterator[None]:
             yield
     finally:
         _fusing.reset(token)
+
+
+def fused() -> bool:
+    """Whether a kernel called now runs compiled: within `fusing()`, where compiling works on this torch.
+    An engine whose kernels pay only compiled asks, and plays its reference form otherwise."""
+    return _fusing.get() and not _unavailable and torch_supported()
 
 
 def kernel(fn: Callable[..., Any] | None = None, *, eager: Callable[..., Any] | None = None) -> Any:
@@ -151,11 +165,11 @@ def _give_up(fn: Callable[..., Any], error: Exception) -> None:
     )
 
 
-def keep_compiled(game: str, device: torch.device | str) -> None:
-    """After a fused batch's first round (every kernel of a round is compiled by its end): hand its kernels
-    to the compile cache, for later processes."""
+def keep_compiled(kernels: str, device: torch.device | str) -> None:
+    """After a fused batch's first round (every kernel of a round is compiled by its end): hand its engine's
+    kernels (named `kernels`) to the compile cache, for later processes."""
     if compiling_works() and torch_supported():
         from models.speed import compile_cache, compiler
 
         with compiler.ours():
-            compile_cache.save(game, device)
+            compile_cache.save(kernels, device)

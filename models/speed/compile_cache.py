@@ -16,9 +16,9 @@ the models starts a new one.
 The cache is switched on, and pointed at that directory, only while this package's kernels compile and run
 (compiler.ours): another library's torch.compile in the same process neither reads nor writes it.
 
-`save` marks a game's kernels as cached on a device once a fused round of it has run and its kernels are
-written; `holds` says whether they are. Where this torch has no such cache, nothing is kept and fused
-batches compile as before: slower to start, the same numbers.
+`save` marks an engine's kernels (named by its class) as cached on a device once a fused round of it has
+run and its kernels are written; `holds` says whether they are. Where this torch has no such cache, nothing
+is kept and fused batches compile as before: slower to start, the same numbers.
 """
 
 from __future__ import annotations
@@ -101,19 +101,21 @@ def enable() -> bool:
     return True
 
 
-def _marker(game: str, device: torch.device | str) -> Path:
-    return directory() / f"{game}-{torch.device(device).type}.cached"
+def _marker(kernels: str, device: torch.device | str) -> Path:
+    return directory() / f"{kernels}-{torch.device(device).type}.cached"
 
 
-def holds(game: str, device: torch.device | str = "cpu") -> bool:
-    """Whether a fused round of `game` on this device type has run with this code and its kernels were
-    kept: a process fusing it now loads them instead of tracing them again."""
-    return _marker(game, device).exists()
+def holds(kernels: str, device: torch.device | str = "cpu") -> bool:
+    """Whether a fused round of the engine whose kernels are named `kernels` (its class's name) has run on
+    this device type with this code and its kernels were kept: a process fusing it now loads them instead
+    of tracing them again."""
+    return _marker(kernels, device).exists()
 
 
-def save(game: str, device: torch.device | str = "cpu") -> None:
-    """Write the kernels compiled so far in this process (the game's, after a fused round) and mark the
-    game as cached. A cache that cannot be written only costs time, so that is a warning, not an error."""
+def save(kernels: str, device: torch.device | str = "cpu") -> None:
+    """Write the kernels compiled so far in this process (an engine's, after a fused round) and mark them,
+    under the engine's name `kernels`, as cached. A cache that cannot be written only costs time, so that is
+    a warning, not an error."""
     if not enable():
         return
     from torch._dynamo.precompile_context import PrecompileContext
@@ -121,7 +123,7 @@ def save(game: str, device: torch.device | str = "cpu") -> None:
     try:
         PrecompileContext.save_to_dynamo_cache()
         directory().mkdir(parents=True, exist_ok=True)  # where every kernel was loaded, nothing was written
-        _marker(game, device).touch()
+        _marker(kernels, device).touch()
     except (OSError, RuntimeError) as error:
         warnings.warn(
             f"could not keep the compiled kernels in {directory()} ({error}); later processes compile "

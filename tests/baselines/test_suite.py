@@ -150,7 +150,8 @@ def test_a_scenario_plays_the_same_game_in_the_engine_and_the_loop() -> None:
     assert params["study_model"] == "effort" and params["replications_per_finding"] == 0
     assert params["n_researchers"] == 1_000 and params["replication_rate"] == 0.2
     assert suite.learner_configs(engine, params)["researcher"]["kind"] == "evolution"
-    assert not suite.on_kernels(engine)  # the reference rules: nothing to fuse
+    # The effort model's studies run on their own kernels, whose fusing pays for larger runs.
+    assert suite.kernels_of(engine) == ("PublicationStudyKernels", 4.0)
     env, learners = build(loop.game, suite.game_values(loop), 10, seed=0)
     assert env.params == params and len(learners) == 1_000 + 2  # and the journal and the funder
     researchers = [learner for name, learner in learners.items() if name.startswith("researcher_")]
@@ -297,16 +298,23 @@ def test_the_bench_compiles_once_the_kernels_of_the_games_that_fuse_only_cached(
 ) -> None:
     held: set[str] = set()
     compiled: list[str] = []
-    monkeypatch.setattr(suite.compile_cache, "holds", lambda game, device="cpu": game in held)
-    monkeypatch.setattr(suite, "in_fresh_process", lambda fn, game, device: compiled.append(game) or {})
+
+    def compile_in_fresh_process(fn, case, device):
+        compiled.append(suite.kernels_of(case)[0])
+        return {}
+
+    monkeypatch.setattr(suite.compile_cache, "holds", lambda kernels, device="cpu": kernels in held)
+    monkeypatch.setattr(suite, "in_fresh_process", compile_in_fresh_process)
     full = suite.plan()
-    suite.cache_kernels(full)  # both games have batches of 100,000 agents and more a round
-    assert compiled == ["election", "publication"]
-    held.add("publication")
+    # Both games have batches of 100,000 agents and more a round; the effort model's scenarios run on
+    # kernels of their own (1,000 x 1,000 pays for them even at their fusing cost).
     suite.cache_kernels(full)
-    assert compiled[2:] == ["election"]
+    assert compiled == ["ElectionKernels", "PublicationKernels", "PublicationStudyKernels"]
+    held.add("PublicationKernels")
+    suite.cache_kernels(full)
+    assert compiled[3:] == ["ElectionKernels", "PublicationStudyKernels"]
     suite.cache_kernels(suite.plan(quick=True))  # at most 10,000 agents a round: eager, cached or not
-    assert compiled[3:] == []
+    assert compiled[5:] == []
 
 
 def test_bench_runs_only_the_named_scenarios(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -38,11 +39,11 @@ def play(game, size, fused):
 
     return [{k: plain(v) for k, v in t.items()} for t in tallies]
 
-held = compile_cache.holds("publication")
+held = compile_cache.holds("PublicationKernels")
 fused = play("publication", {"n_researchers": 37}, True)
 report = {
     "held_before": held,
-    "held_after": compile_cache.holds("publication"),
+    "held_after": compile_cache.holds("PublicationKernels"),
     "cache": dict(counters["dynamo_cache"]),
     "graphs": counters["stats"]["unique_graphs"],
     "same_as_eager": fused == play("publication", {"n_researchers": 37}, False),
@@ -97,27 +98,33 @@ def test_fusing_pays_for_smaller_batches_once_their_kernels_are_cached():
     assert speed.FUSE_MIN_AGENT_ROUNDS_CACHED["cpu"] < speed.FUSE_MIN_AGENT_ROUNDS["cpu"]
 
 
-def test_only_a_batch_on_the_accelerated_engine_is_fused_and_marks_the_cache(
+def test_only_a_batch_on_an_accelerated_engine_is_fused_and_marks_that_engines_kernels(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Parameters only the reference rules implement (the effort model) run eagerly: fusing them would
-    compile nothing that the game's cache entry stands for, and marking it would make a later batch on the
-    kernels believe they load cheaply."""
+    """A batch on the reference rules runs eagerly: fusing it would compile nothing that a cache entry
+    stands for. A batch on an accelerated engine marks that engine's kernels, by its name: the effort
+    model's kernels are not the rigor model's, and a batch of one must not believe it loads the other's."""
     from models import simulate
     from models.games import get_game
+    from models.games.publication.study_kernels import PublicationStudyKernels
     from models.learners import resolve_learner
 
     kept: list[str] = []
     monkeypatch.setattr(speed, "should_fuse", lambda *args: True)  # as for a batch large enough
-    monkeypatch.setattr(speed, "keep_compiled", lambda game, device: kept.append(game))
+    monkeypatch.setattr(speed, "fusing", lambda enabled=True: nullcontext())  # without compiling here
+    monkeypatch.setattr(speed, "keep_compiled", lambda kernels, device: kept.append(kernels))
     spec = get_game("publication")
     effort = spec.params.resolve({"preset": "smaldino_mcelreath_2016", "n_researchers": 20})
     learners = {"researcher": resolve_learner({}, "researcher")}
+    defaults = spec.params.resolve({"n_researchers": 20})
+    assert simulate.build_batch("publication", [defaults], learners, [0]).kernels == "PublicationKernels"
+    assert simulate.build_batch("publication", [effort], learners, [0]).kernels == "PublicationStudyKernels"
+    simulate.play("publication", [effort], learners, [0], rounds=2)
+    assert kept == ["PublicationStudyKernels"]
+    monkeypatch.setattr(PublicationStudyKernels, "supports", classmethod(lambda cls, params: False))
     assert not simulate.build_batch("publication", [effort], learners, [0]).on_kernels
     simulate.play("publication", [effort], learners, [0], rounds=2)
-    assert kept == []
-    defaults = spec.params.resolve({"n_researchers": 20})
-    assert simulate.build_batch("publication", [defaults], learners, [0]).on_kernels
+    assert kept == ["PublicationStudyKernels"]
 
 
 def test_a_cache_that_cannot_be_written_warns_and_marks_nothing(
@@ -127,8 +134,8 @@ def test_a_cache_that_cannot_be_written_warns_and_marks_nothing(
     blocked.write_text("")
     monkeypatch.setattr(compile_cache, "_root", lambda: blocked)
     with pytest.warns(RuntimeWarning, match="could not keep the compiled kernels"):
-        compile_cache.save("publication")
-    assert not compile_cache.holds("publication")
+        compile_cache.save("PublicationKernels")
+    assert not compile_cache.holds("PublicationKernels")
 
 
 def test_the_cache_key_reads_every_source_file_of_the_models_package(monkeypatch: pytest.MonkeyPatch):

@@ -15,6 +15,7 @@ from models.games import get_game
 from models.games.publication import PUBLICATION_PARAMS, PublicationRules
 from models.games.publication.kernels import PublicationKernels
 from models.games.publication.literature import Literature
+from models.games.publication.study_kernels import PublicationStudyKernels
 from models.learners import resolve_learner
 from models.random import hashed_uniforms
 from models.simulate import simulate
@@ -268,7 +269,8 @@ def test_simulate_gives_the_same_metrics_on_the_rules_as_on_the_kernels(monkeypa
     spec = get_game("publication")
     assert spec.engine_for(worlds[0]) is PublicationKernels
     on_kernels = simulate("publication", worlds, learners, [7, 8, 9], rounds=60)
-    monkeypatch.setattr(PublicationKernels, "supports", classmethod(lambda cls, params: False))
+    for engine in (PublicationKernels, PublicationStudyKernels):
+        monkeypatch.setattr(engine, "supports", classmethod(lambda cls, params: False))
     assert spec.engine_for(worlds[0]) is PublicationRules
     on_rules = simulate("publication", worlds, learners, [7, 8, 9], rounds=60)
     assert on_rules.shape == (60, 3, len(spec.metrics))

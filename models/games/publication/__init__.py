@@ -14,7 +14,10 @@ GAME = GameSpec(
     params=PUBLICATION_PARAMS,
     roles=(RESEARCHER, JOURNAL),
     rules=PublicationRules,
-    accelerated="models.games.publication.kernels:PublicationKernels",
+    accelerated=(
+        "models.games.publication.kernels:PublicationKernels",
+        "models.games.publication.study_kernels:PublicationStudyKernels",
+    ),
     metrics=PUBLICATION_METRICS,
     institutions=(FUNDER,),
     peak_bytes_per_world=peak_bytes_per_world,
