@@ -40,6 +40,7 @@ from typing import Any
 TARGETS = {"publication_fused": 3e9, "voting_rule": 2.5e8, "study_seconds": 60.0, "store_share": 0.20}
 CUDA_TESTS = [
     "tests/models/test_fusion.py",
+    "tests/models/test_study_kernels.py",
     "tests/models/test_devices.py",
     "tests/models/test_actor_critic.py",
 ]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import torch
-from helpers import needs_cpp_compiler
+from helpers import needs_cpp_compiler, needs_cuda
 
 from models import speed
 from models.games import get_game
@@ -123,15 +123,18 @@ def test_the_studies_kernels_play_the_rules_numbers(config: str, monkeypatch: py
         assert sum(int((~s.affordable).sum()) for s in studies) > 100
 
 
-@needs_cpp_compiler
-def test_a_fused_batch_on_the_studies_kernels_gives_the_eager_numbers():
+# Compiled for the CPU as C++, for a GPU as Triton (the device check runs this on a lent GPU).
+@pytest.mark.parametrize(
+    "device", [pytest.param("cpu", marks=needs_cpp_compiler), pytest.param("cuda", marks=needs_cuda)]
+)
+def test_a_fused_batch_on_the_studies_kernels_gives_the_eager_numbers(device: str):
     # Evolving labs with every institution, two slots a lab (each slot's cost), learning journals and
     # funder: compiled and eager, the same tallies, literature, funds and traits.
     config = {**INSTITUTIONS, "studies_per_round": 2, "journals_act": True, "funder_acts": True}
     learners = {"researcher": resolve_learner({"kind": "evolution"}, "researcher")}
 
     def run(fused: bool) -> tuple[list[dict[str, Any]], Any]:
-        batch = build_batch("publication", worlds(config), learners, [3, 4, 5])
+        batch = build_batch("publication", worlds(config), learners, [3, 4, 5], device)
         assert type(batch.engine) is PublicationStudyKernels
         batch.fused = fused
         with torch.inference_mode():
