@@ -118,15 +118,22 @@ def fused() -> bool:
     return _fusing.get() and not _unavailable and torch_supported()
 
 
-def kernel(fn: Callable[..., Any] | None = None, *, eager: Callable[..., Any] | None = None) -> Any:
+def kernel(
+    fn: Callable[..., Any] | None = None,
+    *,
+    eager: Callable[..., Any] | None = None,
+    inductor: dict[str, Any] | None = None,
+) -> Any:
     """Mark a function of tensors as a kernel: eager by default, compiled within `fusing()`.
 
     Compiled once per process for any sizes (dynamic shapes), on first fused use. `eager`, where given, is
     what runs instead of `fn` when not fused: the same numbers reached another way, for a kernel whose
     dense form pays compiled (one pass that keeps or changes every entry) but not eagerly (a pass per
-    operation), where touching only the entries that change pays."""
+    operation), where touching only the entries that change pays. `inductor`: settings of inductor's that
+    this kernel compiles under besides the speed layer's own (compiler.compile_kernel), where its form
+    needs them; never ones that change numbers."""
     if fn is None:
-        return functools.partial(kernel, eager=eager)
+        return functools.partial(kernel, eager=eager, inductor=inductor)
     eager_fn = fn if eager is None else eager
     compiled: Callable[..., Any] | None = None
 
@@ -139,7 +146,7 @@ def kernel(fn: Callable[..., Any] | None = None, *, eager: Callable[..., Any] | 
 
         try:
             if compiled is None:
-                compiled = compiler.compile_kernel(fn)
+                compiled = compiler.compile_kernel(fn, inductor or {})
             return compiled(*args)  # within fusing(), so within compiler.ours()
         except Exception as error:  # no C++ compiler, an inductor bug: eager gives the same numbers
             _give_up(fn, error)

@@ -35,12 +35,6 @@ EAGER_NUMERICS = {
 # With dynamic threads every kernel shares its outer loop, and OpenMP decides at each call.
 SIZE_FREE = {"cpp.dynamic_threads": True}
 
-# Inductor settings under which a kernel stays one loop: by default inductor stores a value that more than
-# four operations read and reads it back in a second loop, which for our kernels (a slot's flags, each read
-# by many comparisons; the hash's state) cost more than computing it in registers: the effort model's
-# studies kernel ran in three loops, through bool buffers, at 4x its one-loop time.
-ONE_LOOP = {"realize_reads_threshold": 64}
-
 _ours: ContextVar[bool] = ContextVar("ours", default=False)
 
 
@@ -79,11 +73,12 @@ def _known(options: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in options.items() if name in known}
 
 
-def compile_kernel(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """fn compiled for any sizes (dynamic shapes), with the settings above and the C++ mends' cache key.
-    Dynamo traces at the first call (made within `ours()`), but looks for fn in the compile cache here, so
-    this is done within `ours()` too."""
+def compile_kernel(fn: Callable[..., Any], own: dict[str, Any] | None = None) -> Callable[..., Any]:
+    """fn compiled for any sizes (dynamic shapes), with the settings above, the kernel's `own` inductor
+    settings (models.speed.kernel's `inductor`) and the C++ mends' cache key. Dynamo traces at the first
+    call (made within `ours()`), but looks for fn in the compile cache here, so this is done within `ours()`
+    too."""
     ours_only = cpp_codegen.cache_key_options(in_our_kernels)
-    options = {**_known({**EAGER_NUMERICS, **SIZE_FREE, **ONE_LOOP}), **ours_only}
+    options = {**_known({**EAGER_NUMERICS, **SIZE_FREE, **(own or {})}), **ours_only}
     with ours():
         return torch.compile(fn, dynamic=True, options=options)

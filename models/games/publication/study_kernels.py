@@ -24,6 +24,12 @@ from models.games.publication.rules import PublicationRules, Studies
 from models.random import hashed_uniforms
 from models.speed import kernel
 
+# Inductor settings under which each kernel stays one loop: by default inductor stores a value that more
+# than four operations read and reads it back in a second loop, which here (a slot's flags, each read by
+# many comparisons; the hash's state) cost more than computing it in registers: the results kernel ran in
+# three loops, through bool buffers, at four to seven times its one loop's time.
+ONE_LOOP = {"realize_reads_threshold": 64}
+
 # The uniform streams of a slot, in the order the kernels take their keys: those of every round, then the
 # evolving labs' choice of kind, the journal and peer review where the round draws them.
 STREAMS = ("complete", "hypothesis", "result", "kind", "journal", "review")
@@ -121,7 +127,7 @@ class PublicationStudyKernels(PublicationRules):
         position = torch.where(slot >= first, slot - first, slot - first + n_slots)
         return replicate, affordable, completes, draw("hypothesis"), position
 
-    @kernel
+    @kernel(inductor=ONE_LOOP)
     def _claims(
         self, keys: dict[str, torch.Tensor], offsets: torch.Tensor, lab: _Lab, filled: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -134,7 +140,7 @@ class PublicationStudyKernels(PublicationRules):
         drawn = torch.minimum(place, (filled - 1).clamp(min=0))
         return drawn, position, torch.where(replicate & completes, position, self.n_researchers * self.slots)
 
-    @kernel
+    @kernel(inductor=ONE_LOOP)
     def _results(
         self,
         keys: dict[str, torch.Tensor],
