@@ -97,7 +97,7 @@ SCENARIOS = {
         "literature's belief tallies; labs evolve (death-birth) on effort, power, replication rate and qrp",
         {"preset": "smaldino_mcelreath_2016", "replication_rate": 0.2},  # r0 > 0: the literature is used
         {"researcher": {"kind": "evolution"}},
-        rates={"engine": 8e6},  # the reference rules, eager: the kernels do not implement the effort model
+        rates={"engine": 1.5e7},  # the studies kernels (study_kernels.py), the rest of the round eager
     ),
     "institutions": Scenario(
         "publication",
@@ -122,7 +122,7 @@ SCENARIOS = {
             "replication_set_aside": 0.1,
         },
         {"researcher": {"kind": "evolution"}},
-        rates={"engine": 1e7},  # the reference rules: the kernels do not implement the institutions
+        rates={"engine": 1e7},  # the studies kernels; the institutions' part of the round eager
     ),
     # The institutions as agents that learn (Q-learners, the optional roles' default): three journals
     # choosing their publication policies and a funder choosing its rule every 10 rounds; the electoral body
@@ -141,7 +141,7 @@ SCENARIOS = {
             "funding_period": 10,
             "funder_acts": True,
         },
-        rates={"engine": 1e7},  # the reference rules
+        rates={"engine": 1e7},  # the studies kernels (the rigor kernels play no journals or funds)
     ),
     "electoral_body_learning": Scenario(
         "election",
@@ -624,11 +624,16 @@ def group_label(group: list[Case]) -> str:
     return f"{setting(case)} at {case.agents} agents per world, {len(group)} cases timed in turn"
 
 
+def small_batch(case: Case, device: str = "cpu") -> Batch:
+    """A batch of the case's game and setting at 100 agents x 2 worlds: on the same engine and kernels."""
+    return default_batch(replace(case, method="engine", agents=100, worlds=2), device)
+
+
 def compile_kernels(case: Case, device: str = "cpu") -> dict[str, Any]:
     """One fused round of a small batch of the case's game and setting in this process, which compiles the
     kernels of the engine that plays it and keeps them in the compile cache (models.speed.compile_cache);
     the seconds it took."""
-    batch = default_batch(replace(case, method="engine", agents=100, worlds=2), device)
+    batch = small_batch(case, device)
     batch.fused = True
     begun = time.perf_counter()
     batch.round()
@@ -637,10 +642,10 @@ def compile_kernels(case: Case, device: str = "cpu") -> dict[str, Any]:
 
 
 def kernels_of(case: Case) -> tuple[str, float]:
-    """The name the compile cache keeps the kernels of the case's engine under (its class's), and the
+    """The name the compile cache keeps the kernels of the case's batch under (Batch.kernels), and its
     engine's fusing cost (models.game.BatchOfWorlds.fusing_cost)."""
-    engine = get_game(case.game).engine_for(game_params(case))
-    return engine.__name__, getattr(engine, "fusing_cost", 1.0)
+    batch = small_batch(case)
+    return batch.kernels, getattr(type(batch.engine), "fusing_cost", 1.0)
 
 
 def cache_kernels(

@@ -216,6 +216,12 @@ class BatchOfWorlds:
         """The rules play every configuration (an accelerated engine says which it implements)."""
         return True
 
+    def kernels_name(self, acts_on: Mapping[str, str]) -> str:
+        """The name the compile cache keeps this batch's compiled kernels under (models.speed.compile_cache):
+        the engine's class, or where its kernels compile a graph of their own per configuration, with that
+        configuration. `acts_on` gives each role's learner's Learner.acts_on ("actions" or "traits")."""
+        return type(self).__name__
+
 
 class Game(Protocol):
     """A batch of worlds of one game: built from resolved parameters (one dict per world) and one seed per

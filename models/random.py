@@ -143,11 +143,14 @@ class RandomStreams:
         """uniforms' numbers for a large batch on a CPU, hashed HASH_BLOCK counters at a time: the hash's
         ten passes then run in the cache rather than through memory (three times faster for millions)."""
         n_worlds = len(self.keys)
-        scratch = torch.empty(2, min(HASH_BLOCK, n_worlds * max(sizes)), dtype=torch.int32)
+        scratch = torch.empty(2, min(HASH_BLOCK, n_worlds * max(sizes, default=0)), dtype=torch.int32)
         out = []
         for stream, shape, n in zip(draws, draws.values(), sizes, strict=True):
-            key, offsets = self.counters(round_index, stream, n)
             uniform = torch.empty(n_worlds, n, dtype=torch.float32)
+            if n == 0:  # a stream of no draws
+                out.append(uniform.view(n_worlds, *shape))
+                continue
+            key, offsets = self.counters(round_index, stream, n)
             rows, columns = max(1, HASH_BLOCK // n), min(n, HASH_BLOCK)
             for first_row in range(0, n_worlds, rows):
                 row_keys = key[first_row : first_row + rows]

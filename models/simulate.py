@@ -70,15 +70,19 @@ class Batch:
 
     @property
     def on_kernels(self) -> bool:
-        """Whether the batch runs on its game's accelerated engine, whose kernels fusing compiles and the
-        compile cache keeps; parameters only the reference rules implement run those, with nothing to fuse
-        that the game's cache entry would stand for."""
+        """Whether the batch runs on one of its game's accelerated engines, whose kernels fusing compiles and
+        the compile cache keeps; parameters only the reference rules implement run those, with nothing to
+        fuse that a cache entry would stand for."""
         return type(self.engine) is not self.spec.rules
 
     @property
     def kernels(self) -> str:
-        """The name its engine's compiled kernels are kept under in the compile cache: the engine's class."""
-        return type(self.engine).__name__
+        """The name its engine's compiled kernels are kept under in the compile cache: the engine's class, or
+        its kernels_name where it has one (models.game.BatchOfWorlds)."""
+        name = getattr(self.engine, "kernels_name", None)
+        if name is None:
+            return type(self.engine).__name__
+        return name({role: learner.acts_on for role, learner in self.learners.items()})
 
     def fuses(self, rounds: int) -> bool:
         """Whether to fuse this batch for a run of `rounds` rounds: where it runs on an accelerated engine

@@ -150,8 +150,9 @@ def test_a_scenario_plays_the_same_game_in_the_engine_and_the_loop() -> None:
     assert params["study_model"] == "effort" and params["replications_per_finding"] == 0
     assert params["n_researchers"] == 1_000 and params["replication_rate"] == 0.2
     assert suite.learner_configs(engine, params)["researcher"]["kind"] == "evolution"
-    # The effort model's studies run on their own kernels, whose fusing pays for larger runs.
-    assert suite.kernels_of(engine) == ("PublicationStudyKernels", 4.0)
+    # The effort model's studies run on their own kernels, whose fusing pays for larger runs; cached by the
+    # configuration they compile for (evolving labs, one journal, no review or funds).
+    assert suite.kernels_of(engine) == ("PublicationStudyKernels-traits-1journals", 4.0)
     env, learners = build(loop.game, suite.game_values(loop), 10, seed=0)
     assert env.params == params and len(learners) == 1_000 + 2  # and the journal and the funder
     researchers = [learner for name, learner in learners.items() if name.startswith("researcher_")]
@@ -306,15 +307,21 @@ def test_the_bench_compiles_once_the_kernels_of_the_games_that_fuse_only_cached(
     monkeypatch.setattr(suite.compile_cache, "holds", lambda kernels, device="cpu": kernels in held)
     monkeypatch.setattr(suite, "in_fresh_process", compile_in_fresh_process)
     full = suite.plan()
-    # Both games have batches of 100,000 agents and more a round; the effort model's scenarios run on
-    # kernels of their own (1,000 x 1,000 pays for them even at their fusing cost).
+    # Both games have batches of 100,000 agents and more a round; the effort model's and the institutions'
+    # scenarios run on the studies kernels (1,000 x 1,000 pays for them even at their fusing cost), which
+    # compile a graph per configuration: each is compiled once.
+    studies = [
+        "PublicationStudyKernels-actions-3journals-acting-funds",  # institutions_learning
+        "PublicationStudyKernels-traits-1journals",  # smaldino_mcelreath
+        "PublicationStudyKernels-traits-3journals-review-funds",  # institutions
+    ]
     suite.cache_kernels(full)
-    assert compiled == ["ElectionKernels", "PublicationKernels", "PublicationStudyKernels"]
-    held.add("PublicationKernels")
+    assert compiled == ["ElectionKernels", "PublicationKernels", *studies]
+    held.update(["PublicationKernels", studies[1]])
     suite.cache_kernels(full)
-    assert compiled[3:] == ["ElectionKernels", "PublicationStudyKernels"]
+    assert compiled[5:] == ["ElectionKernels", studies[0], studies[2]]
     suite.cache_kernels(suite.plan(quick=True))  # at most 10,000 agents a round: eager, cached or not
-    assert compiled[5:] == []
+    assert compiled[8:] == []
 
 
 def test_bench_runs_only_the_named_scenarios(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -330,7 +337,7 @@ def test_bench_runs_only_the_named_scenarios(tmp_path: Path, monkeypatch: pytest
         raise Measured
 
     monkeypatch.setattr(suite, "run", run)
-    monkeypatch.setattr(suite, "cache_kernels", lambda cases, device="cpu", on_game=None: [])
+    monkeypatch.setattr(suite, "cache_kernels", lambda cases, device="cpu", on_compile=None: [])
     db = tmp_path / "bench.duckdb"
     argv = ["bench", "--quick", "--quiet", "--db", str(db), "--scenario", "credit_pivotal_borda"]
     with pytest.raises(Measured):

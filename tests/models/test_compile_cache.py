@@ -118,13 +118,18 @@ def test_only_a_batch_on_an_accelerated_engine_is_fused_and_marks_that_engines_k
     learners = {"researcher": resolve_learner({}, "researcher")}
     defaults = spec.params.resolve({"n_researchers": 20})
     assert simulate.build_batch("publication", [defaults], learners, [0]).kernels == "PublicationKernels"
-    assert simulate.build_batch("publication", [effort], learners, [0]).kernels == "PublicationStudyKernels"
+    # The studies kernels compile a graph per configuration, and are cached by it.
+    named = "PublicationStudyKernels-actions-1journals"
+    assert simulate.build_batch("publication", [effort], learners, [0]).kernels == named
+    evolving = {"researcher": resolve_learner({"kind": "evolution"}, "researcher")}
+    traits = named.replace("actions", "traits")
+    assert simulate.build_batch("publication", [effort], evolving, [0]).kernels == traits
     simulate.play("publication", [effort], learners, [0], rounds=2)
-    assert kept == ["PublicationStudyKernels"]
+    assert kept == [named]
     monkeypatch.setattr(PublicationStudyKernels, "supports", classmethod(lambda cls, params: False))
     assert not simulate.build_batch("publication", [effort], learners, [0]).on_kernels
     simulate.play("publication", [effort], learners, [0], rounds=2)
-    assert kept == ["PublicationStudyKernels"]
+    assert kept == [named]
 
 
 def test_a_cache_that_cannot_be_written_warns_and_marks_nothing(

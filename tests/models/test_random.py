@@ -61,9 +61,9 @@ def test_streams_drawn_together_are_the_numbers_each_stream_gives_by_the_plain_h
 def test_a_large_batch_hashed_block_by_block_draws_the_same_numbers(monkeypatch):
     # A CPU batch drawing more than HASH_BLOCK uniforms hashes them block by block (rows of worlds, and
     # columns where one world's stream is longer than a block): the numbers must be the one-pass ones, for
-    # blocks that split worlds unevenly, streams longer than a block and a stream of one draw.
+    # blocks that split worlds unevenly, streams longer than a block, a stream of one draw and of none.
     rng = RandomStreams(world_keys(list(range(5))))
-    shapes = {"complete": (3, 4), "hypothesis": (13,), "slot_order": (1,)}
+    shapes = {"complete": (3, 4), "none": (0,), "hypothesis": (13,), "slot_order": (1,), "empty": (2, 0)}
     monkeypatch.setattr("models.random.HASH_BLOCK", 1 << 30)
     whole = rng.uniforms(7, shapes)
     for block in (1, 5, 7, 12, 26):

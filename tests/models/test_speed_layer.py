@@ -120,8 +120,8 @@ def test_an_unsupported_torch_runs_the_kernels_eagerly_with_one_warning(monkeypa
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             # Work that pays for compiling, twice: the eager path both times, one warning.
-            assert not speed.should_fuse("publication", 1_000_000, 1000)
-            assert not speed.should_fuse("election", 1_000_000, 1000)
+            assert not speed.should_fuse("PublicationKernels", 1_000_000, 1000)
+            assert not speed.should_fuse("ElectionKernels", 1_000_000, 1000)
     finally:
         speed._warn_unsupported.cache_clear()
     said = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]

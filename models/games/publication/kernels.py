@@ -134,7 +134,8 @@ class PublicationKernels(PublicationRules):
         finding = self.words.gather(1, claim)
         first_claim = torch.full_like(self.words, 2 * order.shape[1])
         first_claim.scatter_reduce_(1, claim, order, "amin")
-        outcome, pay, new = self._studies(action, keys, offsets, finding, first_claim.gather(1, claim), order)
+        first = first_claim.gather(1, claim)
+        outcome, pay, new = self._outcomes(action, keys, offsets, finding, first, order)
         outcome, payoff = outcome.view(n_worlds, -1), pay.sum(-1) if slots > 1 else pay.view(n_worlds, -1)
 
         # A published failed replication refutes its finding and charges the finding's author, credited to
@@ -261,7 +262,7 @@ class PublicationKernels(PublicationRules):
         return claim, order
 
     @kernel
-    def _studies(
+    def _outcomes(
         self,
         action: torch.Tensor,
         keys: torch.Tensor,

@@ -29,7 +29,8 @@ The literature's belief in each hypothesis follows from its published results (b
 
 This module is the specification: `PublicationRules.step` states the round as the rules above do, for a
 batch of worlds at once. kernels.py plays the same round faster, with the same numbers (tests check it),
-wherever it implements the parameters (the rigor model with the default publication model).
+wherever it implements the parameters (the rigor model with the default publication model); elsewhere
+study_kernels.py plays the round's studies (`_studies`) in fused kernels where a batch is fused.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ operations is one pass over the round's slots.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -49,7 +51,17 @@ class PublicationStudyKernels(PublicationRules):
 
     def reset(self) -> None:
         super().reset()
+        # An evolving lab's findings record no action: one tensor of zeros, (worlds, slots), kept, only read.
         self._no_action: torch.Tensor | None = None
+
+    def kernels_name(self, acts_on: Mapping[str, str]) -> str:
+        """The compile cache's name for this batch's kernels: the kernels compile a graph of their own for
+        each choice below (which streams are drawn, funds or none, how many journals and whether they act),
+        so a batch may count on loading them only where this configuration's were kept."""
+        parts = [type(self).__name__, "traits" if acts_on.get("researcher") == "traits" else "actions"]
+        parts.append(f"{self.n_journals}journals" + ("-acting" if self.p["journals_act"] else ""))
+        parts += [name for name, on in (("review", self.reviewing), ("funds", self.funds is not None)) if on]
+        return "-".join(parts)
 
     def _studies(
         self, action: torch.Tensor, methods: Methods, before: Literature, policies: JournalPolicies
@@ -83,7 +95,7 @@ class PublicationStudyKernels(PublicationRules):
         replicate, affordable, replicated, done, true, positive, published, _ = _bytes_of(words)
         if not traits:
             slot_action = action.repeat_interleave(slots, 1) if slots > 1 else action
-        else:  # an evolving lab's findings record no action: the same zeros every round, read only
+        else:
             if self._no_action is None or self._no_action.shape != replicate.shape:
                 self._no_action = torch.zeros(replicate.shape, dtype=torch.long, device=self.device)
             slot_action = self._no_action
@@ -211,11 +223,12 @@ def _as_bytes(flags: tuple[torch.Tensor, ...]) -> torch.Tensor:
 
 
 def _bytes_of(words: list[torch.Tensor]) -> list[torch.Tensor]:
-    """The bool flags packed by _as_bytes, as views of their bytes (little-endian: byte k is flag k)."""
+    """The bool flags packed by _as_bytes, as views of their bytes (flag k is the k-th least significant
+    byte: the k-th in memory on a little-endian machine, the (3 - k)-th on a big-endian one)."""
     flags = []
     for word in words:
         as_bytes = word.view(torch.uint8).view(*word.shape, 4)
-        flags += [as_bytes[..., k].view(torch.bool) for k in range(4)]
+        flags += [as_bytes[..., k if sys.byteorder == "little" else 3 - k].view(torch.bool) for k in range(4)]
     return flags
 
 
