@@ -2,6 +2,7 @@
 
     python -m benchmarks.fusion_probe --worlds 1000 --agents 1000 [--device cuda]
     python -m benchmarks.fusion_probe --game election --rule plurality --rule borda --json
+    python -m benchmarks.fusion_probe --scenario institutions   # a bench scenario's setting and learners
 
 Studies fuse a batch when its agents x rounds pay for compiling; this probe is how that threshold was set and
 how to revisit it on other hardware. It times the first fused round (the compiling), then blocks of rounds
@@ -18,8 +19,9 @@ from typing import Any
 
 import torch
 
-from benchmarks.suite import Case, default_batch
+from benchmarks.suite import SCENARIOS, Case, default_batch
 from models.games import GAMES
+from models.params import ConfigError
 from models.simulate import Batch
 from models.speed import compiling_works
 
@@ -47,12 +49,19 @@ def _same_state(a: Batch, b: Batch) -> bool:
 
 
 def probe(
-    game: str, worlds: int, agents: int, rounds: int = 20, device: str = "cpu", rule: str | None = None
+    game: str,
+    worlds: int,
+    agents: int,
+    rounds: int = 20,
+    device: str = "cpu",
+    rule: str | None = None,
+    scenario: str | None = None,
 ) -> dict[str, Any]:
     """Seconds of the first fused round, eager and fused ms per round (each the fastest of BLOCKS blocks
     taken in turn), the speed-up, agent-decisions per second each way, whether the two batches still hold
-    the same numbers, and whether the kernels compiled (else the fused batch ran them eagerly)."""
-    case = Case(game, "engine", agents, worlds, rule)
+    the same numbers, and whether the kernels compiled (else the fused batch ran them eagerly). At the
+    game's defaults, or in a bench scenario's setting with its learners."""
+    case = Case(game, "engine", agents, worlds, rule, scenario)
     eager, fused = default_batch(case, device), default_batch(case, device)
     fused.fused = True
     with torch.inference_mode():
@@ -67,6 +76,8 @@ def probe(
     return {
         "game": game,
         "rule": rule,
+        "scenario": scenario,
+        "kernels": fused.kernels,
         "worlds": worlds,
         "agents": agents,
         "device": device,
@@ -87,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.fusion_probe", description=__doc__)
     parser.add_argument("--game", default="publication", choices=tuple(GAMES))
     parser.add_argument("--rule", action="append", help="a voting rule (repeatable; default: the game's)")
+    parser.add_argument(
+        "--scenario", choices=tuple(SCENARIOS), help="a bench scenario's setting and learners (sets the game)"
+    )
     parser.add_argument("--worlds", type=int, default=1000)
     parser.add_argument("--agents", type=int, default=1000, help="researchers or voters per world")
     parser.add_argument("--rounds", type=int, default=30, help="timed rounds of each way")
@@ -94,15 +108,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="torch's threads (default: every core)")
     parser.add_argument("--json", action="store_true", help="one JSON object a line instead of a table")
     args = parser.parse_args(argv)
+    if args.scenario:
+        args.game = SCENARIOS[args.scenario].game
     if args.threads:
         torch.set_num_threads(args.threads)
     print(
-        f"{args.game}, {args.worlds} x {args.agents}: compiling the kernels (seconds), then {args.rounds} "
-        "rounds each way, in turn...",
+        f"{args.scenario or args.game}, {args.worlds} x {args.agents}: compiling the kernels (seconds), then "
+        f"{args.rounds} rounds each way, in turn...",
         file=sys.stderr,
     )
     for rule in args.rule or [None]:  # the rules of one game in one process: its kernels compiled once
-        result = probe(args.game, args.worlds, args.agents, args.rounds, args.device, rule)
+        try:
+            result = probe(args.game, args.worlds, args.agents, args.rounds, args.device, rule, args.scenario)
+        except ConfigError as error:  # a size the setting refuses (a scenario's 100 grants need 100 labs)
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         if args.json:
             print(json.dumps(result), flush=True)
             continue

@@ -27,3 +27,17 @@ def test_the_fused_batch_ends_with_the_eager_numbers(game: str, capsys: pytest.C
     assert float(printed["fused_speedup"]) == pytest.approx(
         float(printed["eager_ms_per_round"]) / float(printed["fused_ms_per_round"]), rel=1e-3
     )
+
+
+@needs_cpp_compiler
+def test_a_scenario_is_probed_on_its_own_engine(capsys: pytest.CaptureFixture[str]) -> None:
+    # The institutions' world: evolving labs, journals, review, citations, funds, on the studies kernels.
+    args = ["--scenario", "institutions", "--worlds", "2", "--agents", "100", "--rounds", "3"]
+    assert main([*args, "--agents", "50"]) == 2  # its 100 grants a period need 100 labs: refused, one line
+    assert "grants_per_period = 100 is more than the 50 labs" in capsys.readouterr().err
+    assert main([*args, "--threads", "1"]) == 0
+    printed = dict(re.findall(r"^\s*(\w+): (.*)$", capsys.readouterr().out, re.MULTILINE))
+    assert printed["scenario"] == "institutions" and printed["game"] == "publication"
+    assert printed["kernels"] == "PublicationStudyKernels-traits-3journals-review-funds"
+    assert printed["same_numbers"] == "True"
+    assert not speed._unavailable

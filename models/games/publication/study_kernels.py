@@ -32,7 +32,7 @@ from models.speed import kernel
 # three loops, through bool buffers, at four to seven times its one loop's time.
 ONE_LOOP = {"realize_reads_threshold": 64}
 
-# The uniform streams of a slot, in the order the kernels take their keys: those of every round, then the
+# The uniform streams a slot may draw, as the rules' _studies names them: those of every round, then the
 # evolving labs' choice of kind, the journal and peer review where the round draws them.
 STREAMS = ("complete", "hypothesis", "result", "kind", "journal", "review")
 
@@ -66,6 +66,9 @@ class PublicationStudyKernels(PublicationRules):
     def _studies(
         self, action: torch.Tensor, methods: Methods, before: Literature, policies: JournalPolicies
     ) -> Studies:
+        """The rules' _studies, played by the two kernels where the batch is fused: each slot's claim on the
+        literature (_claims), the first claims and the claimed findings looked up eagerly, then the studies'
+        outcomes (_results)."""
         if not speed.fused():
             return super()._studies(action, methods, before, policies)
         n_worlds, n_researchers, slots = self.n_worlds, self.n_researchers, self.slots
