@@ -165,6 +165,15 @@ class RandomStreams:
             out.append(uniform.view(n_worlds, *shape))
         return out
 
+    def uniforms_at(
+        self, round_index: int, stream: str, world: torch.Tensor, index: torch.Tensor
+    ) -> torch.Tensor:
+        """The stream's uniforms of one round at given (world, index) pairs, (entries,): the numbers
+        `uniform(round_index, stream, (n,))[world, index]` gives for any n > index, hashed for these
+        entries only (a round that needs a few of a long stream's draws)."""
+        key = self._keys(round_index, stream).index_select(0, world)
+        return hashed_uniforms(key + index.to(torch.int32) * _INDEX_STEP)
+
     def uniform(self, round_index: int, stream: str, shape: tuple[int, ...]) -> torch.Tensor:
         """float32 uniforms in [0, 1) with 24 bits of resolution, shape (worlds, *shape)."""
         return self.uniforms(round_index, {stream: shape})[0]

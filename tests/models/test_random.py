@@ -73,6 +73,15 @@ def test_a_large_batch_hashed_block_by_block_draws_the_same_numbers(monkeypatch)
             assert torch.equal(got, expected)
 
 
+def test_draws_at_some_entries_are_those_entries_of_the_whole_stream():
+    rng = RandomStreams(world_keys([3, 4, 5, 6]))
+    whole = rng.uniform(9, "citation", (50,))
+    world = torch.tensor([0, 0, 2, 3, 3, 1])
+    index = torch.tensor([0, 49, 7, 7, 13, 25])
+    assert torch.equal(rng.uniforms_at(9, "citation", world, index), whole[world, index])
+    assert rng.uniforms_at(9, "citation", world[:0], index[:0]).shape == (0,)
+
+
 def test_uniforms_have_the_moments_and_bins_of_u01():
     u = RandomStreams(world_keys(list(range(50)))).uniform(0, "test", (20_000,)).double()
     n = u.numel()

@@ -48,13 +48,15 @@ def draw_citations(
     end = cdf.view(n_worlds, places)[:, -1]
     start = torch.cat([end.new_zeros(1), end[:-1]])
     total = end - start
-    uniform = rng.uniform(round_index, "citation", (citing.shape[1] * per_paper,))
-    made = citing.repeat_interleave(per_paper, 1) & (total > 0).view(-1, 1)
-    entry = made.view(-1).nonzero().squeeze(1)
-    world = entry // made.shape[1]
-    # The first place whose cumulative weight exceeds start + u x total: drawn in proportion to the weights,
-    # searched for the citations made only.
-    target = start[world] + uniform.view(-1).index_select(0, entry).double() * total[world]
+    # Citation k of slot s is number s x per_paper + k of its world's draws this round, in (world, slot, k)
+    # order; a world with nothing to cite makes none. Only the citations made are drawn.
+    slots = citing.shape[1]
+    citing_slot = (citing & (total > 0).view(-1, 1)).view(-1).nonzero()  # world x slots + s, (citing, 1)
+    world = (citing_slot // slots).expand(-1, per_paper).reshape(-1)
+    number = ((citing_slot % slots) * per_paper + torch.arange(per_paper, device=citing.device)).view(-1)
+    uniform = rng.uniforms_at(round_index, "citation", world, number)
+    # The first place whose cumulative weight exceeds start + u x total: drawn in proportion to the weights.
+    target = start[world] + uniform.double() * total[world]
     place = torch.searchsorted(cdf, target, right=True)
     place = torch.minimum(place, (world + 1) * places - 1)  # u x total rounding up to the span's end
     return Citations(world=world, place=place)
