@@ -135,10 +135,9 @@ def _best(score: torch.Tensor, count: torch.Tensor, most: int) -> torch.Tensor:
     k = min(most, score.shape[1], int(count.max()) if count.numel() else 0)
     if k <= 0:
         return torch.zeros_like(score, dtype=torch.bool)
-    top = score.topk(k, dim=1, sorted=True).indices
-    within = torch.arange(k, device=score.device) < count
-    chosen = torch.zeros_like(score, dtype=torch.bool).scatter_(1, top, within.expand_as(top))
-    return chosen & (score >= 0)
+    top = score.topk(k, dim=1, sorted=True)
+    within = (torch.arange(k, device=score.device) < count) & (top.values >= 0)
+    return torch.zeros_like(score, dtype=torch.bool).scatter_(1, top.indices, within)
 
 
 def _draw_keys(uniform: torch.Tensor) -> torch.Tensor:
@@ -188,11 +187,13 @@ def grants(
 
     # Lottery among the eligible labs not yet funded: every lab, or under the modified lottery those with at
     # least funding_threshold publications and a false positive rate at most funding_alpha_cap.
-    qualified = funds.publications >= p["funding_threshold"].view(-1, 1)
-    if alpha is not None:
-        qualified &= alpha <= p["funding_alpha_cap"].view(-1, 1)
-    eligible = (rule != MODIFIED_LOTTERY) | qualified
-    lots = torch.where(eligible & ~aside & ~by_merit, _draw_keys(lottery), -1)
+    eligible = ~aside & ~by_merit
+    if bool((rule == MODIFIED_LOTTERY).any()):
+        qualified = funds.publications >= p["funding_threshold"].view(-1, 1)
+        if alpha is not None:
+            qualified &= alpha <= p["funding_alpha_cap"].view(-1, 1)
+        eligible &= (rule != MODIFIED_LOTTERY) | qualified
+    lots = torch.where(eligible, _draw_keys(lottery), -1)
     by_lot = _best(lots, n_main - n_merit, n_grants)
     return size * (aside | by_merit | by_lot).float()
 
