@@ -125,7 +125,7 @@ class PublicationKernels(PublicationRules):
         # hash them from these counters themselves, so the draws never reach memory.
         streams = [rng.counters(t, stream, n_res * slots) for stream in ("complete", "hypothesis", "result")]
         keys, offsets = torch.stack([key for key, _ in streams]), streams[0][1]
-        first_slot = self._first_slot(rng.uniform(t, "slot_order", (1,)))
+        first_slot = self._first_slot()
         filled = self.findings_published.clamp(max=size).view(-1, 1)
         claim, order = self._claims(action, keys, offsets, filled, first_slot)
         # The finding each slot claims, looked up at once (an eager gather: inductor's loops over indirect
@@ -324,18 +324,6 @@ class PublicationKernels(PublicationRules):
             having(PUBLISHED),
             int32_count(rigor_level(action, self.rigor_levels), 1),
         )
-
-    def _first_slot(self, uniform: torch.Tensor) -> torch.Tensor:
-        """This round's first study slot k0, (W, 1): the order runs from slot k0 to the last, then from slot
-        0 to k0 - 1.
-
-        Moves within a round are simultaneous, but a scarce finding goes to one replicator and a full
-        literature keeps only some new findings: who comes first is decided by this order, rotated to a
-        random first slot each round in each world, so that no researcher is favoured by its index.
-        """
-        n = self.n_researchers * self.slots
-        offset = (uniform * n).int()  # (W, 1), from this round's uniform of the "slot_order" stream
-        return (n - offset) % n
 
     def _ring_places(
         self, count: torch.Tensor, n_new: torch.Tensor, first_slot: torch.Tensor

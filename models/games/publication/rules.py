@@ -324,7 +324,7 @@ class PublicationRules(BatchOfWorlds):
         # another replicator got first, or a place of an empty literature (closed).
         drawn = self._draw_findings(hypothesis)
         claiming = replicate & completes
-        first_claim = self._first_claims(drawn, claiming, position)
+        first_claim = self._first_claims(drawn, torch.where(claiming, position, n_slots))
         replicated = claiming & (first_claim.gather(1, drawn) == position) & before.open.gather(1, drawn)
         done = torch.where(replicate, replicated, completes)
 
@@ -539,17 +539,20 @@ class PublicationRules(BatchOfWorlds):
         rounds."""
         return self.p[name].view(-1, 1)
 
-    def _round_order(self, n_slots: int) -> torch.Tensor:
-        """Each slot's position in this round's order, (worlds, slots).
+    def _first_slot(self) -> torch.Tensor:
+        """This round's first study slot k0 in each world, (worlds, 1) int32: the round's order runs from slot
+        k0 to the last, then from slot 0 to k0 - 1.
 
         Moves within a round are simultaneous, but a scarce finding goes to one replicator and a full
-        literature keeps only some new findings: who comes first is decided by this order, which runs from
-        a first slot to the last, then from slot 0 on. The first slot is drawn each round in each world,
-        so that no researcher is favoured by its index."""
+        literature keeps only some new findings: who comes first is decided by this order, rotated to a
+        random first slot each round in each world, so that no researcher is favoured by its index."""
+        n_slots = self.n_researchers * self.slots
         uniform = self.rng.uniform(self.round_index, "slot_order", (1,))  # (W, 1)
-        # Exactly as the kernels make it: an offset (u * n, in float32, truncated), then the first slot.
-        first = (n_slots - (uniform * n_slots).int()) % n_slots
-        return (torch.arange(n_slots, device=self.device) - first) % n_slots
+        return (n_slots - (uniform * n_slots).int()) % n_slots  # an offset u x n in float32, truncated
+
+    def _round_order(self, n_slots: int) -> torch.Tensor:
+        """Each slot's position in this round's order, (worlds, slots): from _first_slot on."""
+        return (torch.arange(n_slots, device=self.device) - self._first_slot()) % n_slots
 
     def _draw_findings(self, uniform: torch.Tensor) -> torch.Tensor:
         """The place of the literature each slot would replicate, (worlds, slots): uniform over the places
@@ -560,14 +563,13 @@ class PublicationRules(BatchOfWorlds):
         place = (uniform * filled).long()
         return torch.minimum(place, (filled - 1).clamp(min=0))
 
-    def _first_claims(
-        self, drawn: torch.Tensor, claiming: torch.Tensor, position: torch.Tensor
-    ) -> torch.Tensor:
+    def _first_claims(self, drawn: torch.Tensor, claims: torch.Tensor) -> torch.Tensor:
         """Per place of the literature, (worlds, places): the earliest position in this round's order among
-        the slots that claim it, or the number of slots where none does."""
-        n_slots = position.shape[1]
+        the slots that claim it (`claims`: each slot's position where it claims its drawn place, else the
+        number of slots), or the number of slots where none does."""
+        n_slots = claims.shape[1]
         nobody = torch.full((self.n_worlds, self.literature_size), n_slots, device=self.device)
-        return nobody.scatter_reduce(1, drawn, torch.where(claiming, position, n_slots), "amin")
+        return nobody.scatter_reduce(1, drawn, claims, "amin")
 
     def _publish(
         self,

@@ -81,15 +81,12 @@ class PublicationStudyKernels(PublicationRules):
         }
         keys = {name: key for name, (key, _) in counters.items()}
         offsets = counters["complete"][1]
-        uniform = self.rng.uniform(self.round_index, "slot_order", (1,))
-        first = (n_slots - (uniform * n_slots).int()) % n_slots  # as _round_order makes it
-        lab = _Lab.of(self, methods, first)
+        lab = _Lab.of(self, methods, self._first_slot())
         filled = self.findings_published.clamp(max=self.literature_size)
         drawn, position, claim = (
             value.view(n_worlds, n_slots) for value in self._claims(keys, offsets, lab, filled)
         )
-        nobody = torch.full((n_worlds, self.literature_size), n_slots, device=self.device)
-        first_claim = nobody.scatter_reduce(1, drawn, claim, "amin")
+        first_claim = self._first_claims(drawn, claim)
         looked_up = (first_claim.gather(1, drawn), before.open.gather(1, drawn), before.true.gather(1, drawn))
         world = {name: self._world(name) for name in ("base_rate", "novelty_reward", "replication_reward",
                                                       "null_reward")}  # fmt: skip
