@@ -57,6 +57,12 @@ def hashed_uniforms(counters: torch.Tensor) -> torch.Tensor:
     return mix32_(counters).bitwise_and_(_LOW24).to(torch.float32).mul_(1.0 / (1 << 24))
 
 
+def hashed_uniforms_at(key: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """The uniforms of a stream whose per-world key each entry carries (`key`), at the draw indices
+    `index`: what a (worlds, n) draw holds at those indices. A kernel may hash them itself."""
+    return hashed_uniforms(key + index.to(torch.int32) * _INDEX_STEP)
+
+
 def mix32_int(value: int) -> int:
     """The same hash as mix32 for one Python integer (no tensor round trip for scalars)."""
     x = value & 0xFFFFFFFF
@@ -171,8 +177,12 @@ class RandomStreams:
         """The stream's uniforms of one round at given (world, index) pairs, (entries,): the numbers
         `uniform(round_index, stream, (n,))[world, index]` gives for any n > index, hashed for these
         entries only (a round that needs a few of a long stream's draws)."""
-        key = self._keys(round_index, stream).index_select(0, world)
-        return hashed_uniforms(key + index.to(torch.int32) * _INDEX_STEP)
+        return hashed_uniforms_at(self._keys(round_index, stream).index_select(0, world), index)
+
+    def keys_of(self, round_index: int, stream: str) -> torch.Tensor:
+        """The per-world keys of a stream in a round, (worlds,), which `hashed_uniforms_at` hashes with the
+        draw indices: a copy, for a kernel (see `counters`)."""
+        return self._keys(round_index, stream).clone()
 
     def uniform(self, round_index: int, stream: str, shape: tuple[int, ...]) -> torch.Tensor:
         """float32 uniforms in [0, 1) with 24 bits of resolution, shape (worlds, *shape)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import torch
-from helpers import learner
+from helpers import learner, needs_cpp_compiler
 
 from models.games import get_game
 from models.games.publication.citations import count_citations, draw_citations
@@ -51,6 +51,34 @@ def test_no_citation_is_made_from_an_empty_literature_or_by_an_unpublished_study
     made = draw_citations(rng, 0, literature, citing, 3, torch.zeros(2, 1))
     assert made.world.tolist() == [1] * 6  # world 1's two published studies, three citations each
     assert set((made.place - 5).tolist()) <= {0, 1}
+
+
+@needs_cpp_compiler
+def test_fused_citations_are_the_eager_ones():
+    """A fused batch's citations (the search compiled without branches, within each world's places) are the
+    eager ones (torch.searchsorted over every world's cumulative weights), bit for bit: 60 worlds of 37 or
+    64 places (a power of two: the search's last step reaches past the span), filled and cited at random,
+    with a world that holds nothing, one that cites nothing and one whose findings are all uncited."""
+    from models import speed
+
+    gen = torch.Generator().manual_seed(3)
+    for places in (37, 64):
+        literature = Literature.empty(60, places, torch.device("cpu"))
+        filled = torch.rand(60, places, generator=gen) < 0.8
+        literature.hypothesis[filled] = 1
+        literature.citations[:] = torch.randint(0, 9, (60, places), generator=gen, dtype=torch.int32)
+        literature.hypothesis[7] = -1
+        literature.citations[9] = 0
+        citing = torch.rand(60, 50, generator=gen) < 0.5
+        citing[5] = False
+        bias = torch.rand(60, 1, generator=gen) * 2
+        rng = RandomStreams(world_keys(list(range(60))))
+        eager = draw_citations(rng, 2, literature, citing, 3, bias)
+        with speed.fusing():
+            fused = draw_citations(rng, 2, literature, citing, 3, bias)
+        assert speed.compiling_works()
+        assert torch.equal(fused.place, eager.place) and torch.equal(fused.world, eager.world)
+        assert not ({5, 7} & set(eager.world.tolist())) and 9 in eager.world.tolist()
 
 
 def test_gini_of_known_distributions():

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from models.games.publication.methods import nominal_alpha, world
+from models.speed import kernel
 
 
 def _times(count: torch.Tensor, log_ratio: torch.Tensor) -> torch.Tensor:
@@ -86,3 +87,22 @@ def literature_tallies(
         false_canonized=total(canonized & ~true),
         true_canonized=total(canonized & true),
     )
+
+
+@kernel
+def class_codes(
+    hypothesis: torch.Tensor,
+    published_positive: torch.Tensor,
+    published_negative: torch.Tensor,
+    true: torch.Tensor,
+    m: torch.Tensor,
+    classes: torch.Tensor,
+) -> torch.Tensor:
+    """Each place's class of a literature, (worlds, places) int64, for literature_tallies: (k m + n) 2 + t
+    for a finding with k positive published results (the finding itself the first), n negative ones (fewer
+    than m) and truth t; `classes` for an empty place; numbered on from world x (classes + 1), so that one
+    bincount counts every world's classes."""
+    code = ((published_positive + 1) * m + published_negative) * 2 + true.int()
+    code = torch.where(hypothesis >= 0, code, classes)
+    world = torch.arange(hypothesis.shape[0], device=hypothesis.device).view(-1, 1)
+    return code + world * (classes + 1)

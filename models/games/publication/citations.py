@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import torch
 
 from models.games.publication.literature import Literature
-from models.random import RandomStreams
+from models.random import RandomStreams, hashed_uniforms_at
+from models.speed import kernel
 
 
 @dataclass
@@ -54,12 +55,57 @@ def draw_citations(
     citing_slot = (citing & (total > 0).view(-1, 1)).view(-1).nonzero()  # world x slots + s, (citing, 1)
     world = (citing_slot // slots).expand(-1, per_paper).reshape(-1)
     number = ((citing_slot % slots) * per_paper + torch.arange(per_paper, device=citing.device)).view(-1)
-    uniform = rng.uniforms_at(round_index, "citation", world, number)
-    # The first place whose cumulative weight exceeds start + u x total: drawn in proportion to the weights.
-    target = start[world] + uniform.double() * total[world]
-    place = torch.searchsorted(cdf, target, right=True)
-    place = torch.minimum(place, (world + 1) * places - 1)  # u x total rounding up to the span's end
+    key = rng.keys_of(round_index, "citation")
+    place = _cited_places(cdf, start, total, key, world, number, places.bit_length())
     return Citations(world=world, place=place)
+
+
+def _searched_places(
+    cdf: torch.Tensor,
+    start: torch.Tensor,
+    total: torch.Tensor,
+    key: torch.Tensor,
+    world: torch.Tensor,
+    number: torch.Tensor,
+    bits: int,
+) -> torch.Tensor:
+    """Each citation's place, as flat (world, place) indices: its uniform (number `number` of its world's
+    `citation` stream, whose keys are `key`) times its world's total weight, past the world's start in the
+    cumulative weights `cdf` (every world's places in turn), falls in the place drawn: the first whose
+    cumulative weight exceeds it, in proportion to the weights. (`bits`, the bit length of a world's
+    places, is for the compiled form.)"""
+    target = start[world] + hashed_uniforms_at(key[world], number).double() * total[world]
+    place = torch.searchsorted(cdf, target, right=True)
+    places = cdf.shape[0] // start.shape[0]
+    return torch.minimum(place, (world + 1) * places - 1)  # u x total rounding up to the span's end
+
+
+@kernel(eager=_searched_places)
+def _cited_places(
+    cdf: torch.Tensor,
+    start: torch.Tensor,
+    total: torch.Tensor,
+    key: torch.Tensor,
+    world: torch.Tensor,
+    number: torch.Tensor,
+    bits: int,
+) -> torch.Tensor:
+    """_searched_places' numbers, compiled: the search within the world's own places, `bits` halvings
+    without branches (a binary search's branches go at random, and cost most of its time), the uniforms
+    hashed in the same loop. The places before the world's own hold cumulative weights at most its start,
+    and the target is at least that start, so the first place above the target is in the world's span, or
+    past it, where both clamp to the span's last place."""
+    target = start[world] + hashed_uniforms_at(key[world], number).double() * total[world]
+    places = cdf.shape[0] // start.shape[0]
+    first = world * places
+    # How many of the world's places hold cumulative weights <= target, built from the largest power of two
+    # down: each step goes on where the place it reaches is still at most the target.
+    below = torch.zeros_like(world)
+    for step in (1 << k for k in reversed(range(bits))):
+        reach = below + step
+        at_most = (reach <= places) & (cdf[first + reach.clamp(max=places) - 1] <= target)
+        below = torch.where(at_most, reach, below)
+    return first + below.clamp(max=places - 1)
 
 
 def count_citations(literature: Literature, citations: Citations) -> torch.Tensor:
@@ -67,3 +113,24 @@ def count_citations(literature: Literature, citations: Citations) -> torch.Tenso
     counts = torch.zeros(literature.citations.numel(), dtype=torch.int32, device=citations.place.device)
     counts.index_add_(0, citations.place, torch.ones_like(citations.place, dtype=torch.int32))
     return counts.view_as(literature.citations)
+
+
+@kernel
+def cited_by_record(
+    hypothesis: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor, citations: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per world, (worlds,) int64 each: how many of the literature's findings have a published failed
+    replication and the citations they received, and how many were confirmed by all their published
+    replications (at least one) and theirs; from its columns `hypothesis` (-1 an empty place), the
+    published replications `positive` and `negative`, and `citations`. Integer sums: exact in any order."""
+    filled = hypothesis >= 0
+    failed = filled & (negative > 0)
+    confirmed = filled & (positive > 0) & (negative == 0)
+    cited = citations.long()
+    zero = torch.zeros_like(cited)
+    return (
+        failed.sum(1),
+        torch.where(failed, cited, zero).sum(1),
+        confirmed.sum(1),
+        torch.where(confirmed, cited, zero).sum(1),
+    )

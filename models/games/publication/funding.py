@@ -32,10 +32,12 @@ from typing import Any
 
 import torch
 
+from models import speed
 from models.games.publication.params import FUNDING_RULES
 from models.games.publication.tallies import PublicationTallies
 from models.institutions import Institution
-from models.random import RandomStreams
+from models.random import RandomStreams, hashed_uniforms
+from models.speed import kernel
 
 # The funder observes its field's last round: the false discovery rate among new findings, the replication
 # rate, and the Gini coefficient of the labs' funds.
@@ -160,24 +162,18 @@ def grants(
     alpha: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The grant each lab receives at a decision, (worlds, labs) float32 (see the module docstring)."""
-    n_labs = funds.held.shape[1]
     n_grants = p["grants_per_period"]
     size = p["grant_budget"].view(-1, 1) / n_grants
-    # Uniforms for the set-aside lottery, the merit ties and the main lottery.
-    aside_draw, tie, lottery, mix = rng.uniforms(
-        round_index,
-        {"grant_aside": (n_labs,), "grant_tie": (n_labs,), "grant_lottery": (n_labs,), "grant_mix": (1,)},
-    )
     rule = rule.view(-1, 1)
+    aside_key, merit, lottery_key = _keys(rng, round_index, funds, rule == IMPACT)
 
     # The set-aside: by lottery among the labs that replicated.
     n_aside = torch.round(p["replication_set_aside"].view(-1, 1) * n_grants)
-    aside = _best(torch.where(funds.replications > 0, _draw_keys(aside_draw), -1), n_aside, n_grants)
+    aside = _best(aside_key, n_aside, n_grants)
     n_main = n_grants - n_aside
 
     # Merit: the most published (or cited) labs, ties at random.
-    record = torch.where(rule == IMPACT, funds.citations, funds.publications).long()
-    merit = (record << 24) + _draw_keys(tie)
+    mix = rng.uniform(round_index, "grant_mix", (1,))
     n_merit = torch.where(
         (rule == PUBLICATIONS) | (rule == IMPACT),
         n_main,
@@ -193,9 +189,58 @@ def grants(
         if alpha is not None:
             qualified &= alpha <= p["funding_alpha_cap"].view(-1, 1)
         eligible &= (rule != MODIFIED_LOTTERY) | qualified
-    lots = torch.where(eligible, _draw_keys(lottery), -1)
+    lots = torch.where(eligible, lottery_key, -1)
     by_lot = _best(lots, n_main - n_merit, n_grants)
     return size * (aside | by_merit | by_lot).float()
+
+
+def _keys(
+    rng: RandomStreams, round_index: int, funds: Funds, impact: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Each lab's keys in the round's three selections, (worlds, labs) each (see _scores): drawn and then
+    scored, or where the batch is fused, hashed and scored in one compiled pass (_hashed_scores)."""
+    n_labs = funds.held.shape[1]
+    record = (funds.replications, funds.publications, funds.citations, impact)
+    if speed.fused():
+        counters = [rng.counters(round_index, name, n_labs) for name in _STREAMS]
+        return _hashed_scores([key for key, _ in counters], counters[0][1], *record)
+    return _scores(*rng.uniforms(round_index, dict.fromkeys(_STREAMS, (n_labs,))), *record)
+
+
+# The uniform streams of a decision's three selections: the set-aside's lottery, merit's ties, the lottery.
+_STREAMS = ("grant_aside", "grant_tie", "grant_lottery")
+
+
+def _scores(
+    aside_draw: torch.Tensor,
+    tie: torch.Tensor,
+    lottery: torch.Tensor,
+    replications: torch.Tensor,
+    publications: torch.Tensor,
+    citations: torch.Tensor,
+    impact: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Each lab's keys, given its uniforms in the three selections: in the set-aside's lottery, its draw if
+    it replicated since the last decision, else -1; for merit, its record (citations where the world's
+    rule is impact, else publications) with its tie-breaking draw below; in the lottery, its draw."""
+    aside = torch.where(replications > 0, _draw_keys(aside_draw), -1)
+    record = torch.where(impact, citations, publications).long()
+    return aside, (record << 24) + _draw_keys(tie), _draw_keys(lottery)
+
+
+@kernel
+def _hashed_scores(
+    keys: list[torch.Tensor],
+    offsets: torch.Tensor,
+    replications: torch.Tensor,
+    publications: torch.Tensor,
+    citations: torch.Tensor,
+    impact: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """_scores of the three streams' uniforms, hashed from their counters (each stream's per-world key,
+    (worlds, 1), and the labs' offsets) in the same pass: the draws never reach memory."""
+    draws = [hashed_uniforms(key + offsets) for key in keys]
+    return _scores(*draws, replications, publications, citations, impact)
 
 
 def rule_indices(p: Mapping[str, Any], n_worlds: int, device: torch.device) -> torch.Tensor:

@@ -42,8 +42,8 @@ import torch
 
 from models.game import BatchOfWorlds, Credit, Observations, Role, RoundResult
 from models.games.publication.actions import action_count, decode, method_levels
-from models.games.publication.beliefs import LiteratureTallies, literature_tallies
-from models.games.publication.citations import Citations, count_citations, draw_citations
+from models.games.publication.beliefs import LiteratureTallies, class_codes, literature_tallies
+from models.games.publication.citations import Citations, cited_by_record, count_citations, draw_citations
 from models.games.publication.funding import FUNDER_FIELDS, Funds, funding_on, rule_indices
 from models.games.publication.journals import JOURNAL, JournalPolicies, per_journal, submitted_to
 from models.games.publication.literature import Literature
@@ -502,34 +502,41 @@ class PublicationRules(BatchOfWorlds):
         if not self.citing:
             return {}
         literature = self.literature
-        filled = literature.hypothesis >= 0
-        citations = literature.citations.double()
-        failed = filled & (literature.published_negative > 0)
-        confirmed = filled & (literature.published_positive > 0) & (literature.published_negative == 0)
+        replications = (literature.published_positive, literature.published_negative)
+        n_failed, failed_cited, n_confirmed, confirmed_cited = cited_by_record(
+            literature.hypothesis, *replications, literature.citations
+        )
 
-        def mean(mask: torch.Tensor) -> torch.Tensor:
-            n = mask.sum(1).double()
-            return torch.where(n > 0, torch.where(mask, citations, 0.0).sum(1) / n.clamp(min=1), torch.nan)
+        def mean(n: torch.Tensor, cited: torch.Tensor) -> torch.Tensor:
+            n = n.double()
+            return torch.where(n > 0, cited.double() / n.clamp(min=1), torch.nan)
 
-        failed_mean, confirmed_mean = mean(failed), mean(confirmed)
+        failed_mean, confirmed_mean = mean(n_failed, failed_cited), mean(n_confirmed, confirmed_cited)
         ratio = torch.where(confirmed_mean > 0, failed_mean / confirmed_mean.clamp(min=1e-300), torch.nan)
-        return {"citation_gini": gini(citations, filled), "failed_citation_ratio": ratio.float()}
+        filled = literature.hypothesis >= 0
+        return {"citation_gini": gini(literature.citations, filled), "failed_citation_ratio": ratio.float()}
 
     def literature_tallies(self) -> LiteratureTallies:
         """What the literature believes at the end of the round (beliefs.py), counted by class: the filled
         places grouped by their published results (the finding itself the first positive) and truth; or
         place by place, where there are more such classes than places (the same counts)."""
         literature = self.literature
-        positive, negative = literature.published_positive + 1, literature.published_negative
-        k, m = int(positive.max()) + 1, int(negative.max()) + 1
+        negative = literature.published_negative
+        k, m = int(literature.published_positive.max()) + 2, int(negative.max()) + 1
         classes = 2 * k * m
         if classes > self.literature_size:  # findings replicated many times: fewer places than classes
             filled = (literature.hypothesis >= 0).int()
+            positive = literature.published_positive + 1
             return literature_tallies(self.p, positive, negative, literature.true, filled)
-        code = (positive * m + negative) * 2 + literature.true.int()
-        code = torch.where(literature.hypothesis >= 0, code, classes)  # empty places: a class of their own
-        rows = torch.arange(self.n_worlds, device=self.device).view(-1, 1) * (classes + 1)
-        count = (code + rows).flatten().bincount(minlength=self.n_worlds * (classes + 1))
+        code = class_codes(
+            literature.hypothesis,
+            literature.published_positive,
+            negative,
+            literature.true,
+            torch.tensor(m, device=self.device),
+            torch.tensor(classes, device=self.device),
+        )
+        count = code.flatten().bincount(minlength=self.n_worlds * (classes + 1))
         count = count.view(self.n_worlds, -1)[:, :classes].int()
         index = torch.arange(classes, device=self.device).expand(self.n_worlds, -1)
         return literature_tallies(self.p, index // 2 // m, index // 2 % m, index % 2 == 1, count)
