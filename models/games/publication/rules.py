@@ -625,10 +625,13 @@ class PublicationRules(BatchOfWorlds):
         The round's new findings are numbered in this round's order, on from findings_published; finding
         number h takes place h % literature_size (the oldest's, once the ring is full). If the round has more
         than literature_size new findings, only its last literature_size are kept."""
-        # Lay the flags out in this round's order, count the new findings before each position, and read
-        # each slot's count back at its own position.
-        in_order = torch.zeros_like(position).scatter(1, position, new.long())
-        earlier = (in_order.cumsum(1) - in_order).gather(1, position)
+        # The new findings before each slot in this round's order, which runs from the first slot k0 (where
+        # position is 0) to the last, then from slot 0: counted in slot order, those before the slot less
+        # those before k0, and for a slot before k0 all those from k0 on besides.
+        before = new.cumsum(1) - new.long()
+        slot = torch.arange(new.shape[1], device=self.device)
+        first = (new.shape[1] - position[:, :1]) % new.shape[1]
+        earlier = before - before.gather(1, first) + torch.where(slot < first, n_new.view(-1, 1), 0)
         number = self.findings_published.view(-1, 1) + earlier
         kept = new & (earlier >= n_new.view(-1, 1) - self.literature_size)
 
