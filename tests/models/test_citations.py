@@ -58,7 +58,8 @@ def test_fused_citations_are_the_eager_ones():
     """A fused batch's citations (the search compiled without branches, within each world's places) are the
     eager ones (torch.searchsorted over every world's cumulative weights), bit for bit: 60 worlds of 37 or
     64 places (a power of two: the search's last step reaches past the span), filled and cited at random,
-    with a world that holds nothing, one that cites nothing and one whose findings are all uncited."""
+    with a world that holds nothing, one that cites nothing and one whose findings are all uncited; and the
+    cited findings' columns read with them."""
     from models import speed
 
     gen = torch.Generator().manual_seed(3)
@@ -69,15 +70,23 @@ def test_fused_citations_are_the_eager_ones():
         literature.citations[:] = torch.randint(0, 9, (60, places), generator=gen, dtype=torch.int32)
         literature.hypothesis[7] = -1
         literature.citations[9] = 0
+        literature.author[:] = torch.randint(0, 1000, (60, places), generator=gen)
+        literature.true[:] = torch.rand(60, places, generator=gen) < 0.5
         citing = torch.rand(60, 50, generator=gen) < 0.5
         citing[5] = False
         bias = torch.rand(60, 1, generator=gen) * 2
         rng = RandomStreams(world_keys(list(range(60))))
-        eager = draw_citations(rng, 2, literature, citing, 3, bias)
+        columns = ("true", "author")
+        eager = draw_citations(rng, 2, literature, citing, 3, bias, columns)
         with speed.fusing():
-            fused = draw_citations(rng, 2, literature, citing, 3, bias)
+            fused = draw_citations(rng, 2, literature, citing, 3, bias, columns)
         assert speed.compiling_works()
         assert torch.equal(fused.place, eager.place) and torch.equal(fused.world, eager.world)
+        for name in columns:
+            column = getattr(literature, name).view(-1)
+            assert torch.equal(fused.cited[name], column[eager.place]) and torch.equal(
+                eager.cited[name], column[eager.place]
+            )
         assert not ({5, 7} & set(eager.world.tolist())) and 9 in eager.world.tolist()
 
 

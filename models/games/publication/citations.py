@@ -13,7 +13,8 @@ as delayed credit for the action that produced the finding.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import torch
 
@@ -25,10 +26,12 @@ from models.speed import kernel
 @dataclass
 class Citations:
     """A round's citations, one entry per citation made, as flat (world, place) indices into the
-    literature, in (world, citing slot, k) order."""
+    literature, in (world, citing slot, k) order, with the columns of the cited findings that the round
+    reads (by the literature's column names)."""
 
     world: torch.Tensor  # (citations,) int64
     place: torch.Tensor  # (citations,) int64: world * places + place
+    cited: dict[str, torch.Tensor] = field(default_factory=dict)  # (citations,) each
 
 
 def draw_citations(
@@ -38,9 +41,11 @@ def draw_citations(
     citing: torch.Tensor,
     per_paper: int,
     bias: torch.Tensor,
+    columns: Sequence[str] = (),
 ) -> Citations:
     """The citations of the round's published studies (`citing`, (worlds, slots) bool), `per_paper` each,
-    from `literature` at the round's start, with preferential attachment `bias`, (worlds, 1)."""
+    from `literature` at the round's start, with preferential attachment `bias`, (worlds, 1); with the
+    cited findings' `columns` of the literature."""
     n_worlds, places = literature.hypothesis.shape
     filled = literature.hypothesis >= 0
     weight = torch.where(filled, 1 + bias * literature.citations.float(), 0.0).double()
@@ -57,7 +62,9 @@ def draw_citations(
     number = ((citing_slot % slots) * per_paper + torch.arange(per_paper, device=citing.device)).view(-1)
     key = rng.keys_of(round_index, "citation")
     place = _cited_places(cdf, start, total, key, world, number, places.bit_length())
-    return Citations(world=world, place=place)
+    # Read eagerly: compiled, a random read of a column cost more than index_select's.
+    cited = {name: getattr(literature, name).view(-1).index_select(0, place) for name in columns}
+    return Citations(world=world, place=place, cited=cited)
 
 
 def _searched_places(

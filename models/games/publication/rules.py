@@ -217,12 +217,18 @@ class PublicationRules(BatchOfWorlds):
         citations = None
         if self.citing:
             citations = draw_citations(
-                self.rng, self.round_index, before, published, self.citing, self._world("citation_bias")
+                self.rng,
+                self.round_index,
+                before,
+                published,
+                self.citing,
+                self._world("citation_bias"),
+                self._cited_columns(),
             )
-            credit = self._with_citation_credit(credit, before, citations)
+            credit = self._with_citation_credit(credit, citations)
         received = payoff + credit.per_agent(self.n_researchers)
-        journal_pay = self._journals_round(journal, done, published, positive, before, citations)
-        institutions = self._institutions_round(before, citations, methods, affordable, published, replicated)
+        journal_pay = self._journals_round(journal, done, published, positive, citations)
+        institutions = self._institutions_round(citations, methods, affordable, published, replicated)
 
         # 9. The literature. The replicated findings count their replication (and close once they have had
         # replications_per_finding), the published replications are recorded, then the new findings, the
@@ -399,20 +405,34 @@ class PublicationRules(BatchOfWorlds):
             round=flat(before.published_round, place),
         )
 
-    def _with_citation_credit(self, credit: Credit, before: Literature, citations: Citations) -> Credit:
+    def _with_citation_credit(self, credit: Credit, citations: Citations) -> Credit:
         """The round's credit with one entry per citation, citation_reward to the cited finding's author for
         the action that produced it (where some world pays for citations)."""
-        if not bool((self.p["citation_reward"] != 0).any()):
+        if not self._citations_pay():
             return credit
-        place = citations.place
+        cited = citations.cited
         return Credit(
             worlds=self.n_worlds,
             world=torch.cat([credit.world, citations.world]),
-            agent=torch.cat([credit.agent, flat(before.author, place)]),
-            action=torch.cat([credit.action, flat(before.action, place)]),
+            agent=torch.cat([credit.agent, cited["author"]]),
+            action=torch.cat([credit.action, cited["action"]]),
             amount=torch.cat([credit.amount, flat(self.p["citation_reward"], citations.world)]),
-            round=torch.cat([credit.round, flat(before.published_round, place)]),
+            round=torch.cat([credit.round, cited["published_round"]]),
         )
+
+    def _cited_columns(self) -> tuple[str, ...]:
+        """The columns of the cited findings that the round reads: their truth (the citation tallies), their
+        journals (what each journal's findings were cited), and where citations pay their authors or the
+        funder counts them, their authors, and the actions and rounds that credit reads."""
+        columns = ("true", "journal")
+        if self._citations_pay():
+            columns += ("author", "action", "published_round")
+        elif self.funds is not None:
+            columns += ("author",)
+        return columns
+
+    def _citations_pay(self) -> bool:
+        return bool((self.p["citation_reward"] != 0).any())
 
     def _journals_round(
         self,
@@ -420,7 +440,6 @@ class PublicationRules(BatchOfWorlds):
         done: torch.Tensor,
         published: torch.Tensor,
         positive: torch.Tensor,
-        before: Literature,
         citations: Citations | None,
     ) -> torch.Tensor:
         """Each journal's pay this round, (worlds, journals): the studies it published plus the citations its
@@ -429,7 +448,7 @@ class PublicationRules(BatchOfWorlds):
         submitted = per_journal(done, journal, self.n_journals)
         cited = torch.zeros_like(published_by)
         if citations is not None:
-            place = citations.world * self.n_journals + flat(before.journal, citations.place)
+            place = citations.world * self.n_journals + citations.cited["journal"]
             add_at(cited.view(-1), place, torch.ones_like(place, dtype=torch.float32))
         pay = self._journals_outcome(published_by, submitted, cited)
         if self.reviewing:
@@ -447,7 +466,6 @@ class PublicationRules(BatchOfWorlds):
 
     def _institutions_round(
         self,
-        before: Literature,
         citations: Citations | None,
         methods: Any,
         affordable: torch.Tensor | None,
@@ -460,14 +478,17 @@ class PublicationRules(BatchOfWorlds):
         out: dict[str, torch.Tensor] = {}
         cited_per_lab = None
         if citations is not None:
-            false = ~flat(before.true, citations.place)
-            out["citations_made"] = self._per_world(citations.world)
-            out["citations_to_false"] = self._per_world(citations.world[false])
-            authors = citations.world * self.n_researchers + flat(before.author, citations.place)
-            n_labs = self.n_worlds * self.n_researchers
-            cited_per_lab = authors.bincount(minlength=n_labs).int().view(self.n_worlds, self.n_researchers)
+            # Per world, the citations to true findings and to false ones, as one count.
+            false = ~citations.cited["true"]
+            made = (citations.world * 2 + false).bincount(minlength=2 * self.n_worlds).view(-1, 2)
+            out["citations_made"] = made.sum(1, dtype=torch.int32)
+            out["citations_to_false"] = made[:, 1].int()
         if self.funds is None:
             return out
+        if citations is not None:  # what each lab's findings were cited, for its track record
+            authors = citations.world * self.n_researchers + citations.cited["author"]
+            n_labs = self.n_worlds * self.n_researchers
+            cited_per_lab = authors.bincount(minlength=n_labs).int().view(self.n_worlds, self.n_researchers)
 
         def per_lab(flags: torch.Tensor) -> torch.Tensor:
             if self.slots == 1:  # a lab's one slot: no sum (a sum over one slot costs 5x)
@@ -491,10 +512,6 @@ class PublicationRules(BatchOfWorlds):
             total > 0, high / total.clamp(min=1e-300), torch.nan
         ).float()
         return out
-
-    def _per_world(self, world: torch.Tensor) -> torch.Tensor:
-        """How many entries each world has, (worlds,) int32."""
-        return world.bincount(minlength=self.n_worlds).int()
 
     def _citation_tallies(self) -> dict[str, torch.Tensor]:
         """The literature's citation inequality and the citation ratio of its findings that failed to
@@ -655,8 +672,10 @@ class PublicationRules(BatchOfWorlds):
         place = world * self.literature_size + hypothesis % self.literature_size
 
         def entered(column: torch.Tensor, value: Any) -> torch.Tensor:
-            value = torch.as_tensor(value, dtype=column.dtype, device=self.device)
-            column.view(-1).index_put_((place,), value)
+            if isinstance(value, torch.Tensor):  # one value per place (the places are distinct)
+                column.view(-1).index_copy_(0, place, value.to(column.dtype))
+            else:
+                column.view(-1).index_fill_(0, place, value)
             return column
 
         columns = literature.columns()
