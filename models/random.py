@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Callable
 
 import torch
 
@@ -63,6 +64,29 @@ def hashed_uniforms_at(key: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return hashed_uniforms(key + index.to(torch.int32) * _INDEX_STEP)
 
 
+def hashed_by_block(key: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+    """A stream's uniforms from its counters (RandomStreams.counters: the per-world keys, (worlds, 1), and
+    the draws' offsets, (n,)), (worlds, n); on a CPU HASH_BLOCK counters at a time, so that the hash's ten
+    passes run in the cache rather than through memory (three times faster for millions)."""
+    n_worlds, n = key.shape[0], offsets.shape[0]
+    if key.device.type != "cpu" or n_worlds * n <= HASH_BLOCK:
+        return hashed_uniforms(key + offsets)
+    uniform = torch.empty(n_worlds, n, dtype=torch.float32)
+    scratch = torch.empty(2, HASH_BLOCK, dtype=torch.int32)
+    rows, columns = max(1, HASH_BLOCK // n), min(n, HASH_BLOCK)
+    for first_row in range(0, n_worlds, rows):
+        row_keys = key[first_row : first_row + rows]
+        for first_column in range(0, n, columns):
+            column_offsets = offsets[first_column : first_column + columns]
+            block_shape = (len(row_keys), len(column_offsets))
+            counter, spare = (part[: math.prod(block_shape)].view(block_shape) for part in scratch)
+            torch.add(row_keys, column_offsets, out=counter)
+            mix32_(counter, spare).bitwise_and_(_LOW24)
+            block = uniform[first_row : first_row + rows, first_column : first_column + columns]
+            block.copy_(counter).mul_(1.0 / (1 << 24))
+    return uniform
+
+
 def mix32_int(value: int) -> int:
     """The same hash as mix32 for one Python integer (no tensor round trip for scalars)."""
     x = value & 0xFFFFFFFF
@@ -89,6 +113,8 @@ KEY_ROUNDS = 64  # rounds whose per-world stream keys are derived together (fewe
 KEY_CACHE_VALUES = 1 << 20  # per stream: at most 4 MB of cached keys
 # Counters hashed at a time on a CPU where a round draws more: two int32 blocks of 4 MB stay in the cache.
 HASH_BLOCK = 1 << 20
+# Draws from which RandomStreams.hashing (where set) hashes them: below, the call costs more than it saves.
+HASHING_DRAWS = 1 << 16
 
 
 class RandomStreams:
@@ -105,6 +131,9 @@ class RandomStreams:
         self._index: dict[int, torch.Tensor] = {}  # the hashed counters' index part, per draw size
         self._stream_keys: dict[str, tuple[int, torch.Tensor]] = {}  # stream -> (first round, keys)
         self._key_rounds = max(1, min(KEY_ROUNDS, KEY_CACHE_VALUES // len(keys)))
+        # What hashes a large draw's counters into its uniforms, in place of hashed_by_block: an
+        # accelerated engine's compiled form of it (models/random_kernels.py), the same numbers.
+        self.hashing: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
 
     def counters(self, round_index: int, stream: str, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         """What a stream's draws of one round are hashed from: the per-world key, (worlds, 1), and the
@@ -135,41 +164,21 @@ class RandomStreams:
         of `draws` (stream name -> shape), in its order; the same numbers as one `uniform` each."""
         n_worlds, sizes = len(self.keys), [math.prod(shape) for shape in draws.values()]
         total = n_worlds * sum(sizes)
+        if self.hashing is not None and total >= HASHING_DRAWS:
+            return [
+                self.hashing(*self.counters(round_index, stream, n)).view(n_worlds, *shape)
+                for stream, shape, n in zip(draws, draws.values(), sizes, strict=True)
+            ]
         if self.device.type == "cpu" and total > HASH_BLOCK:
-            return self._uniforms_by_block(round_index, draws, sizes)
+            return [
+                hashed_by_block(*self.counters(round_index, stream, n)).view(n_worlds, *shape)
+                for stream, shape, n in zip(draws, draws.values(), sizes, strict=True)
+            ]
         counters = torch.empty(total, dtype=torch.int32, device=self.device)
         for stream, block, n in zip(draws, counters.split([n_worlds * n for n in sizes]), sizes, strict=True):
             torch.add(*self.counters(round_index, stream, n), out=block.view(n_worlds, n))
         blocks = hashed_uniforms(counters).split([n_worlds * n for n in sizes])
         return [block.view(n_worlds, *shape) for block, shape in zip(blocks, draws.values(), strict=True)]
-
-    def _uniforms_by_block(
-        self, round_index: int, draws: dict[str, tuple[int, ...]], sizes: list[int]
-    ) -> list[torch.Tensor]:
-        """uniforms' numbers for a large batch on a CPU, hashed HASH_BLOCK counters at a time: the hash's
-        ten passes then run in the cache rather than through memory (three times faster for millions)."""
-        n_worlds = len(self.keys)
-        scratch = torch.empty(2, min(HASH_BLOCK, n_worlds * max(sizes, default=0)), dtype=torch.int32)
-        out = []
-        for stream, shape, n in zip(draws, draws.values(), sizes, strict=True):
-            uniform = torch.empty(n_worlds, n, dtype=torch.float32)
-            if n == 0:  # a stream of no draws
-                out.append(uniform.view(n_worlds, *shape))
-                continue
-            key, offsets = self.counters(round_index, stream, n)
-            rows, columns = max(1, HASH_BLOCK // n), min(n, HASH_BLOCK)
-            for first_row in range(0, n_worlds, rows):
-                row_keys = key[first_row : first_row + rows]
-                for first_column in range(0, n, columns):
-                    column_offsets = offsets[first_column : first_column + columns]
-                    block_shape = (len(row_keys), len(column_offsets))
-                    counter, spare = (part[: math.prod(block_shape)].view(block_shape) for part in scratch)
-                    torch.add(row_keys, column_offsets, out=counter)
-                    mix32_(counter, spare).bitwise_and_(_LOW24)
-                    block = uniform[first_row : first_row + rows, first_column : first_column + columns]
-                    block.copy_(counter).mul_(1.0 / (1 << 24))
-            out.append(uniform.view(n_worlds, *shape))
-        return out
 
     def uniforms_at(
         self, round_index: int, stream: str, world: torch.Tensor, index: torch.Tensor

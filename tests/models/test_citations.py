@@ -55,12 +55,14 @@ def test_no_citation_is_made_from_an_empty_literature_or_by_an_unpublished_study
 
 @needs_cpp_compiler
 def test_fused_citations_are_the_eager_ones():
-    """A fused batch's citations (the search compiled without branches, within each world's places) are the
-    eager ones (torch.searchsorted over every world's cumulative weights), bit for bit: 60 worlds of 37 or
+    """A fused batch's citations on the studies kernels (institution_kernels.cited_places: the search
+    compiled without branches, within each world's places) are the rules' ones (torch.searchsorted over
+    every world's cumulative weights), bit for bit: 60 worlds of 37 or
     64 places (a power of two: the search's last step reaches past the span), filled and cited at random,
     with a world that holds nothing, one that cites nothing and one whose findings are all uncited; and the
     cited findings' columns read with them."""
     from models import speed
+    from models.games.publication.institution_kernels import cited_places
 
     gen = torch.Generator().manual_seed(3)
     for places in (37, 64):
@@ -79,7 +81,7 @@ def test_fused_citations_are_the_eager_ones():
         columns = ("true", "author")
         eager = draw_citations(rng, 2, literature, citing, 3, bias, columns)
         with speed.fusing():
-            fused = draw_citations(rng, 2, literature, citing, 3, bias, columns)
+            fused = draw_citations(rng, 2, literature, citing, 3, bias, columns, cited_places)
         assert speed.compiling_works()
         assert torch.equal(fused.place, eager.place) and torch.equal(fused.world, eager.world)
         for name in columns:

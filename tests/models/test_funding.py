@@ -255,9 +255,11 @@ def test_impossible_institutions_are_refused_in_one_line_naming_the_field(values
 
 @needs_cpp_compiler
 def test_fused_grants_are_the_eager_ones():
-    """The grants of a fused batch (each lab's keys hashed and scored in one compiled kernel) are the eager
-    ones, bit for bit: 300 worlds of 40 labs, each world's rule, record and set-aside at random."""
+    """The grants of a fused batch on the studies kernels (each lab's keys hashed and scored in one compiled
+    kernel, institution_kernels.hashed_lab_keys) are the rules' ones, bit for bit: 300 worlds of 40 labs,
+    each world's rule, record and set-aside at random."""
     from models import speed
+    from models.games.publication.institution_kernels import hashed_lab_keys
 
     worlds, labs = 300, 40
     gen = torch.Generator().manual_seed(5)
@@ -274,7 +276,7 @@ def test_fused_grants_are_the_eager_ones():
     rng = RandomStreams(world_keys(list(range(worlds))))
     eager = grants(p, rule, lab_funds, rng, 4, alpha)
     with speed.fusing():
-        fused = grants(p, rule, lab_funds, rng, 4, alpha)
+        fused = grants(p, rule, lab_funds, rng, 4, alpha, hashed_lab_keys)
     assert speed.compiling_works()
     assert torch.equal(fused, eager)
     assert (eager > 0).sum(1).max() <= 7 and (eager > 0).any()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import torch
+from helpers import needs_cpp_compiler
 
 from models.random import (
     _GOLDEN,
@@ -71,6 +72,29 @@ def test_a_large_batch_hashed_block_by_block_draws_the_same_numbers(monkeypatch)
         for got, expected in zip(rng.uniforms(7, shapes), whole, strict=True):
             assert got.shape == expected.shape
             assert torch.equal(got, expected)
+
+
+@needs_cpp_compiler
+def test_a_fused_batch_hashes_its_draws_compiled_to_the_same_numbers(monkeypatch):
+    # An accelerated engine's streams hash draws of HASHING_DRAWS or more with random_kernels.hashed_draws,
+    # within fusing() compiled, one stream at a time: the numbers must be the plain ones, for several shapes,
+    # a stream of one draw and one of none.
+    from models import speed
+    from models.random_kernels import hashed_draws
+
+    rng = RandomStreams(world_keys(list(range(5))))
+    shapes = {"complete": (3, 4), "none": (0,), "hypothesis": (13,), "slot_order": (1,)}
+    whole = rng.uniforms(7, shapes)
+    rng.hashing = hashed_draws
+    monkeypatch.setattr("models.random.HASHING_DRAWS", 1)
+    with speed.fusing():
+        fused = rng.uniforms(7, shapes)
+    assert speed.compiling_works()
+    monkeypatch.setattr("models.random.HASH_BLOCK", 5)
+    unfused = rng.uniforms(7, shapes)  # the kernel's eager form: block by block
+    for got, eager, expected in zip(fused, unfused, whole, strict=True):
+        assert got.shape == eager.shape == expected.shape
+        assert torch.equal(got, expected) and torch.equal(eager, expected)
 
 
 def test_draws_at_some_entries_are_those_entries_of_the_whole_stream():

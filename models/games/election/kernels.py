@@ -16,6 +16,7 @@ import torch
 
 from models.games.election import voting
 from models.games.election.rules import ElectionRules
+from models.random_kernels import hashed_draws
 from models.reductions import int32_count
 from models.speed import kernel
 
@@ -54,6 +55,12 @@ class ElectionKernels(ElectionRules):
     """The election game with its counts as kernels: ElectionRules' numbers, faster when fused."""
 
     counting = COUNTING
+
+    def __init__(
+        self, worlds: list[dict[str, Any]], seeds: list[int], device: torch.device | str = "cpu"
+    ) -> None:
+        super().__init__(worlds, seeds, device)
+        self.rng.hashing = hashed_draws  # a fused batch's large draws hashed compiled
 
     @classmethod
     def supports(cls, params: dict[str, Any]) -> bool:

@@ -22,7 +22,6 @@ from typing import Any
 import torch
 
 from models.games.publication.methods import nominal_alpha, world
-from models.speed import kernel
 
 
 def _times(count: torch.Tensor, log_ratio: torch.Tensor) -> torch.Tensor:
@@ -89,7 +88,6 @@ def literature_tallies(
     )
 
 
-@kernel
 def class_codes(
     hypothesis: torch.Tensor,
     published_positive: torch.Tensor,

@@ -13,14 +13,13 @@ as delayed credit for the action that produced the finding.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
 
 from models.games.publication.literature import Literature
 from models.random import RandomStreams, hashed_uniforms_at
-from models.speed import kernel
 
 
 @dataclass
@@ -42,10 +41,12 @@ def draw_citations(
     per_paper: int,
     bias: torch.Tensor,
     columns: Sequence[str] = (),
+    search: Callable[..., torch.Tensor] | None = None,
 ) -> Citations:
     """The citations of the round's published studies (`citing`, (worlds, slots) bool), `per_paper` each,
     from `literature` at the round's start, with preferential attachment `bias`, (worlds, 1); with the
-    cited findings' `columns` of the literature."""
+    cited findings' `columns` of the literature. `search`: what finds the cited places, searched_places or
+    an accelerated engine's form of it (institution_kernels.py)."""
     n_worlds, places = literature.hypothesis.shape
     filled = literature.hypothesis >= 0
     weight = torch.where(filled, 1 + bias * literature.citations.float(), 0.0).double()
@@ -61,58 +62,27 @@ def draw_citations(
     world = (citing_slot // slots).expand(-1, per_paper).reshape(-1)
     number = ((citing_slot % slots) * per_paper + torch.arange(per_paper, device=citing.device)).view(-1)
     key = rng.keys_of(round_index, "citation")
-    place = _cited_places(cdf, start, total, key, world, number, places.bit_length())
-    # Read eagerly: compiled, a random read of a column cost more than index_select's.
+    place = (search or searched_places)(cdf, start, total, key, world, number)
     cited = {name: getattr(literature, name).view(-1).index_select(0, place) for name in columns}
     return Citations(world=world, place=place, cited=cited)
 
 
-def _searched_places(
+def searched_places(
     cdf: torch.Tensor,
     start: torch.Tensor,
     total: torch.Tensor,
     key: torch.Tensor,
     world: torch.Tensor,
     number: torch.Tensor,
-    bits: int,
 ) -> torch.Tensor:
     """Each citation's place, as flat (world, place) indices: its uniform (number `number` of its world's
     `citation` stream, whose keys are `key`) times its world's total weight, past the world's start in the
     cumulative weights `cdf` (every world's places in turn), falls in the place drawn: the first whose
-    cumulative weight exceeds it, in proportion to the weights. (`bits`, the bit length of a world's
-    places, is for the compiled form.)"""
+    cumulative weight exceeds it, in proportion to the weights."""
     target = start[world] + hashed_uniforms_at(key[world], number).double() * total[world]
     place = torch.searchsorted(cdf, target, right=True)
     places = cdf.shape[0] // start.shape[0]
     return torch.minimum(place, (world + 1) * places - 1)  # u x total rounding up to the span's end
-
-
-@kernel(eager=_searched_places)
-def _cited_places(
-    cdf: torch.Tensor,
-    start: torch.Tensor,
-    total: torch.Tensor,
-    key: torch.Tensor,
-    world: torch.Tensor,
-    number: torch.Tensor,
-    bits: int,
-) -> torch.Tensor:
-    """_searched_places' numbers, compiled: the search within the world's own places, `bits` halvings
-    without branches (a binary search's branches go at random, and cost most of its time), the uniforms
-    hashed in the same loop. The places before the world's own hold cumulative weights at most its start,
-    and the target is at least that start, so the first place above the target is in the world's span, or
-    past it, where both clamp to the span's last place."""
-    target = start[world] + hashed_uniforms_at(key[world], number).double() * total[world]
-    places = cdf.shape[0] // start.shape[0]
-    first = world * places
-    # How many of the world's places hold cumulative weights <= target, built from the largest power of two
-    # down: each step goes on where the place it reaches is still at most the target.
-    below = torch.zeros_like(world)
-    for step in (1 << k for k in reversed(range(bits))):
-        reach = below + step
-        at_most = (reach <= places) & (cdf[first + reach.clamp(max=places) - 1] <= target)
-        below = torch.where(at_most, reach, below)
-    return first + below.clamp(max=places - 1)
 
 
 def count_citations(literature: Literature, citations: Citations) -> torch.Tensor:
@@ -122,7 +92,6 @@ def count_citations(literature: Literature, citations: Citations) -> torch.Tenso
     return counts.view_as(literature.citations)
 
 
-@kernel
 def cited_by_record(
     hypothesis: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor, citations: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -26,24 +26,25 @@ the rule, and it is paid the true discoveries published minus the false ones, it
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from models import speed
 from models.games.publication.params import FUNDING_RULES
 from models.games.publication.tallies import PublicationTallies
 from models.institutions import Institution
-from models.random import RandomStreams, hashed_uniforms
-from models.speed import kernel
+from models.random import RandomStreams
 
 # The funder observes its field's last round: the false discovery rate among new findings, the replication
 # rate, and the Gini coefficient of the labs' funds.
 FUNDER_FIELDS = {"false_discovery_rate": 1, "replication_rate": 1, "funds_gini": 1}
 
 PUBLICATIONS, IMPACT, LOTTERY, MODIFIED_LOTTERY, MIXED = range(len(FUNDING_RULES))
+
+# What gives each lab's keys in a decision's three selections (lab_keys' signature).
+Keys = Callable[..., tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
 
 
 def net_discoveries(tallies: PublicationTallies) -> torch.Tensor:
@@ -122,11 +123,12 @@ class Funds:
         rng: RandomStreams,
         round_index: int,
         alpha: torch.Tensor | None = None,
+        keys: Keys | None = None,
     ) -> None:
         """The funder's decision: grants by each world's rule (indices into FUNDING_RULES, (worlds,)), given
         each lab's false positive rate (worlds, labs), added to the chosen labs' funds; the count of
-        replications starts again."""
-        self.held += grants(p, rule, self, rng, round_index, alpha)
+        replications starts again. `keys`: as grants'."""
+        self.held += grants(p, rule, self, rng, round_index, alpha, keys)
         self.replications.zero_()
 
 
@@ -160,12 +162,15 @@ def grants(
     rng: RandomStreams,
     round_index: int,
     alpha: torch.Tensor | None = None,
+    keys: Keys | None = None,
 ) -> torch.Tensor:
-    """The grant each lab receives at a decision, (worlds, labs) float32 (see the module docstring)."""
+    """The grant each lab receives at a decision, (worlds, labs) float32 (see the module docstring).
+    `keys`: what gives the labs' keys in the three selections, lab_keys or an accelerated engine's form of
+    it (institution_kernels.py)."""
     n_grants = p["grants_per_period"]
     size = p["grant_budget"].view(-1, 1) / n_grants
     rule = rule.view(-1, 1)
-    aside_key, merit, lottery_key = _keys(rng, round_index, funds, rule == IMPACT)
+    aside_key, merit, lottery_key = (keys or lab_keys)(rng, round_index, funds, rule == IMPACT)
 
     # The set-aside: by lottery among the labs that replicated.
     n_aside = torch.round(p["replication_set_aside"].view(-1, 1) * n_grants)
@@ -194,24 +199,20 @@ def grants(
     return size * (aside | by_merit | by_lot).float()
 
 
-def _keys(
+def lab_keys(
     rng: RandomStreams, round_index: int, funds: Funds, impact: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Each lab's keys in the round's three selections, (worlds, labs) each (see _scores): drawn and then
-    scored, or where the batch is fused, hashed and scored in one compiled pass (_hashed_scores)."""
-    n_labs = funds.held.shape[1]
+    """Each lab's keys in the round's three selections, (worlds, labs) each (see scores), from its uniforms
+    in the three streams (STREAMS). `impact`: the worlds whose rule is impact, (worlds, 1)."""
     record = (funds.replications, funds.publications, funds.citations, impact)
-    if speed.fused():
-        counters = [rng.counters(round_index, name, n_labs) for name in _STREAMS]
-        return _hashed_scores([key for key, _ in counters], counters[0][1], *record)
-    return _scores(*rng.uniforms(round_index, dict.fromkeys(_STREAMS, (n_labs,))), *record)
+    return scores(*rng.uniforms(round_index, dict.fromkeys(STREAMS, (funds.held.shape[1],))), *record)
 
 
 # The uniform streams of a decision's three selections: the set-aside's lottery, merit's ties, the lottery.
-_STREAMS = ("grant_aside", "grant_tie", "grant_lottery")
+STREAMS = ("grant_aside", "grant_tie", "grant_lottery")
 
 
-def _scores(
+def scores(
     aside_draw: torch.Tensor,
     tie: torch.Tensor,
     lottery: torch.Tensor,
@@ -226,21 +227,6 @@ def _scores(
     aside = torch.where(replications > 0, _draw_keys(aside_draw), -1)
     record = torch.where(impact, citations, publications).long()
     return aside, (record << 24) + _draw_keys(tie), _draw_keys(lottery)
-
-
-@kernel
-def _hashed_scores(
-    keys: list[torch.Tensor],
-    offsets: torch.Tensor,
-    replications: torch.Tensor,
-    publications: torch.Tensor,
-    citations: torch.Tensor,
-    impact: torch.Tensor,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """_scores of the three streams' uniforms, hashed from their counters (each stream's per-world key,
-    (worlds, 1), and the labs' offsets) in the same pass: the draws never reach memory."""
-    draws = [hashed_uniforms(key + offsets) for key in keys]
-    return _scores(*draws, replications, publications, citations, impact)
 
 
 def rule_indices(p: Mapping[str, Any], n_worlds: int, device: torch.device) -> torch.Tensor:

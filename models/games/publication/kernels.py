@@ -27,6 +27,7 @@ from models.games.publication.params import PUBLICATION_PARAMS
 from models.games.publication.rules import PublicationRules
 from models.games.publication.tallies import PublicationTallies
 from models.random import hashed_uniforms
+from models.random_kernels import hashed_draws
 from models.reductions import int32_count, world_sum
 from models.speed import kernel
 
@@ -84,6 +85,7 @@ class PublicationKernels(PublicationRules):
         self, worlds: list[dict[str, Any]], seeds: list[int], device: torch.device | str = "cpu"
     ) -> None:
         super().__init__(worlds, seeds, device)
+        self.rng.hashing = hashed_draws  # a fused batch's large draws hashed compiled
         # Slot k is researcher k // slots's; int32, as every per-slot count: half the traffic of int64.
         n_slots = self.n_researchers * self.slots
         self._slot_index = torch.arange(n_slots, device=self.device, dtype=torch.int32).unsqueeze(0)

@@ -43,8 +43,14 @@ import torch
 from models.game import BatchOfWorlds, Credit, Observations, Role, RoundResult
 from models.games.publication.actions import action_count, decode, method_levels
 from models.games.publication.beliefs import LiteratureTallies, class_codes, literature_tallies
-from models.games.publication.citations import Citations, cited_by_record, count_citations, draw_citations
-from models.games.publication.funding import FUNDER_FIELDS, Funds, funding_on, rule_indices
+from models.games.publication.citations import (
+    Citations,
+    cited_by_record,
+    count_citations,
+    draw_citations,
+    searched_places,
+)
+from models.games.publication.funding import FUNDER_FIELDS, Funds, funding_on, lab_keys, rule_indices
 from models.games.publication.journals import JOURNAL, JournalPolicies, per_journal, submitted_to
 from models.games.publication.literature import Literature
 from models.games.publication.methods import Methods, ioannidis_positive, methods_of, researcher_traits
@@ -108,6 +114,12 @@ class PublicationRules(BatchOfWorlds):
 
     params = PUBLICATION_PARAMS
     own_roles = (RESEARCHER, JOURNAL)
+    # Parts of the round that an accelerated engine may play in compiled forms of its own
+    # (institution_kernels.py), with the same numbers: here, as the rules play them.
+    cited_places = staticmethod(searched_places)
+    lab_keys = staticmethod(lab_keys)
+    class_codes = staticmethod(class_codes)
+    cited_by_record = staticmethod(cited_by_record)
 
     def __init__(
         self, worlds: list[dict[str, Any]], seeds: list[int], device: torch.device | str = "cpu"
@@ -224,6 +236,7 @@ class PublicationRules(BatchOfWorlds):
                 self.citing,
                 self._world("citation_bias"),
                 self._cited_columns(),
+                self.cited_places,
             )
             credit = self._with_citation_credit(credit, citations)
         received = payoff + credit.per_agent(self.n_researchers)
@@ -502,7 +515,7 @@ class PublicationRules(BatchOfWorlds):
         alpha = methods.alpha.expand(self.n_worlds, self.n_researchers)
         if (self.round_index + 1) % self.p["funding_period"] == 0:
             rule = rule_indices(self.p, self.n_worlds, self.device)
-            self.funds.decide(self.p, rule, self.rng, self.round_index, alpha)
+            self.funds.decide(self.p, rule, self.rng, self.round_index, alpha, self.lab_keys)
         held = self.funds.held
         out["funds_gini"] = gini(held)
         above = alpha > alpha.median(1, keepdim=True).values
@@ -520,7 +533,7 @@ class PublicationRules(BatchOfWorlds):
             return {}
         literature = self.literature
         replications = (literature.published_positive, literature.published_negative)
-        n_failed, failed_cited, n_confirmed, confirmed_cited = cited_by_record(
+        n_failed, failed_cited, n_confirmed, confirmed_cited = self.cited_by_record(
             literature.hypothesis, *replications, literature.citations
         )
 
@@ -545,7 +558,7 @@ class PublicationRules(BatchOfWorlds):
             filled = (literature.hypothesis >= 0).int()
             positive = literature.published_positive + 1
             return literature_tallies(self.p, positive, negative, literature.true, filled)
-        code = class_codes(
+        code = self.class_codes(
             literature.hypothesis,
             literature.published_positive,
             negative,

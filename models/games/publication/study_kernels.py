@@ -19,11 +19,18 @@ from typing import Any
 import torch
 
 from models import speed
+from models.games.publication.institution_kernels import (
+    cited_places,
+    compiled_cited_by_record,
+    compiled_class_codes,
+    hashed_lab_keys,
+)
 from models.games.publication.journals import JournalPolicies
 from models.games.publication.literature import Literature
 from models.games.publication.methods import Methods, ioannidis_positive
 from models.games.publication.rules import PublicationRules, Studies
 from models.random import hashed_uniforms
+from models.random_kernels import hashed_draws
 from models.speed import kernel
 
 # Inductor settings under which each kernel stays one loop: by default inductor stores a value that more
@@ -43,6 +50,18 @@ class PublicationStudyKernels(PublicationRules):
     # Fusing saves about 15 ns a researcher-round here (1,000 x 1,000, 2 cores), a quarter of what the rigor
     # model's kernels save, and compiling takes as long: it needs four times the work to pay.
     fusing_cost = 4.0
+
+    # The institutions' part of the round in compiled forms (institution_kernels.py), the rules' numbers.
+    cited_places = staticmethod(cited_places)
+    lab_keys = staticmethod(hashed_lab_keys)
+    class_codes = staticmethod(compiled_class_codes)
+    cited_by_record = staticmethod(compiled_cited_by_record)
+
+    def __init__(
+        self, worlds: list[dict[str, Any]], seeds: list[int], device: torch.device | str = "cpu"
+    ) -> None:
+        super().__init__(worlds, seeds, device)
+        self.rng.hashing = hashed_draws  # a fused batch's large draws hashed compiled
 
     @classmethod
     def supports(cls, params: dict[str, Any]) -> bool:

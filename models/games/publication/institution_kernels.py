@@ -1,0 +1,107 @@
+"""Compiled forms of the institutions' part of the publication round, which PublicationStudyKernels plays in
+place of the rules' (PublicationRules.cited_places, lab_keys, class_codes, cited_by_record): the citations'
+search, the funder's keys, and the literature's tallies. Each gives the rules' numbers, bit for bit (tests
+check it); each runs compiled only where the batch is fused, and eagerly is the rules' own form.
+
+Why: at 1,000 x 1,000 every one of them is a chain of passes over a million places, labs or citations, and
+eagerly each pass goes through memory; compiled, a chain is one loop.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from models import speed
+from models.games.publication.beliefs import class_codes
+from models.games.publication.citations import cited_by_record, searched_places
+from models.games.publication.funding import STREAMS, Funds, lab_keys, scores
+from models.random import RandomStreams, hashed_uniforms, hashed_uniforms_at
+from models.speed import kernel
+
+
+def cited_places(
+    cdf: torch.Tensor,
+    start: torch.Tensor,
+    total: torch.Tensor,
+    key: torch.Tensor,
+    world: torch.Tensor,
+    number: torch.Tensor,
+) -> torch.Tensor:
+    """searched_places' numbers; where the batch is fused, found by a compiled search (_branchless) with as
+    many halvings as a world's places need."""
+    bits = (cdf.shape[0] // start.shape[0]).bit_length()
+    return _branchless(cdf, start, total, key, world, number, bits)
+
+
+def _searched(
+    cdf: torch.Tensor,
+    start: torch.Tensor,
+    total: torch.Tensor,
+    key: torch.Tensor,
+    world: torch.Tensor,
+    number: torch.Tensor,
+    bits: int,
+) -> torch.Tensor:
+    """_branchless' eager form: searched_places (`bits` is the compiled form's)."""
+    return searched_places(cdf, start, total, key, world, number)
+
+
+@kernel(eager=_searched)
+def _branchless(
+    cdf: torch.Tensor,
+    start: torch.Tensor,
+    total: torch.Tensor,
+    key: torch.Tensor,
+    world: torch.Tensor,
+    number: torch.Tensor,
+    bits: int,
+) -> torch.Tensor:
+    """searched_places' numbers, compiled: the search within the world's own places, `bits` halvings
+    without branches (a binary search's branches go at random, and cost most of its time), the uniforms
+    hashed in the same loop. The places before the world's own hold cumulative weights at most its start,
+    and the target is at least that start, so the first place above the target is in the world's span, or
+    past it, where both clamp to the span's last place."""
+    target = start[world] + hashed_uniforms_at(key[world], number).double() * total[world]
+    places = cdf.shape[0] // start.shape[0]
+    first = world * places
+    # How many of the world's places hold cumulative weights <= target, built from the largest power of two
+    # down: each step goes on where the place it reaches is still at most the target.
+    below = torch.zeros_like(world)
+    for step in (1 << k for k in reversed(range(bits))):
+        reach = below + step
+        at_most = (reach <= places) & (cdf[first + reach.clamp(max=places) - 1] <= target)
+        below = torch.where(at_most, reach, below)
+    return first + below.clamp(max=places - 1)
+
+
+def hashed_lab_keys(
+    rng: RandomStreams, round_index: int, funds: Funds, impact: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """lab_keys' numbers; where the batch is fused, the three streams hashed and scored in one compiled
+    pass (the draws never reach memory)."""
+    if not speed.fused():
+        return lab_keys(rng, round_index, funds, impact)
+    counters = [rng.counters(round_index, name, funds.held.shape[1]) for name in STREAMS]
+    record = (funds.replications, funds.publications, funds.citations, impact)
+    return _hashed_scores([key for key, _ in counters], counters[0][1], *record)
+
+
+@kernel
+def _hashed_scores(
+    keys: list[torch.Tensor],
+    offsets: torch.Tensor,
+    replications: torch.Tensor,
+    publications: torch.Tensor,
+    citations: torch.Tensor,
+    impact: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """scores of the three streams' uniforms, hashed from their counters (each stream's per-world key,
+    (worlds, 1), and the labs' offsets)."""
+    draws = [hashed_uniforms(key + offsets) for key in keys]
+    return scores(*draws, replications, publications, citations, impact)
+
+
+# The literature's tallies: class_codes and cited_by_record as they are, compiled (a chain of elementwise
+# passes and integer sums, exact in any order).
+compiled_class_codes = kernel(class_codes)
+compiled_cited_by_record = kernel(cited_by_record)
