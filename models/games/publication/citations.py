@@ -79,10 +79,17 @@ def searched_places(
     `citation` stream, whose keys are `key`) times its world's total weight, past the world's start in the
     cumulative weights `cdf` (every world's places in turn), falls in the place drawn: the first whose
     cumulative weight exceeds it, in proportion to the weights."""
-    target = start[world] + hashed_uniforms_at(key[world], number).double() * total[world]
+    target = targets(start, total, key, world, number)
     place = torch.searchsorted(cdf, target, right=True)
     places = cdf.shape[0] // start.shape[0]
     return torch.minimum(place, (world + 1) * places - 1)  # u x total rounding up to the span's end
+
+
+def targets(
+    start: torch.Tensor, total: torch.Tensor, key: torch.Tensor, world: torch.Tensor, number: torch.Tensor
+) -> torch.Tensor:
+    """Each citation's cumulative weight to search for: its uniform times its world's total past its start."""
+    return start[world] + hashed_uniforms_at(key[world], number).double() * total[world]
 
 
 def count_citations(literature: Literature, citations: Citations) -> torch.Tensor:

@@ -9,41 +9,28 @@ eagerly each pass goes through memory; compiled, a chain is one loop.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from models import speed
 from models.games.publication.beliefs import class_codes
-from models.games.publication.citations import cited_by_record, searched_places
+from models.games.publication.citations import cited_by_record, searched_places, targets
 from models.games.publication.funding import STREAMS, Funds, lab_keys, scores
-from models.random import RandomStreams, hashed_uniforms, hashed_uniforms_at
+from models.random import RandomStreams, hashed_uniforms
 from models.speed import kernel
 
 
-def cited_places(
-    cdf: torch.Tensor,
-    start: torch.Tensor,
-    total: torch.Tensor,
-    key: torch.Tensor,
-    world: torch.Tensor,
-    number: torch.Tensor,
-) -> torch.Tensor:
-    """searched_places' numbers; where the batch is fused, found by a compiled search (_branchless) with as
-    many halvings as a world's places need."""
-    bits = (cdf.shape[0] // start.shape[0]).bit_length()
-    return _branchless(cdf, start, total, key, world, number, bits)
+def cited_places(*search: torch.Tensor) -> torch.Tensor:
+    """searched_places' numbers, from its arguments (cdf, start, total, key, world, number); where the batch
+    is fused, found by a compiled search (_branchless) with as many halvings as a world's places need."""
+    cdf, start = search[:2]
+    return _branchless(*search, (cdf.shape[0] // start.shape[0]).bit_length())
 
 
-def _searched(
-    cdf: torch.Tensor,
-    start: torch.Tensor,
-    total: torch.Tensor,
-    key: torch.Tensor,
-    world: torch.Tensor,
-    number: torch.Tensor,
-    bits: int,
-) -> torch.Tensor:
-    """_branchless' eager form: searched_places (`bits` is the compiled form's)."""
-    return searched_places(cdf, start, total, key, world, number)
+def _searched(*search: Any) -> torch.Tensor:
+    """_branchless' eager form: searched_places (the last argument, the halvings, is the compiled form's)."""
+    return searched_places(*search[:-1])
 
 
 @kernel(eager=_searched)
@@ -61,7 +48,7 @@ def _branchless(
     hashed in the same loop. The places before the world's own hold cumulative weights at most its start,
     and the target is at least that start, so the first place above the target is in the world's span, or
     past it, where both clamp to the span's last place."""
-    target = start[world] + hashed_uniforms_at(key[world], number).double() * total[world]
+    target = targets(start, total, key, world, number)
     places = cdf.shape[0] // start.shape[0]
     first = world * places
     # How many of the world's places hold cumulative weights <= target, built from the largest power of two
