@@ -199,6 +199,9 @@ class BatchOfWorlds:
     # An accelerated engine's: how many times the speed layer's agent-rounds (models.speed.worth_fusing)
     # its fusing needs to pay, for kernels that save less a round than those the thresholds were set by.
     fusing_cost: ClassVar[float] = 1.0
+    # What hashes the batch's large draws (RandomStreams.hashing): an accelerated engine's compiled form of
+    # the draws' hash (models/random_kernels.py); None, the streams' own.
+    hashing: ClassVar[Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None] = None
 
     def __init__(
         self, worlds: list[dict[str, Any]], seeds: list[int], device: torch.device | str = "cpu"
@@ -210,6 +213,7 @@ class BatchOfWorlds:
         self.p = batch_values(self.params, worlds, "game", self.device)
         self.roles = {role.name: (role.agents(worlds[0]), role.actions(worlds[0])) for role in self.own_roles}
         self.rng = RandomStreams(world_keys(seeds, self.device))
+        self.rng.hashing = self.hashing
 
     @classmethod
     def supports(cls, params: dict[str, Any]) -> bool:

@@ -254,12 +254,12 @@ def test_impossible_institutions_are_refused_in_one_line_naming_the_field(values
 
 
 @needs_cpp_compiler
-def test_fused_grants_are_the_eager_ones():
-    """The grants of a fused batch on the studies kernels (each lab's keys hashed and scored in one compiled
-    kernel, institution_kernels.hashed_lab_keys) are the rules' ones, bit for bit: 300 worlds of 40 labs,
-    each world's rule, record and set-aside at random."""
+def test_fused_grants_are_the_eager_ones(monkeypatch: pytest.MonkeyPatch):
+    """The grants of a fused batch of an accelerated engine (the labs' draws hashed by the compiled
+    random_kernels.hashed_draws) are the rules' ones, bit for bit: 300 worlds of 40 labs, each world's
+    rule, record and set-aside at random."""
     from models import speed
-    from models.games.publication.institution_kernels import hashed_lab_keys
+    from models.random_kernels import hashed_draws
 
     worlds, labs = 300, 40
     gen = torch.Generator().manual_seed(5)
@@ -275,8 +275,10 @@ def test_fused_grants_are_the_eager_ones():
     alpha = torch.rand(worlds, labs, generator=gen)
     rng = RandomStreams(world_keys(list(range(worlds))))
     eager = grants(p, rule, lab_funds, rng, 4, alpha)
+    rng.hashing = hashed_draws
+    monkeypatch.setattr("models.random.HASHING_DRAWS", 1)
     with speed.fusing():
-        fused = grants(p, rule, lab_funds, rng, 4, alpha, hashed_lab_keys)
+        fused = grants(p, rule, lab_funds, rng, 4, alpha)
     assert speed.compiling_works()
     assert torch.equal(fused, eager)
     assert (eager > 0).sum(1).max() <= 7 and (eager > 0).any()

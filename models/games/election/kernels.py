@@ -56,11 +56,7 @@ class ElectionKernels(ElectionRules):
 
     counting = COUNTING
 
-    def __init__(
-        self, worlds: list[dict[str, Any]], seeds: list[int], device: torch.device | str = "cpu"
-    ) -> None:
-        super().__init__(worlds, seeds, device)
-        self.rng.hashing = hashed_draws  # a fused batch's large draws hashed compiled
+    hashing = staticmethod(hashed_draws)  # a fused batch's large draws hashed compiled
 
     @classmethod
     def supports(cls, params: dict[str, Any]) -> bool:

@@ -26,7 +26,7 @@ the rule, and it is paid the true discoveries published minus the false ones, it
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,9 +42,6 @@ from models.random import RandomStreams
 FUNDER_FIELDS = {"false_discovery_rate": 1, "replication_rate": 1, "funds_gini": 1}
 
 PUBLICATIONS, IMPACT, LOTTERY, MODIFIED_LOTTERY, MIXED = range(len(FUNDING_RULES))
-
-# What gives each lab's keys in a decision's three selections (lab_keys' signature).
-Keys = Callable[..., tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
 
 
 def net_discoveries(tallies: PublicationTallies) -> torch.Tensor:
@@ -123,12 +120,11 @@ class Funds:
         rng: RandomStreams,
         round_index: int,
         alpha: torch.Tensor | None = None,
-        keys: Keys | None = None,
     ) -> None:
         """The funder's decision: grants by each world's rule (indices into FUNDING_RULES, (worlds,)), given
         each lab's false positive rate (worlds, labs), added to the chosen labs' funds; the count of
-        replications starts again. `keys`: as grants'."""
-        self.held += grants(p, rule, self, rng, round_index, alpha, keys)
+        replications starts again."""
+        self.held += grants(p, rule, self, rng, round_index, alpha)
         self.replications.zero_()
 
 
@@ -162,23 +158,26 @@ def grants(
     rng: RandomStreams,
     round_index: int,
     alpha: torch.Tensor | None = None,
-    keys: Keys | None = None,
 ) -> torch.Tensor:
-    """The grant each lab receives at a decision, (worlds, labs) float32 (see the module docstring).
-    `keys`: what gives the labs' keys in the three selections, lab_keys or an accelerated engine's form of
-    it (institution_kernels.py)."""
+    """The grant each lab receives at a decision, (worlds, labs) float32 (see the module docstring)."""
+    n_labs = funds.held.shape[1]
     n_grants = p["grants_per_period"]
     size = p["grant_budget"].view(-1, 1) / n_grants
+    # Uniforms for the set-aside lottery, the merit ties and the main lottery.
+    aside_draw, tie, lottery, mix = rng.uniforms(
+        round_index,
+        {"grant_aside": (n_labs,), "grant_tie": (n_labs,), "grant_lottery": (n_labs,), "grant_mix": (1,)},
+    )
     rule = rule.view(-1, 1)
-    aside_key, merit, lottery_key = (keys or lab_keys)(rng, round_index, funds, rule == IMPACT)
 
     # The set-aside: by lottery among the labs that replicated.
     n_aside = torch.round(p["replication_set_aside"].view(-1, 1) * n_grants)
-    aside = _best(aside_key, n_aside, n_grants)
+    aside = _best(torch.where(funds.replications > 0, _draw_keys(aside_draw), -1), n_aside, n_grants)
     n_main = n_grants - n_aside
 
     # Merit: the most published (or cited) labs, ties at random.
-    mix = rng.uniform(round_index, "grant_mix", (1,))
+    record = torch.where(rule == IMPACT, funds.citations, funds.publications).long()
+    merit = (record << 24) + _draw_keys(tie)
     n_merit = torch.where(
         (rule == PUBLICATIONS) | (rule == IMPACT),
         n_main,
@@ -194,39 +193,9 @@ def grants(
         if alpha is not None:
             qualified &= alpha <= p["funding_alpha_cap"].view(-1, 1)
         eligible &= (rule != MODIFIED_LOTTERY) | qualified
-    lots = torch.where(eligible, lottery_key, -1)
+    lots = torch.where(eligible, _draw_keys(lottery), -1)
     by_lot = _best(lots, n_main - n_merit, n_grants)
     return size * (aside | by_merit | by_lot).float()
-
-
-def lab_keys(
-    rng: RandomStreams, round_index: int, funds: Funds, impact: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Each lab's keys in the round's three selections, (worlds, labs) each (see scores), from its uniforms
-    in the three streams (STREAMS). `impact`: the worlds whose rule is impact, (worlds, 1)."""
-    record = (funds.replications, funds.publications, funds.citations, impact)
-    return scores(*rng.uniforms(round_index, dict.fromkeys(STREAMS, (funds.held.shape[1],))), *record)
-
-
-# The uniform streams of a decision's three selections: the set-aside's lottery, merit's ties, the lottery.
-STREAMS = ("grant_aside", "grant_tie", "grant_lottery")
-
-
-def scores(
-    aside_draw: torch.Tensor,
-    tie: torch.Tensor,
-    lottery: torch.Tensor,
-    replications: torch.Tensor,
-    publications: torch.Tensor,
-    citations: torch.Tensor,
-    impact: torch.Tensor,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Each lab's keys, given its uniforms in the three selections: in the set-aside's lottery, its draw if
-    it replicated since the last decision, else -1; for merit, its record (citations where the world's
-    rule is impact, else publications) with its tie-breaking draw below; in the lottery, its draw."""
-    aside = torch.where(replications > 0, _draw_keys(aside_draw), -1)
-    record = torch.where(impact, citations, publications).long()
-    return aside, (record << 24) + _draw_keys(tie), _draw_keys(lottery)
 
 
 def rule_indices(p: Mapping[str, Any], n_worlds: int, device: torch.device) -> torch.Tensor:

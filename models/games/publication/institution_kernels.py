@@ -1,9 +1,10 @@
 """Compiled forms of the institutions' part of the publication round, which PublicationStudyKernels plays in
-place of the rules' (PublicationRules.cited_places, lab_keys, class_codes, cited_by_record): the citations'
-search, the funder's keys, and the literature's tallies. Each gives the rules' numbers, bit for bit (tests
-check it); each runs compiled only where the batch is fused, and eagerly is the rules' own form.
+place of the rules' (PublicationRules.cited_places, class_codes, cited_by_record): the citations' search
+and the literature's tallies. Each gives the rules' numbers, bit for bit (tests check it); each runs
+compiled only where the batch is fused, and eagerly is the rules' own form. (The funder's draws, a million
+a decision, are hashed compiled by the engine's draws' kernel, random_kernels.py.)
 
-Why: at 1,000 x 1,000 every one of them is a chain of passes over a million places, labs or citations, and
+Why: at 1,000 x 1,000 every one of them is a chain of passes over a million places or citations, and
 eagerly each pass goes through memory; compiled, a chain is one loop.
 """
 
@@ -13,11 +14,8 @@ from typing import Any
 
 import torch
 
-from models import speed
 from models.games.publication.beliefs import class_codes
 from models.games.publication.citations import cited_by_record, searched_places, targets
-from models.games.publication.funding import STREAMS, Funds, lab_keys, scores
-from models.random import RandomStreams, hashed_uniforms
 from models.speed import kernel
 
 
@@ -59,33 +57,6 @@ def _branchless(
         at_most = (reach <= places) & (cdf[first + reach.clamp(max=places) - 1] <= target)
         below = torch.where(at_most, reach, below)
     return first + below.clamp(max=places - 1)
-
-
-def hashed_lab_keys(
-    rng: RandomStreams, round_index: int, funds: Funds, impact: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """lab_keys' numbers; where the batch is fused, the three streams hashed and scored in one compiled
-    pass (the draws never reach memory)."""
-    if not speed.fused():
-        return lab_keys(rng, round_index, funds, impact)
-    counters = [rng.counters(round_index, name, funds.held.shape[1]) for name in STREAMS]
-    record = (funds.replications, funds.publications, funds.citations, impact)
-    return _hashed_scores([key for key, _ in counters], counters[0][1], *record)
-
-
-@kernel
-def _hashed_scores(
-    keys: list[torch.Tensor],
-    offsets: torch.Tensor,
-    replications: torch.Tensor,
-    publications: torch.Tensor,
-    citations: torch.Tensor,
-    impact: torch.Tensor,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """scores of the three streams' uniforms, hashed from their counters (each stream's per-world key,
-    (worlds, 1), and the labs' offsets)."""
-    draws = [hashed_uniforms(key + offsets) for key in keys]
-    return scores(*draws, replications, publications, citations, impact)
 
 
 # The literature's tallies: class_codes and cited_by_record as they are, compiled (a chain of elementwise

@@ -75,6 +75,8 @@ IMPLEMENTS = frozenset(
 class PublicationKernels(PublicationRules):
     """The publication game's round as kernels: PublicationRules' numbers, faster."""
 
+    hashing = staticmethod(hashed_draws)  # a fused batch's large draws hashed compiled
+
     @classmethod
     def supports(cls, params: dict[str, Any]) -> bool:
         """Whether every rule these parameters switch on is implemented here (see IMPLEMENTS)."""
@@ -85,7 +87,6 @@ class PublicationKernels(PublicationRules):
         self, worlds: list[dict[str, Any]], seeds: list[int], device: torch.device | str = "cpu"
     ) -> None:
         super().__init__(worlds, seeds, device)
-        self.rng.hashing = hashed_draws  # a fused batch's large draws hashed compiled
         # Slot k is researcher k // slots's; int32, as every per-slot count: half the traffic of int64.
         n_slots = self.n_researchers * self.slots
         self._slot_index = torch.arange(n_slots, device=self.device, dtype=torch.int32).unsqueeze(0)

@@ -50,7 +50,7 @@ from models.games.publication.citations import (
     draw_citations,
     searched_places,
 )
-from models.games.publication.funding import FUNDER_FIELDS, Funds, funding_on, lab_keys, rule_indices
+from models.games.publication.funding import FUNDER_FIELDS, Funds, funding_on, rule_indices
 from models.games.publication.journals import JOURNAL, JournalPolicies, per_journal, submitted_to
 from models.games.publication.literature import Literature
 from models.games.publication.methods import Methods, ioannidis_positive, methods_of, researcher_traits
@@ -117,7 +117,6 @@ class PublicationRules(BatchOfWorlds):
     # Parts of the round that an accelerated engine may play in compiled forms of its own
     # (institution_kernels.py), with the same numbers: here, as the rules play them.
     cited_places = staticmethod(searched_places)
-    lab_keys = staticmethod(lab_keys)
     class_codes = staticmethod(class_codes)
     cited_by_record = staticmethod(cited_by_record)
 
@@ -515,7 +514,7 @@ class PublicationRules(BatchOfWorlds):
         alpha = methods.alpha.expand(self.n_worlds, self.n_researchers)
         if (self.round_index + 1) % self.p["funding_period"] == 0:
             rule = rule_indices(self.p, self.n_worlds, self.device)
-            self.funds.decide(self.p, rule, self.rng, self.round_index, alpha, self.lab_keys)
+            self.funds.decide(self.p, rule, self.rng, self.round_index, alpha)
         held = self.funds.held
         out["funds_gini"] = gini(held)
         above = alpha > alpha.median(1, keepdim=True).values

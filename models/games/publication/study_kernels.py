@@ -23,7 +23,6 @@ from models.games.publication.institution_kernels import (
     cited_places,
     compiled_cited_by_record,
     compiled_class_codes,
-    hashed_lab_keys,
 )
 from models.games.publication.journals import JournalPolicies
 from models.games.publication.literature import Literature
@@ -53,15 +52,9 @@ class PublicationStudyKernels(PublicationRules):
 
     # The institutions' part of the round in compiled forms (institution_kernels.py), the rules' numbers.
     cited_places = staticmethod(cited_places)
-    lab_keys = staticmethod(hashed_lab_keys)
     class_codes = staticmethod(compiled_class_codes)
     cited_by_record = staticmethod(compiled_cited_by_record)
-
-    def __init__(
-        self, worlds: list[dict[str, Any]], seeds: list[int], device: torch.device | str = "cpu"
-    ) -> None:
-        super().__init__(worlds, seeds, device)
-        self.rng.hashing = hashed_draws  # a fused batch's large draws hashed compiled
+    hashing = staticmethod(hashed_draws)  # a fused batch's large draws hashed compiled
 
     @classmethod
     def supports(cls, params: dict[str, Any]) -> bool:
