@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 STUDY  ?= studies/publication_bias.toml
 PORT   ?= 8501
 
-.PHONY: run test study app lint report clean gpu-wheels
+.PHONY: run test study app lint report clean gpu-wheels triton-check
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,24 @@ gpu-wheels: $(STAMP)
 		--implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
 		--platform manylinux2014_x86_64 -d .whl $(GPU_WHEELS)
 	du -sh .whl
+
+# The Triton check (docs/gpu.md): every fused kernel compiled for a GPU, to an H100's machine code, with no
+# GPU. It needs a CUDA build of torch (about 4.7 GB, with Triton), in a venv of its own beside the
+# project's CPU one: TRITON_TORCH 2.11.0 is what the lent GPU machines carry, 2.13.0 the release pinned.
+TRITON_TORCH ?= 2.11.0
+CUDA_VENV := .venv-cuda-$(TRITON_TORCH)
+PROJECT_DEPS = $(shell $(PYTHON) -c "import tomllib; print(' '.join(repr(d) for d in \
+	tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'] if not d.startswith('torch')))")
+
+$(CUDA_VENV)/.installed: pyproject.toml
+	test -x $(CUDA_VENV)/bin/python || $(PYTHON) -m venv $(CUDA_VENV)
+	$(CUDA_VENV)/bin/python -m pip install --quiet torch==$(TRITON_TORCH) $(PROJECT_DEPS)
+	$(CUDA_VENV)/bin/python -c "import torch, sys; sys.exit(torch.version.cuda is None and \
+		'torch ' + torch.__version__ + ' is a CPU build: see docs/gpu.md, The Triton check')"
+	touch $@
+
+triton-check: $(CUDA_VENV)/.installed
+	PYTHONPATH=$(CURDIR) $(CUDA_VENV)/bin/python -m benchmarks.triton_check
 
 clean:
 	rm -rf $(VENV) data/*.duckdb data/*.duckdb.wal

@@ -45,6 +45,11 @@ SUPPORTED_TORCH = ("2.11", "2.13")
 
 _fusing: ContextVar[bool] = ContextVar("fusing", default=False)
 _unavailable: list[str] = []  # why compiling failed in this process, once it has
+# Every kernel marked in the imported modules, by qualified name: what a check of them all must reach
+# (benchmarks/triton_check.py).
+KERNELS: dict[str, Callable[..., Any]] = {}
+# Each kernel's compiled form, once compiled in this process (by compiler.compile_kernel), by kernel.
+COMPILED: dict[Callable[..., Any], Callable[..., Any]] = {}
 
 
 def torch_supported(version: str | None = None) -> bool:
@@ -135,18 +140,18 @@ def kernel(
     if fn is None:
         return functools.partial(kernel, eager=eager, inductor=inductor)
     eager_fn = fn if eager is None else eager
-    compiled: Callable[..., Any] | None = None
+    KERNELS[fn.__qualname__] = fn
 
     @functools.wraps(fn)
     def run(*args: Any) -> Any:
-        nonlocal compiled
         if not _fusing.get() or _unavailable or not torch_supported():
             return eager_fn(*args)
         from models.speed import compiler
 
         try:
+            compiled = COMPILED.get(fn)
             if compiled is None:
-                compiled = compiler.compile_kernel(fn, inductor or {})
+                compiled = COMPILED[fn] = compiler.compile_kernel(fn, inductor or {})
             return compiled(*args)  # within fusing(), so within compiler.ours()
         except Exception as error:  # no C++ compiler, an inductor bug: eager gives the same numbers
             _give_up(fn, error)
