@@ -48,9 +48,11 @@ gpu-wheels: $(STAMP)
 		--platform manylinux2014_x86_64 -d .whl $(GPU_WHEELS)
 	du -sh .whl
 
-# The Triton check (docs/gpu.md): every fused kernel compiled for a GPU, to an H100's machine code, with no
-# GPU. It needs a CUDA build of torch (about 4.7 GB, with Triton), in a venv of its own beside the
-# project's CPU one: TRITON_TORCH 2.11.0 is what the lent GPU machines carry, 2.13.0 the release pinned.
+# The Triton check (docs/gpu.md): every fused kernel compiled for a GPU, to an H100's machine code, and its
+# Triton code run in Triton's interpreter against eager's numbers, with no GPU. It needs a CUDA build of
+# torch (about 4.7 GB, with Triton), in a venv of its own beside the project's CPU one: TRITON_TORCH
+# 2.11.0 is what the lent GPU machines carry, 2.13.0 the release pinned. NumPy below 2.4: Triton's
+# interpreter reads a scalar argument as int() of a one-element array, which NumPy 2.4 refuses.
 TRITON_TORCH ?= 2.11.0
 CUDA_VENV := .venv-cuda-$(TRITON_TORCH)
 PROJECT_DEPS = $(shell $(PYTHON) -c "import tomllib; print(' '.join(repr(d) for d in \
@@ -58,9 +60,9 @@ PROJECT_DEPS = $(shell $(PYTHON) -c "import tomllib; print(' '.join(repr(d) for 
 
 $(CUDA_VENV)/.installed: pyproject.toml
 	test -x $(CUDA_VENV)/bin/python || $(PYTHON) -m venv $(CUDA_VENV)
-	$(CUDA_VENV)/bin/python -m pip install --quiet torch==$(TRITON_TORCH) $(PROJECT_DEPS)
+	$(CUDA_VENV)/bin/python -m pip install --quiet torch==$(TRITON_TORCH) $(PROJECT_DEPS) 'numpy<2.4'
 	$(CUDA_VENV)/bin/python -c "import torch, sys; sys.exit(torch.version.cuda is None and \
-		'torch ' + torch.__version__ + ' is a CPU build: see docs/gpu.md, The Triton check')"
+		'torch ' + torch.__version__ + ' is a CPU build: remove $(CUDA_VENV) and see docs/gpu.md')"
 	touch $@
 
 triton-check: $(CUDA_VENV)/.installed

@@ -50,7 +50,7 @@ def available() -> str:
     if torch.version.cuda is None:
         raise SystemExit(
             f"torch {torch.__version__} is a CPU build: the Triton check needs a CUDA build (no GPU needed), "
-            "as `make triton-check` installs in .venv-cuda"
+            "as `make triton-check` installs in .venv-cuda-<version>"
         )
     try:
         import triton
@@ -128,7 +128,6 @@ def _patches(compile_triton: Callable[..., Any]) -> list[tuple[Any, str, Any]]:
     Triton compile (`compile_triton` in place of AsyncCompile.triton)."""
     import torch._dynamo.device_interface as device_interface
     import torch._inductor.async_compile as async_compile
-    import torch._inductor.config as inductor_config
     import torch._inductor.fx_passes.joint_graph as joint_graph
     import torch._inductor.scheduler as scheduler
     import torch.cuda.random
@@ -178,29 +177,27 @@ def _patches(compile_triton: Callable[..., Any]) -> list[tuple[Any, str, Any]]:
             _folding_on_the_cpu(constant_folding.ConstantFolder.run_node),
         ),
         (async_compile.AsyncCompile, "triton", compile_triton),
-        (inductor_config, "compile_threads", 1),
     ]
 
 
 @contextlib.contextmanager
-def stand_in(compile_triton: Callable[..., Any]) -> Iterator[None]:
-    """Within this block CUDA answers as an H100 and inductor hands each Triton kernel it writes to
-    `compile_triton(async_compile, kernel_name, source_code, device_str)`; everything is put back after."""
-    from triton.runtime.driver import driver
-
-    patches = _patches(compile_triton)
+def _patched(patches: list[tuple[Any, str, Any]]) -> Iterator[None]:
+    """Each (object, attribute, value) set within the block, and put back after (a class's own attribute as
+    it was stored: a staticmethod stays one; an attribute that was missing is removed again)."""
     missing = object()
     saved = [
-        (owner, name, owner.__dict__.get(name, getattr(owner, name, missing))) for owner, name, _ in patches
+        (
+            owner,
+            name,
+            owner.__dict__.get(name, missing) if isinstance(owner, type) else getattr(owner, name, missing),
+        )
+        for owner, name, _ in patches
     ]
-    before = driver._active
     try:
         for owner, name, value in patches:
             setattr(owner, name, value)
-        driver.set_active(_driver())
         yield
     finally:
-        driver._active = before
         for owner, name, value in reversed(saved):
             if value is missing:
                 delattr(owner, name)
@@ -208,26 +205,98 @@ def stand_in(compile_triton: Callable[..., Any]) -> Iterator[None]:
                 setattr(owner, name, value)
 
 
-def fake_like(value: Any, mode: Any, memo: dict[int, Any] | None = None) -> Any:
-    """`value` with every tensor in it replaced by a fake one on the stand-in GPU (same shape, strides and
-    dtype) and every torch.device by the GPU: tensors, containers, dataclasses, and this project's objects
-    (an engine, its rules and records), copied, never changed. Anything else is kept as it is."""
+def _empty_strided_cpu(size: Any, stride: Any, dtype: torch.dtype) -> torch.Tensor:
+    return torch.empty_strided(size, stride, dtype=dtype, device="cpu")
+
+
+class _InterpretedLibdevice(types.ModuleType):
+    """CUDA's libdevice as Triton's interpreter can run it, which has no form of an external function:
+    each function is its namesake of triton.language.math, which the interpreter runs in NumPy."""
+
+    def __getattr__(self, name: str) -> Any:
+        import triton.language as tl
+
+        if hasattr(tl.math, name):
+            return getattr(tl.math, name)
+        raise AttributeError(f"libdevice.{name} has no form in Triton's interpreter (no tl.math.{name})")
+
+
+@contextlib.contextmanager
+def stand_in(compile_triton: Callable[..., Any], interpreting: bool = False) -> Iterator[None]:
+    """Within this block CUDA answers as an H100 and inductor hands each Triton kernel it writes to
+    `compile_triton(async_compile, kernel_name, source_code, device_str)`. The code inductor writes takes
+    its buffers from the CPU, so that it can run there on the CPU's tensors (see `running`); `interpreting`
+    (in a process with TRITON_INTERPRET=1), the kernels it loads call libdevice's functions in NumPy."""
+    import torch._inductor.config as inductor_config
+    import torch._inductor.runtime.triton_helpers as triton_helpers
+    from triton.runtime.driver import driver
+
+    allocating = [(torch._C._dynamo.guards, "_empty_strided_cuda", _empty_strided_cpu)]
+    if interpreting:
+        allocating.append((triton_helpers, "libdevice", _InterpretedLibdevice("libdevice")))
+    before = driver._active
+    try:
+        with _patched(_patches(compile_triton) + allocating), inductor_config.patch(compile_threads=1):
+            driver.set_active(_driver())
+            yield
+    finally:
+        driver._active = before
+
+
+class _NoDevice:
+    def __init__(self, *_: Any) -> None:
+        pass
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *_: Any) -> None:
+        return None
+
+
+@contextlib.contextmanager
+def running() -> Iterator[None]:
+    """Within this block, code inductor wrote for the stand-in runs on the CPU's tensors: it selects no
+    device, and its Triton kernels, loaded with TRITON_INTERPRET=1, run in Triton's interpreter."""
+    patches = [
+        (torch.cuda, "_DeviceGuard", _NoDevice),
+        (torch.cuda, "set_device", _none),
+        (torch.cuda, "synchronize", _none),
+    ]
+    with _patched(patches):
+        yield
+
+
+def fake_like(
+    value: Any, mode: Any, back: dict[int, torch.Tensor] | None = None, memo: dict[int, Any] | None = None
+) -> Any:
+    """`value` with every tensor in it replaced by a fake one on the stand-in GPU (same shape, strides,
+    offset and dtype; views of one storage become views of several) and every torch.device by the GPU:
+    tensors, containers, dataclasses, and this project's objects (an engine, its rules and records),
+    copied, never changed. Anything else is kept as it is. `back`, if given, gets each fake tensor's
+    original, by the fake's id."""
     memo = {} if memo is None else memo
     if id(value) in memo:
         return memo[id(value)]
+
+    def like(item: Any) -> Any:
+        return fake_like(item, mode, back, memo)
+
     if isinstance(value, torch.Tensor):
-        with mode:
-            result: Any = torch.empty_strided(
-                tuple(value.shape), value.stride(), dtype=value.dtype, device="cuda"
-            )
+        with mode:  # a view keeps its offset into its storage (inductor reads alignment off it)
+            size = value.untyped_storage().nbytes() // value.element_size()
+            storage = torch.empty(size, dtype=value.dtype, device="cuda")
+            result: Any = storage.as_strided(tuple(value.shape), value.stride(), value.storage_offset())
+        if back is not None:
+            back[id(result)] = value
     elif isinstance(value, torch.device):
         result = torch.device("cuda", 0) if value.type == "cpu" else value
     elif isinstance(value, dict):
-        result = type(value)((key, fake_like(item, mode, memo)) for key, item in value.items())
+        result = type(value)((key, like(item)) for key, item in value.items())
     elif isinstance(value, tuple) and hasattr(value, "_fields"):
-        result = type(value)(*(fake_like(item, mode, memo) for item in value))
+        result = type(value)(*(like(item) for item in value))
     elif isinstance(value, (list, tuple)):
-        result = type(value)(fake_like(item, mode, memo) for item in value)
+        result = type(value)(like(item) for item in value)
     elif _ours(value):
         result = copy.copy(value)
         memo[id(value)] = result
@@ -237,7 +306,7 @@ def fake_like(value: Any, mode: Any, memo: dict[int, Any] | None = None) -> Any:
             else list(getattr(value, "__dict__", {}))
         )
         for name in names:
-            object.__setattr__(result, name, fake_like(getattr(value, name), mode, memo))
+            object.__setattr__(result, name, like(getattr(value, name)))
         return result
     else:
         return value

@@ -45,7 +45,7 @@ SUPPORTED_TORCH = ("2.11", "2.13")
 
 _fusing: ContextVar[bool] = ContextVar("fusing", default=False)
 _unavailable: list[str] = []  # why compiling failed in this process, once it has
-# Every kernel marked in the imported modules, by qualified name: what a check of them all must reach
+# Every kernel marked in the imported modules, by kernel_name: what a check of them all must reach
 # (benchmarks/triton_check.py).
 KERNELS: dict[str, Callable[..., Any]] = {}
 # Each kernel's compiled form, once compiled in this process (by compiler.compile_kernel), by kernel.
@@ -140,7 +140,7 @@ def kernel(
     if fn is None:
         return functools.partial(kernel, eager=eager, inductor=inductor)
     eager_fn = fn if eager is None else eager
-    KERNELS[fn.__qualname__] = fn
+    KERNELS[kernel_name(fn)] = fn
 
     @functools.wraps(fn)
     def run(*args: Any) -> Any:
@@ -158,6 +158,11 @@ def kernel(
             return eager_fn(*args)
 
     return run
+
+
+def kernel_name(fn: Callable[..., Any]) -> str:
+    """A kernel's name: its module's and its own, 'models.random_kernels.hashed_draws'."""
+    return f"{fn.__module__}.{fn.__qualname__}"
 
 
 def compiling_works() -> bool:
