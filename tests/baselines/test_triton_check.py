@@ -151,6 +151,9 @@ def test_a_kernel_passes_where_it_compiled_and_gave_eagers_numbers_at_each_call(
     differ = _pass("numbers", calls=3, equal=2, errors=["numbers differ from eager's: output 0 ..."])
     assert not triton_check.passed(triton_check.merge(compiled, differ))
     assert not triton_check.passed(triton_check.merge(compiled, _pass("numbers")))  # never run
+    uncalled = triton_check.merge(compiled, _pass("numbers") | {"kernels": []})
+    assert not triton_check.passed(uncalled)
+    assert "not called in the numbers pass" in triton_check.table(uncalled)
     unreached = triton_check.merge(compiled, equal | {"not_reached": ["models.random_kernels.hashed_draws"]})
     assert not triton_check.passed(unreached)
     assert "Not reached by any case: models.random_kernels.hashed_draws" in triton_check.table(unreached)
