@@ -128,6 +128,7 @@ def _patches(compile_triton: Callable[..., Any]) -> list[tuple[Any, str, Any]]:
     Triton compile (`compile_triton` in place of AsyncCompile.triton)."""
     import torch._dynamo.device_interface as device_interface
     import torch._inductor.async_compile as async_compile
+    import torch._inductor.constant_folding as constant_folding
     import torch._inductor.fx_passes.joint_graph as joint_graph
     import torch._inductor.scheduler as scheduler
     import torch.cuda.random
@@ -149,20 +150,12 @@ def _patches(compile_triton: Callable[..., Any]) -> list[tuple[Any, str, Any]]:
         "memory_allocated": _zero,
     }
     rng = {"get_rng_state": lambda *_, **__: torch.zeros(16, dtype=torch.uint8), "set_rng_state": _none}
-    interface = {
-        "current_device": _zero,
-        "set_device": _none,
-        "device_count": lambda: 1,
-        "synchronize": _none,
-        "get_device_properties": _properties,
-        "exchange_device": _zero,
-        "maybe_exchange_device": _zero,
-        "is_bf16_supported": lambda *_, **__: True,
-        "memory_allocated": _zero,
-        "get_raw_stream": _zero,
+    # Inductor's device interface holds its own references to torch.cuda's functions: the same answers.
+    interface = {name: cuda[name] for name in ("current_device", "set_device", "device_count", "synchronize")}
+    interface |= {
+        name: cuda[name] for name in ("get_device_properties", "is_bf16_supported", "memory_allocated")
     }
-    import torch._inductor.constant_folding as constant_folding
-
+    interface |= {"exchange_device": _zero, "maybe_exchange_device": _zero, "get_raw_stream": _zero}
     lazy_init = joint_graph.lazy_init  # registers patterns by tracing examples on the device: on the CPU
     return [
         *((torch.cuda, name, value) for name, value in {**cuda, **rng}.items()),
@@ -231,27 +224,15 @@ def stand_in(compile_triton: Callable[..., Any], interpreting: bool = False) -> 
     import torch._inductor.runtime.triton_helpers as triton_helpers
     from triton.runtime.driver import driver
 
-    allocating = [(torch._C._dynamo.guards, "_empty_strided_cuda", _empty_strided_cpu)]
+    patches = _patches(compile_triton)
+    patches += [
+        (driver, "_active", _driver()),
+        (torch._C._dynamo.guards, "_empty_strided_cuda", _empty_strided_cpu),
+    ]
     if interpreting:
-        allocating.append((triton_helpers, "libdevice", _InterpretedLibdevice("libdevice")))
-    before = driver._active
-    try:
-        with _patched(_patches(compile_triton) + allocating), inductor_config.patch(compile_threads=1):
-            driver.set_active(_driver())
-            yield
-    finally:
-        driver._active = before
-
-
-class _NoDevice:
-    def __init__(self, *_: Any) -> None:
-        pass
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *_: Any) -> None:
-        return None
+        patches.append((triton_helpers, "libdevice", _InterpretedLibdevice("libdevice")))
+    with _patched(patches), inductor_config.patch(compile_threads=1):
+        yield
 
 
 @contextlib.contextmanager
@@ -259,7 +240,7 @@ def running() -> Iterator[None]:
     """Within this block, code inductor wrote for the stand-in runs on the CPU's tensors: it selects no
     device, and its Triton kernels, loaded with TRITON_INTERPRET=1, run in Triton's interpreter."""
     patches = [
-        (torch.cuda, "_DeviceGuard", _NoDevice),
+        (torch.cuda, "_DeviceGuard", contextlib.nullcontext),
         (torch.cuda, "set_device", _none),
         (torch.cuda, "synchronize", _none),
     ]

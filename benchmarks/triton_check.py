@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import json
 import os
 import subprocess
@@ -288,8 +287,7 @@ def registered() -> set[str]:
     import models.learners  # noqa: F401  (their kernels register as they are imported)
 
     for game in GAMES:
-        for engine in get_game(game).accelerated:
-            importlib.import_module(engine.split(":")[0])
+        get_game(game).accelerated_engines()
     return {name for name in speed.KERNELS if name.startswith("models.")}
 
 
@@ -360,7 +358,6 @@ def both(quick: bool = False) -> dict[str, Any]:
             "benchmarks.triton_check",
             "--pass",
             name,
-            "--json",
             *(["--quick"] * quick),
         ]
         done = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True, check=False)

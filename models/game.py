@@ -337,15 +337,17 @@ class GameSpec:
         """The role's payoff model for these worlds, or None where the game states none (most games)."""
         return None if self.payoff_model is None else self.payoff_model(worlds, role, device)
 
+    def accelerated_engines(self) -> list[type]:
+        """The accelerated engines, imported (importing one registers its kernels: models.speed.KERNELS)."""
+        return [
+            getattr(importlib.import_module(module), name)
+            for module, name in (accelerated.split(":") for accelerated in self.accelerated)
+        ]
+
     def engine_for(self, params: Mapping[str, Any]) -> type:
         """The engine that runs these parameters: the first accelerated one that supports them, else the
         rules."""
-        for accelerated in self.accelerated:
-            module, name = accelerated.split(":")
-            engine = getattr(importlib.import_module(module), name)
-            if engine.supports(params):
-                return engine
-        return self.rules
+        return next((engine for engine in self.accelerated_engines() if engine.supports(params)), self.rules)
 
     def build(
         self, worlds: list[dict[str, Any]], seeds: list[int], device: torch.device | str = "cpu"
