@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import pytest
 import torch
-from helpers import needs_cpp_compiler, needs_cuda
+from helpers import needs_cpp_compiler, needs_cpp_mends, needs_cuda
 
 from models import speed
 from models.games import get_game
@@ -172,6 +172,7 @@ def test_an_eager_alternative_runs_unfused_and_the_kernel_itself_fused():
 
 
 @needs_cpp_compiler
+@needs_cpp_mends
 def test_compiled_kernels_load_whole_vectors_of_32_and_64_bit_values_and_keep_narrow_loads_counted():
     from torch._inductor.cpu_vec_isa import pick_vec_isa
     from torch._inductor.utils import run_and_get_code
@@ -199,6 +200,7 @@ def test_compiled_kernels_load_whole_vectors_of_32_and_64_bit_values_and_keep_na
 
 
 @needs_cpp_compiler
+@needs_cpp_mends
 def test_compiled_integer_sums_add_their_lanes_as_integers_and_float_sums_are_left_alone():
     from torch._inductor.utils import run_and_get_code
 
