@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 STUDY  ?= studies/publication_bias.toml
 PORT   ?= 8501
 
-.PHONY: run test study app lint report clean gpu-wheels triton-check
+.PHONY: run test study app lint report clean gpu-wheels gpu-rehearsal triton-check
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,18 +35,50 @@ report: $(STAMP)
 	for study in $(REPORT_STUDIES); do $(BIN)/python -m studies run $$study --quiet || exit 1; done
 	$(BIN)/python -m studies figures
 
-# The packages the lent GPU machines' image lacks (Python 3.12, no network), as wheels for the device check
-# (docs/gpu.md): polars and duckdb at the oldest releases the project allows, so that with the code they fit
-# the 64 MiB a device call may carry.
+# The packages the lent GPU machines' image lacks (Python 3.12, no network), for the device check
+# (docs/gpu.md): installed here for that Python and packed as one xz archive, .whl/site.tar.xz (about 40 MB
+# against 63 as wheels), which a device call carries beside the working tree, 64 MiB in all
+# (benchmarks/device_carry.py). polars and duckdb at the oldest releases that fit.
 GPU_WHEELS := polars==1.33.1 duckdb==1.3.2 pettingzoo==1.27.0 gymnasium==1.4.0 farama-notifications==0.0.6 \
 	SALib==1.6.0 multiprocess==0.70.19 dill==0.4.1
 
-gpu-wheels: $(STAMP)
+# What a session lent a GPU runs there, in the repository's root, with .whl carried (docs/gpu.md).
+GPU_CHECK_COMMAND := python3 -m benchmarks.device_carry unpack .whl/site.tar.xz /tmp \
+	&& export PYTHONPATH=/tmp/site:$$PWD && python3 -m benchmarks.gpu_check --out $$OUT --budget 480
+
+gpu-wheels: .whl/site.tar.xz
+	$(BIN)/python -m benchmarks.device_carry fits .whl
+
+.whl/site.tar.xz: Makefile | $(STAMP)
 	mkdir -p .git/info && (grep -qx '/.whl/' .git/info/exclude || echo '/.whl/' >> .git/info/exclude)
-	rm -rf .whl && $(BIN)/python -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 \
-		--implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
-		--platform manylinux2014_x86_64 -d .whl $(GPU_WHEELS)
-	du -sh .whl
+	rm -rf .whl && $(BIN)/python -m pip install --quiet --no-deps --no-compile --only-binary=:all: \
+		--python-version 3.12 --implementation cp --platform manylinux_2_28_x86_64 \
+		--platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 --target .whl/build/site $(GPU_WHEELS)
+	$(BIN)/python -m benchmarks.device_carry pack .whl/build/site .whl/site.tar.xz
+	rm -rf .whl/build
+
+# The device check rehearsed here before a device's minutes are spent on it: the working tree copied as a
+# call sends it, and the command above run in it by Python 3.12 with the GPU image's torch (2.11, a CUDA
+# build: about 4.7 GB), NumPy and other packages, on the CPU at small sizes (--device cpu --quick). What it
+# finds is what the device would have found first: a package the image lacks, a test or a step that fails
+# with the image's versions. It unpacks the carried packages into /tmp/site, as the device does.
+DEVICE_PYTHON ?= $(shell python3.12 -c 'import sys; print(sys.executable)' 2>/dev/null)
+DEVICE_VENV := .venv-device
+DEVICE_IMAGE := torch==2.11.0 numpy==2.5.2 pandas pyarrow scipy matplotlib networkx tqdm pytest
+REHEARSAL := $(or $(TMPDIR),/tmp)/gpu-rehearsal
+
+$(DEVICE_VENV)/.installed:
+	test -n "$(DEVICE_PYTHON)" || (echo "gpu-rehearsal needs Python 3.12, the GPU image's: set DEVICE_PYTHON" && false)
+	test -x $(DEVICE_VENV)/bin/python || $(DEVICE_PYTHON) -m venv $(DEVICE_VENV)
+	$(DEVICE_VENV)/bin/python -m pip install --quiet $(DEVICE_IMAGE)
+	touch $@
+
+gpu-rehearsal: gpu-wheels $(DEVICE_VENV)/.installed
+	rm -rf $(REHEARSAL) && mkdir -p $(REHEARSAL)/tree $(REHEARSAL)/out
+	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t $(REHEARSAL)/tree
+	cp -r .whl $(REHEARSAL)/tree/
+	cd $(REHEARSAL)/tree && PATH=$(CURDIR)/$(DEVICE_VENV)/bin:$$PATH OUT=$(REHEARSAL)/out \
+		sh -c '$(GPU_CHECK_COMMAND) --device cpu --quick'
 
 # The Triton check (docs/gpu.md): every fused kernel compiled for a GPU, to an H100's machine code, and its
 # Triton code run in Triton's interpreter against eager's numbers, with no GPU. It needs a CUDA build of
