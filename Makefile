@@ -46,16 +46,19 @@ GPU_WHEELS := polars==1.33.1 duckdb==1.3.2 pettingzoo==1.27.0 gymnasium==1.4.0 f
 GPU_CHECK_COMMAND := python3 -m benchmarks.device_carry unpack .whl/site.tar.xz /tmp \
 	&& export PYTHONPATH=/tmp/site:$$PWD && python3 -m benchmarks.gpu_check --out $$OUT --budget 480
 
-gpu-wheels: .whl/site.tar.xz
+# The archive is built again only where the packages asked for, or its packing, change.
+WHEELS_KEY := $(shell printf '%s' '$(GPU_WHEELS)' | sha256sum | cut -c1-12)
+
+gpu-wheels: .whl/packed-$(WHEELS_KEY)
 	$(BIN)/python -m benchmarks.device_carry fits .whl
 
-.whl/site.tar.xz: Makefile | $(STAMP)
+.whl/packed-$(WHEELS_KEY): benchmarks/device_carry.py | $(STAMP)
 	mkdir -p .git/info && (grep -qx '/.whl/' .git/info/exclude || echo '/.whl/' >> .git/info/exclude)
 	rm -rf .whl && $(BIN)/python -m pip install --quiet --no-deps --no-compile --only-binary=:all: \
 		--python-version 3.12 --implementation cp --platform manylinux_2_28_x86_64 \
 		--platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 --target .whl/build/site $(GPU_WHEELS)
-	$(BIN)/python -m benchmarks.device_carry pack .whl/build/site .whl/site.tar.xz
-	rm -rf .whl/build
+	$(BIN)/python -m benchmarks.device_carry pack .whl/build/site .whl/site.tar.xz.part
+	mv .whl/site.tar.xz.part .whl/site.tar.xz && rm -rf .whl/build && touch $@
 
 # The device check rehearsed here before a device's minutes are spent on it: the working tree copied as a
 # call sends it, and the command above run in it by Python 3.12 with the GPU image's torch (2.11, a CUDA
@@ -67,17 +70,17 @@ DEVICE_VENV := .venv-device
 DEVICE_IMAGE := torch==2.11.0 numpy==2.5.2 pandas pyarrow scipy matplotlib networkx tqdm pytest
 REHEARSAL := $(or $(TMPDIR),/tmp)/gpu-rehearsal
 
-$(DEVICE_VENV)/.installed:
-	test -n "$(DEVICE_PYTHON)" || (echo "gpu-rehearsal needs Python 3.12, the GPU image's: set DEVICE_PYTHON" && false)
+$(DEVICE_VENV)/.installed: Makefile
+	test -n "$(DEVICE_PYTHON)" || (echo "gpu-rehearsal needs the GPU image's Python 3.12: set DEVICE_PYTHON" \
+		&& false)
 	test -x $(DEVICE_VENV)/bin/python || $(DEVICE_PYTHON) -m venv $(DEVICE_VENV)
 	$(DEVICE_VENV)/bin/python -m pip install --quiet $(DEVICE_IMAGE)
 	touch $@
 
 gpu-rehearsal: gpu-wheels $(DEVICE_VENV)/.installed
-	rm -rf $(REHEARSAL) && mkdir -p $(REHEARSAL)/tree $(REHEARSAL)/out
-	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t $(REHEARSAL)/tree
-	cp -r .whl $(REHEARSAL)/tree/
-	cd $(REHEARSAL)/tree && PATH=$(CURDIR)/$(DEVICE_VENV)/bin:$$PATH OUT=$(REHEARSAL)/out \
+	rm -rf $(REHEARSAL) && mkdir -p $(REHEARSAL)/out
+	$(BIN)/python -m benchmarks.device_carry copy $(REHEARSAL)/tree .whl
+	cd $(REHEARSAL)/tree && PATH="$(CURDIR)/$(DEVICE_VENV)/bin:$$PATH" OUT=$(REHEARSAL)/out \
 		sh -c '$(GPU_CHECK_COMMAND) --device cpu --quick'
 
 # The Triton check (docs/gpu.md): every fused kernel compiled for a GPU, to an H100's machine code, and its

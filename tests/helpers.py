@@ -14,19 +14,11 @@ import pytest
 import torch
 
 from models.learners import resolve_learner
-from models.speed import cpp_codegen
 
 # torch.compile's CPU code generator builds C++; without a compiler the kernels run eagerly (models.speed).
 needs_cpp_compiler = pytest.mark.skipif(
     not any(shutil.which(name) for name in ("g++", "c++", "clang++")),
     reason="compiling kernels needs a C++ compiler",
-)
-
-# The C++ mends of models.speed.cpp_codegen rewrite inductor's output line by line, for the torch they were
-# written for; elsewhere (the lent GPU machines' torch 2.11) kernels compile as inductor writes them.
-needs_cpp_mends = pytest.mark.skipif(
-    not cpp_codegen.written_for(torch.__version__),
-    reason=f"the C++ mends are written for torch {cpp_codegen.WRITTEN_FOR}, not {torch.__version__}",
 )
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

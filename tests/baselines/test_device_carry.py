@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import device_carry
-from benchmarks.device_carry import carried_bytes, pack, unpack
+from benchmarks.device_carry import carried_bytes, copy_tree, pack, unpack
 
 
 def write(root: Path, name: str, size: int) -> None:
@@ -35,6 +35,20 @@ def test_a_call_sends_the_tree_git_sees_and_the_carried_paths_each_file_once(che
     assert carried_bytes(checkout, []) == 12 + 100 + 10
     assert carried_bytes(checkout, [".whl"]) == 12 + 100 + 10 + 3_000
     assert carried_bytes(checkout, [".whl", ".whl/a.whl", "tracked.py"]) == 12 + 100 + 10 + 3_000
+    write(checkout, "gone.py", 5)
+    subprocess.run(["git", "add", "gone.py"], cwd=checkout, check=True)
+    (checkout / "gone.py").unlink()  # tracked, deleted from the working tree: nothing to send
+    assert carried_bytes(checkout, []) == 12 + 100 + 10
+
+
+def test_the_copied_tree_is_what_a_call_sends(checkout: Path, tmp_path_factory) -> None:
+    there = tmp_path_factory.mktemp("device") / "tree"
+    assert copy_tree(checkout, [".whl"], there) == 5
+    copied = {p.relative_to(there).as_posix(): p.read_bytes() for p in there.rglob("*") if p.is_file()}
+    assert sorted(copied) == [".gitignore", ".whl/a.whl", ".whl/sub/b.whl", "new.py", "tracked.py"]
+    assert all(copied[name] == (checkout / name).read_bytes() for name in copied)
+    with pytest.raises(FileExistsError, match="is not empty"):
+        copy_tree(checkout, [], there)  # never mixed with what an earlier copy left
 
 
 def test_fits_says_what_would_be_sent_and_fails_past_the_limit(checkout: Path, monkeypatch, capsys) -> None:

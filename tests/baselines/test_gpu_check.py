@@ -15,9 +15,10 @@ def probe(game: str, worlds: int, agents: int, rate: float, rule: str | None = N
             **extra}  # fmt: skip
 
 
-def report(probes: list[dict], quick: bool = False, **study: Any) -> dict:
+def report(probes: list[dict], quick: bool = False, device: str = "cuda", **study: Any) -> dict:
     study = study or {"seconds": 41.0, "run_seconds": 38.0, "store_share": 0.12, "queryable": True}
     return {
+        "machine": {"device": device},
         "quick": quick,
         "probes": probes,
         "study": study,
@@ -66,6 +67,18 @@ def test_a_quick_run_judges_only_what_its_sizes_can_show() -> None:
         "the study: in under 60 s, queryable",
         "the study: the store under 20% of it",
     }
+
+
+def test_on_a_cpu_the_cuda_tests_are_only_said_to_be_collected_and_a_collection_error_fails() -> None:
+    small = [probe("publication", 10, 100, 5e5)]
+    on_cpu = report(
+        small, quick=True, device="cpu", seconds=2.0, run_seconds=0.3, store_share=0.1, queryable=True
+    )
+    on_cpu["cuda_tests"] = {"returncode": 0, "output": "13 skipped, 45 deselected in 0.19s"}
+    assert ("the CUDA tests are collected", "13 skipped, 45 deselected in 0.19s", True) in verdicts(on_cpu)
+    assert not any(what == "the CUDA tests pass" for what, _, _ in verdicts(on_cpu))
+    on_cpu["cuda_tests"] = {"returncode": 2, "output": "ModuleNotFoundError: No module named 'polars'"}
+    assert failed(verdicts(on_cpu)) == ["the CUDA tests are collected"]
 
 
 def test_a_probe_process_that_stops_part_way_leaves_an_error_for_each_rule_it_did_not_measure(

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import pytest
 import torch
-from helpers import needs_cpp_compiler, needs_cpp_mends, needs_cuda
+from helpers import needs_cpp_compiler, needs_cuda
 
 from models import speed
 from models.games import get_game
@@ -17,7 +17,7 @@ from models.games.election.voting import RULES
 from models.games.publication.params import PUBLICATION_PARAMS
 from models.learners import resolve_learner
 from models.simulate import Batch, build_batch, play
-from models.speed import fusing, kernel, worth_fusing
+from models.speed import cpp_codegen, fusing, kernel, worth_fusing
 
 
 def _publication_batch(fused: bool, device: str, copies: int = 1) -> Batch:
@@ -172,7 +172,6 @@ def test_an_eager_alternative_runs_unfused_and_the_kernel_itself_fused():
 
 
 @needs_cpp_compiler
-@needs_cpp_mends
 def test_compiled_kernels_load_whole_vectors_of_32_and_64_bit_values_and_keep_narrow_loads_counted():
     from torch._inductor.cpu_vec_isa import pick_vec_isa
     from torch._inductor.utils import run_and_get_code
@@ -188,6 +187,8 @@ def test_compiled_kernels_load_whole_vectors_of_32_and_64_bit_values_and_keep_na
     with fusing():
         fused, (code,) = run_and_get_code(mixed, a, b, c, d)
     assert torch.equal(fused, mixed(a, b, c, d))  # the same numbers as eager, tails and int8 included
+    if not cpp_codegen.written_for(torch.__version__):
+        return  # the mends are written for another torch: this one's code is inductor's own
     kernel_code = code[code.index('extern "C"') :]
     # The int32 and int64 inputs are loaded whole in the loop body, counted in the tail; the int8 is
     # narrower than a vector and stays counted everywhere.
@@ -200,7 +201,6 @@ def test_compiled_kernels_load_whole_vectors_of_32_and_64_bit_values_and_keep_na
 
 
 @needs_cpp_compiler
-@needs_cpp_mends
 def test_compiled_integer_sums_add_their_lanes_as_integers_and_float_sums_are_left_alone():
     from torch._inductor.utils import run_and_get_code
 
@@ -214,6 +214,8 @@ def test_compiled_integer_sums_add_their_lanes_as_integers_and_float_sums_are_le
         fused, (code,) = run_and_get_code(tallies, x, y)
     for a, b in zip(fused[:2], tallies(x, y)[:2], strict=True):
         assert torch.equal(a, b)  # exact, in any order (no kernel sums floats: their order is not eager's)
+    if not cpp_codegen.written_for(torch.__version__):
+        return  # the mends are written for another torch: this one's code is inductor's own
     kernel_code = code[code.index('extern "C"') :]
     assert "vec_reduce_all<int32_t" not in kernel_code and "vec_reduce_all<int64_t" not in kernel_code
     assert kernel_code.count("for (auto lane : lanes) sum += lane;") == 2
