@@ -450,11 +450,13 @@ def block_rounds(case: Case, agents_per_world: int, device: str = "cpu") -> int:
     return max(int(min(max(expected, MIN_ROUNDS), MAX_ROUNDS)) // BLOCKS, 1)
 
 
-def default_batch(case: Case, device: str = "cpu") -> Batch:
+def default_batch(
+    case: Case, device: str = "cpu", learners: dict[str, dict[str, Any]] | None = None
+) -> Batch:
     """The case's batch: its game at its size, at default parameters and with default learners or its
-    scenario's, seeds 0, 1, ..."""
+    scenario's (`learners`, resolved configs by role, in place of some), seeds 0, 1, ..."""
     params = game_params(case)
-    learners = learner_configs(case, params)
+    learners = {**learner_configs(case, params), **(learners or {})}
     return build_batch(case.game, [params] * case.worlds, learners, list(range(case.worlds)), device)
 
 

@@ -43,12 +43,11 @@ import torch
 from torch.utils._pytree import tree_flatten
 
 from benchmarks import stand_in_gpu
-from benchmarks.suite import SCENARIOS, Case, game_params, learner_configs, on_kernels
+from benchmarks.suite import SCENARIOS, Case, default_batch, on_kernels
 from models import speed
 from models.games import GAMES, get_game
 from models.learners import resolve_learner
 from models.random import HASHING_DRAWS
-from models.simulate import build_batch
 
 AGENTS, WORLDS, ROUNDS = 200, 2, 3  # a batch's size (the scenarios' grants need 100 labs) and rounds
 
@@ -270,12 +269,8 @@ def cases(quick: bool = False) -> list[Played]:
 def play(played: Played, rounds: int = ROUNDS) -> None:
     """The batch fused for `rounds` rounds, as a study would run it (its kernels compiled by whatever
     models.speed.compiler.compile_kernel is)."""
-    case = played.case
-    params = game_params(case)
-    learners = learner_configs(case, params)
-    for role, config in played.learners.items():
-        learners[role] = resolve_learner(dict(config), f"learners.{role}")
-    batch = build_batch(case.game, [params] * case.worlds, learners, list(range(case.worlds)))
+    learners = {role: resolve_learner(dict(c), f"learners.{role}") for role, c in played.learners.items()}
+    batch = default_batch(played.case, learners=learners)
     batch.fused = True
     batch.kept = True  # nothing for the compile cache: these kernels compiled for no device here
     for _ in range(rounds):
